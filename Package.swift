@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: anneal → AnnealStages → (AnnealEngine, AnnealModels, AnnealText)
+// → (AnnealCompute, AnnealPipeline) → C modules. AnnealEngine knows nothing about ML.
+let package = Package(
+    name: "Anneal",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "anneal", targets: ["anneal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "AnnealPipeline", dependencies: ["CYAML"]),
+        .target(name: "AnnealEngine", dependencies: [
+            "AnnealPipeline",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .executableTarget(name: "anneal", dependencies: [
+            "AnnealEngine", "AnnealPipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),
+        .testTarget(name: "AnnealEngineTests", dependencies: ["AnnealEngine"]),
+        .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal"]),
+    ]
+)
