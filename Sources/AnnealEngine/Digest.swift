@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+
+/// SHA-256 digests of files and directory trees, as lowercase hex.
+///
+/// A tree's digest is the SHA-256 of its manifest: one line per regular file or symlink,
+/// sorted by relative path (bytewise), `path\0kind\0digest\n` where kind is `x` for an
+/// executable file, `f` for another file and `l` for a symlink (whose digest is that of its
+/// target text). Empty directories do not count; timestamps and owners never do.
+public enum Digest {
+    public static func of(_ data: some DataProtocol) -> String { hex(SHA256.hash(data: data)) }
+
+    public static func of(string: String) -> String { of(Data(string.utf8)) }
+
+    static func hex(_ d: SHA256.Digest) -> String {
+        var s = ""
+        s.reserveCapacity(64)
+        for b in d { s += String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }
+        return s
+    }
+
+    /// Streams the file in 1 MiB reads so large shards never sit whole in memory.
+    public static func ofFile(_ path: String) throws(StoreError) -> (digest: String, size: Int64) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var hasher = SHA256()
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var total: Int64 = 0
+        while true {
+            let n = read(fd, buffer.baseAddress, chunk)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            total += Int64(n)
+        }
+        return (hex(hasher.finalize()), total)
+    }
+
+    public struct TreeEntry: Sendable {
+        public var path: String
+        public var kind: Character
+        public var digest: String
+        public var size: Int64
+    }
+
+    /// Digest of a file or a directory tree. `fileDigest` lets callers reuse known digests
+    /// (the stat cache) instead of re-reading unchanged files.
+    public static func ofTree(_ root: String,
+                              fileDigest: (String, stat) throws(StoreError) -> (String, Int64) = { p, _ throws(StoreError) in try ofFile(p) })
+        throws(StoreError) -> (digest: String, size: Int64, files: Int) {
+        var entries: [TreeEntry] = []
+        try collect(root, relative: "", into: &entries, fileDigest: fileDigest)
+        if entries.count == 1, entries[0].path.isEmpty { return (entries[0].digest, entries[0].size, 1) }
+        entries.sort { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        var manifest = ""
+        var size: Int64 = 0
+        for e in entries {
+            manifest += "\(e.path)\0\(e.kind)\0\(e.digest)\n"
+            size += e.size
+        }
+        return (of(string: manifest), size, entries.count)
+    }
+
+    private static func collect(_ path: String, relative: String, into entries: inout [TreeEntry],
+                                fileDigest: (String, stat) throws(StoreError) -> (String, Int64)) throws(StoreError) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw .io("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+                throw .io("cannot list \(path): \(error.localizedDescription)")
+            }
+            for name in names {
+                try collect(path + "/" + name, relative: relative.isEmpty ? name : relative + "/" + name,
+                            into: &entries, fileDigest: fileDigest)
+            }
+        case S_IFREG:
+            let (d, n) = try fileDigest(path, st)
+            entries.append(TreeEntry(path: relative, kind: st.st_mode & 0o111 != 0 ? "x" : "f", digest: d, size: n))
+        case S_IFLNK:
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? ""
+            entries.append(TreeEntry(path: relative, kind: "l", digest: of(string: target), size: 0))
+        default:
+            throw .io("\(path) is neither a file, a directory nor a symlink; stage outputs hold only those")
+        }
+    }
+}

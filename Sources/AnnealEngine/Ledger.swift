@@ -1,0 +1,214 @@
+import Foundation
+import GRDB
+
+/// The run ledger: every run, every stage execution, every metric point, and the stat cache
+/// of workspace inputs. SQLite in WAL mode, so `status` and `metrics` read while a run writes.
+public final class Ledger: Sendable {
+    let pool: DatabasePool
+
+    public init(path: String) throws(StoreError) {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw .ledger("cannot open \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, command TEXT NOT NULL,
+                    started REAL NOT NULL, finished REAL, status TEXT NOT NULL, lockfile TEXT);
+                CREATE TABLE executions (run_id TEXT NOT NULL, stage TEXT NOT NULL, status TEXT NOT NULL,
+                    key TEXT, started REAL, finished REAL, exit_code INTEGER, error TEXT, log TEXT,
+                    PRIMARY KEY (run_id, stage));
+                CREATE TABLE metrics (run_id TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER,
+                    name TEXT NOT NULL, value REAL NOT NULL, time REAL NOT NULL);
+                CREATE INDEX metrics_stage ON metrics (stage, name, time);
+                CREATE TABLE file_state (path TEXT PRIMARY KEY, device INTEGER, inode INTEGER,
+                    size INTEGER, mtime_ns INTEGER, digest TEXT NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    func write(_ body: (Database) throws -> Void) throws(StoreError) {
+        do { try pool.write(body) } catch { throw .ledger("\(error)") }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.read(body) } catch { throw .ledger("\(error)") }
+    }
+
+    // MARK: runs
+
+    public struct Run: Sendable {
+        public var id: String
+        public var pipeline: String
+        public var command: String
+        public var started: Double
+        public var finished: Double?
+        public var status: String
+        public var lockfile: String?
+    }
+
+    public func beginRun(id: String, pipeline: String, command: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT INTO runs (id, pipeline, command, started, status) VALUES (?, ?, ?, ?, 'running')",
+                           arguments: [id, pipeline, command, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func finishRun(id: String, status: String, lockfile: String?) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE runs SET finished = ?, status = ?, lockfile = ? WHERE id = ?",
+                           arguments: [Date().timeIntervalSince1970, status, lockfile, id])
+        }
+    }
+
+    public func runs(limit: Int = 50) throws(StoreError) -> [Run] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started DESC LIMIT ?", arguments: [limit]).map(Self.run)
+        }
+    }
+
+    /// A run by id, id prefix, or `last`.
+    public func findRun(_ ref: String) throws(StoreError) -> Run? {
+        try read { db in
+            if ref == "last" || ref == "latest" {
+                return try Row.fetchOne(db, sql: "SELECT * FROM runs ORDER BY started DESC LIMIT 1").map(Self.run)
+            }
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id LIKE ? ORDER BY started DESC LIMIT 2",
+                                        arguments: [ref + "%"])
+            return rows.count == 1 ? Self.run(rows[0]) : rows.first { ($0["id"] as String) == ref }.map(Self.run)
+        }
+    }
+
+    static func run(_ r: Row) -> Run {
+        Run(id: r["id"], pipeline: r["pipeline"], command: r["command"], started: r["started"], finished: r["finished"],
+            status: r["status"], lockfile: r["lockfile"])
+    }
+
+    // MARK: executions
+
+    public struct Execution: Sendable {
+        public var runID: String
+        public var stage: String
+        public var status: String
+        public var key: String?
+        public var started: Double?
+        public var finished: Double?
+        public var exitCode: Int?
+        public var error: String?
+        public var log: String?
+    }
+
+    public func record(_ e: Execution) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log])
+        }
+    }
+
+    public func executions(run: String) throws(StoreError) -> [Execution] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE run_id = ? ORDER BY started, stage", arguments: [run]).map {
+                Execution(runID: $0["run_id"], stage: $0["stage"], status: $0["status"], key: $0["key"], started: $0["started"],
+                          finished: $0["finished"], exitCode: $0["exit_code"], error: $0["error"], log: $0["log"])
+            }
+        }
+    }
+
+    /// Keys of actions used by the `n` most recent runs (kept by `gc`).
+    public func recentKeys(runs n: Int) throws(StoreError) -> Set<String> {
+        try read { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT key FROM executions WHERE key IS NOT NULL AND run_id IN
+                    (SELECT id FROM runs ORDER BY started DESC LIMIT ?)
+                """, arguments: [n]))
+        }
+    }
+
+    public func lockfiles() throws(StoreError) -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT lockfile FROM runs WHERE lockfile IS NOT NULL")) }
+    }
+
+    // MARK: metrics
+
+    public struct MetricPoint: Sendable {
+        public var step: Int?
+        public var name: String
+        public var value: Double
+    }
+
+    public func record(run: String, stage: String, points: [MetricPoint]) throws(StoreError) {
+        guard !points.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try write { db in
+            for p in points {
+                try db.execute(sql: "INSERT INTO metrics (run_id, stage, step, name, value, time) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [run, stage, p.step, p.name, p.value, now])
+            }
+        }
+    }
+
+    /// The latest value of every metric, by stage.
+    public func latestMetrics() throws(StoreError) -> [String: [String: Double]] {
+        try read { db in
+            var out: [String: [String: Double]] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT stage, name, value FROM metrics ORDER BY time, rowid") {
+                out[r["stage"], default: [:]][r["name"]] = r["value"]
+            }
+            return out
+        }
+    }
+
+    /// A stage's series (step, value) per metric name, from its most recent run that logged any.
+    public func series(stage: String) throws(StoreError) -> [String: [(Int?, Double)]] {
+        try read { db in
+            guard let run = try String.fetchOne(db, sql: "SELECT run_id FROM metrics WHERE stage = ? ORDER BY time DESC, rowid DESC LIMIT 1",
+                                                arguments: [stage]) else { return [:] }
+            var out: [String: [(Int?, Double)]] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT step, name, value FROM metrics WHERE stage = ? AND run_id = ? ORDER BY rowid",
+                                      arguments: [stage, run]) {
+                out[r["name"], default: []].append((r["step"], r["value"]))
+            }
+            return out
+        }
+    }
+
+    // MARK: stat cache
+
+    public struct FileState: Sendable, Equatable {
+        public var device: Int64
+        public var inode: Int64
+        public var size: Int64
+        public var mtimeNs: Int64
+    }
+
+    public func fileStates() throws(StoreError) -> [String: (FileState, String)] {
+        try read { db in
+            var out: [String: (FileState, String)] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT * FROM file_state") {
+                out[r["path"]] = (FileState(device: r["device"], inode: r["inode"], size: r["size"], mtimeNs: r["mtime_ns"]), r["digest"])
+            }
+            return out
+        }
+    }
+
+    public func saveFileStates(_ states: [String: (FileState, String)]) throws(StoreError) {
+        guard !states.isEmpty else { return }
+        try write { db in
+            for (path, (s, digest)) in states {
+                try db.execute(sql: "INSERT OR REPLACE INTO file_state (path, device, inode, size, mtime_ns, digest) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [path, s.device, s.inode, s.size, s.mtimeNs, digest])
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/// A validated pipeline: every reference resolved, every parameter typed and defaulted,
+/// `${seed}` and `${params.*}` interpolated. `${inputs.*}` and `${outputs.*}` stay in
+/// commands until execution, where they become paths.
+public struct PipelineSpec: Sendable {
+    public var file: String
+    public var name: String
+    public var seed: Int
+    public var params: Value
+    /// In the order the file lists them.
+    public var stages: [StageSpec]
+
+    public func stage(named name: String) -> StageSpec? { stages.first { $0.name == name } }
+}
+
+public struct StageSpec: Sendable {
+    public enum Action: Sendable, Equatable {
+        /// A stage kind from the catalog (built-in or a plugin in `stages/`).
+        case uses(String)
+        /// An inline shell command.
+        case command(String)
+    }
+
+    public var name: String
+    public var action: Action
+    public var inputs: [InputSpec]
+    public var outputs: [String]
+    /// The resolved `with:` block, defaults filled in.
+    public var params: Value
+    /// Pipeline-level values (`seed`, `params.x`) the stage's command or parameters refer to,
+    /// so `status` can say "param params.n: 5 → 6" for a command stage.
+    public var referencedParams: [String: Value]
+    public var seed: Int
+    public var threads: Int
+    public var mark: SourceMark
+
+    public var kindName: String {
+        switch action {
+        case .uses(let name): name
+        case .command: "run"
+        }
+    }
+
+    public var upstreamStages: [String] {
+        var seen: [String] = []
+        for input in inputs {
+            if case .stage(let s, _) = input.source, !seen.contains(s) { seen.append(s) }
+        }
+        return seen
+    }
+}
+
+public struct InputSpec: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        case stage(String, output: String)
+        /// A path relative to the workspace root: a file or a directory.
+        case file(String)
+    }
+
+    public var name: String
+    public var source: Source
+    public var mark: SourceMark
+
+    public var sourceDescription: String {
+        switch source {
+        case .stage(let s, let o): "\(s).\(o)"
+        case .file(let p): p
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/// What a stage kind declares about itself: its inputs, outputs and parameters. The loader
+/// validates a pipeline's `with:` blocks against it and fills in defaults, so a stage never
+/// sees a parameter it did not declare.
+public struct StageSchema: Sendable {
+    public var name: String
+    /// Bumped by the stage's author when its behaviour changes; part of every action key.
+    public var version: String
+    public var summary: String
+    public var inputs: [String]
+    public var optionalInputs: [String]
+    public var outputs: [String]
+    public var params: [ParamSpec]
+    /// Cores the stage keeps busy; the scheduler never runs more than `--jobs` at once.
+    public var threads: Int
+
+    public init(name: String, version: String, summary: String = "", inputs: [String], optionalInputs: [String] = [],
+                outputs: [String], params: [ParamSpec], threads: Int = 1) {
+        self.name = name
+        self.version = version
+        self.summary = summary
+        self.inputs = inputs
+        self.optionalInputs = optionalInputs
+        self.outputs = outputs
+        self.params = params
+        self.threads = threads
+    }
+}
+
+/// One declared parameter. Maps may declare their own fields (`model: {layers, heads}`).
+public struct ParamSpec: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case int, float, string, bool, list, map, any
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var defaultValue: Value?
+    public var isRequired: Bool
+    public var allowed: [String]?
+    public var fields: [ParamSpec]?
+    public var summary: String
+
+    public init(_ name: String, _ kind: Kind, default defaultValue: Value? = nil, required: Bool = false,
+                allowed: [String]? = nil, fields: [ParamSpec]? = nil, summary: String = "") {
+        self.name = name
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.isRequired = required
+        self.allowed = allowed
+        self.fields = fields
+        self.summary = summary
+    }
+
+    /// Whether `value` has this parameter's type. Ints are accepted where floats are declared
+    /// (`lr: 1` means 1.0), not the other way round.
+    func accepts(_ value: Value) -> Bool {
+        switch (kind, value) {
+        case (.any, _), (.int, .int), (.float, .double), (.float, .int), (.string, .string),
+             (.bool, .bool), (.list, .list), (.map, .map): true
+        default: false
+        }
+    }
+}
+
+/// Where the loader finds stage kinds by the name a pipeline `uses:`.
+public protocol StageCatalog: Sendable {
+    func schema(named name: String) -> StageSchema?
+    var stageNames: [String] { get }
+}
