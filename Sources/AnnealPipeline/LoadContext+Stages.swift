@@ -33,7 +33,11 @@ extension LoadContext {
             guard let kind = u.scalar, !kind.isEmpty else { error(u.mark, "'uses' must name a stage kind"); return nil }
             d.action = .uses(kind)
             d.schema = loader.catalog.schema(named: kind)
-            if d.schema == nil {
+            let problems = loader.catalog.problems(for: kind)
+            if d.schema == nil, !problems.isEmpty {
+                error(u.mark, "stage kind '\(kind)' of stage '\(name)' has an invalid manifest (errors follow)")
+                diagnostics += problems
+            } else if d.schema == nil {
                 error(u.mark, "unknown stage kind '\(kind)' in stage '\(name)'",
                       hint: didYouMean(kind, loader.catalog.stageNames) ?? "built-in kinds and plugins in stages/: \(loader.catalog.stageNames.sorted().joined(separator: ", "))")
             }

@@ -66,4 +66,10 @@ public struct ParamSpec: Sendable {
 public protocol StageCatalog: Sendable {
     func schema(named name: String) -> StageSchema?
     var stageNames: [String] { get }
+    /// Why a kind that exists could not be loaded (an invalid plugin manifest), if it could not.
+    func problems(for name: String) -> [Diagnostic]
+}
+
+extension StageCatalog {
+    public func problems(for name: String) -> [Diagnostic] { [] }
 }

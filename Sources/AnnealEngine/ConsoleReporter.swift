@@ -1,0 +1,117 @@
+import Foundation
+
+/// Shows a run on stderr: on a terminal, a live line per running stage (name, elapsed,
+/// step/total, rate, ETA, last metric) redrawn in place; otherwise plain timestamped lines,
+/// with progress at most every `quietInterval` seconds per stage, so logs stay readable.
+public final class ConsoleReporter: RunReporter, @unchecked Sendable {
+    private let lock = NSLock()
+    private let isTerminal: Bool
+    private let quietInterval: Double
+    private var live: [String: Live] = [:]
+    private var order: [String] = []
+    private var drawnLines = 0
+    private var lastDraw = 0.0
+
+    private struct Live {
+        var started: Double
+        var step: Int?
+        var total: Int?
+        var firstStep: (Int, Double)?
+        var metrics: [String: Double] = [:]
+        var message: String?
+        var lastPrinted = 0.0
+    }
+
+    public init(isTerminal: Bool = isatty(2) == 1, quietInterval: Double = 10) {
+        self.isTerminal = isTerminal
+        self.quietInterval = quietInterval
+    }
+
+    public func report(_ event: RunEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date().timeIntervalSince1970
+        switch event {
+        case .waiting(let message):
+            emit(message)
+        case .started(let stage, let reasons):
+            live[stage] = Live(started: now)
+            order.append(stage)
+            emit("▶ \(stage)" + (reasons.isEmpty ? "" : " (\(reasons.prefix(3).joined(separator: "; ")))"))
+        case .progress(let stage, let step, let total, let metrics, let message):
+            guard var l = live[stage] else { return }
+            if let step { l.step = step; if l.firstStep == nil { l.firstStep = (step, now) } }
+            if let total { l.total = total }
+            l.metrics.merge(metrics) { _, b in b }
+            if let message { l.message = message }
+            if !isTerminal, now - l.lastPrinted >= quietInterval {
+                l.lastPrinted = now
+                live[stage] = l
+                emit("  \(describe(stage, l, now))")
+            } else {
+                live[stage] = l
+            }
+            if isTerminal, now - lastDraw > 0.1 { redraw(now) }
+        case .finished(let r):
+            live[r.name] = nil
+            order.removeAll { $0 == r.name }
+            let mark = ["ran": "✓", "cached": "·", "failed": "✗", "skipped": "-", "interrupted": "!"][r.status.rawValue] ?? "?"
+            var line = "\(mark) \(r.name) \(r.status.rawValue)"
+            if r.status == .ran { line += String(format: " in %.1fs", r.seconds) }
+            if let m = r.metrics.sorted(by: { $0.key < $1.key }).first, r.status == .ran { line += "  \(m.key) \(Self.short(m.value))" }
+            if r.status == .skipped, let why = r.reasons.first { line += " (\(why))" }
+            emit(line)
+            if let e = r.error { emit("  " + e.replacingOccurrences(of: "\n", with: "\n  ")) }
+        }
+    }
+
+    private func describe(_ stage: String, _ l: Live, _ now: Double) -> String {
+        var parts = [stage, Self.duration(now - l.started)]
+        if let step = l.step {
+            parts.append(l.total.map { "step \(step)/\($0)" } ?? "step \(step)")
+            if let (s0, t0) = l.firstStep, step > s0, now > t0 {
+                let rate = Double(step - s0) / (now - t0)
+                parts.append(String(format: "%.1f steps/s", rate))
+                if let total = l.total, rate > 0 { parts.append("ETA " + Self.duration(Double(total - step) / rate)) }
+            }
+        }
+        for (k, v) in l.metrics.sorted(by: { $0.key < $1.key }).prefix(3) { parts.append("\(k) \(Self.short(v))") }
+        if let m = l.message { parts.append(m) }
+        return parts.joined(separator: "  ")
+    }
+
+    private func emit(_ line: String) {
+        if isTerminal {
+            clearLive()
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            redraw(Date().timeIntervalSince1970)
+        } else {
+            let f = DateFormatter()
+            f.dateFormat = "HH:mm:ss"
+            FileHandle.standardError.write(Data("[\(f.string(from: Date()))] \(line)\n".utf8))
+        }
+    }
+
+    private func clearLive() {
+        guard drawnLines > 0 else { return }
+        FileHandle.standardError.write(Data(String(repeating: "\u{1B}[1A\u{1B}[2K", count: drawnLines).utf8))
+        drawnLines = 0
+    }
+
+    private func redraw(_ now: Double) {
+        clearLive()
+        let lines = order.compactMap { name in live[name].map { "  ⋯ " + describe(name, $0, now) } }
+        if !lines.isEmpty { FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8)) }
+        drawnLines = lines.count
+        lastDraw = now
+    }
+
+    static func duration(_ s: Double) -> String {
+        s < 60 ? String(format: "%.1fs", s) : s < 3600 ? "\(Int(s) / 60)m\(String(format: "%02d", Int(s) % 60))s"
+            : "\(Int(s) / 3600)h\(String(format: "%02d", Int(s) % 3600 / 60))m"
+    }
+
+    static func short(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: abs(v) < 0.01 ? "%.3g" : "%.4f", v)
+    }
+}

@@ -1,0 +1,96 @@
+import AnnealPipeline
+import Foundation
+
+/// `<pipeline>.lock`: the facts of the last successful execution of every stage, in YAML,
+/// sorted, so a diff between two commits reads as "what changed". Values are written as
+/// JSON flow collections and double-quoted strings, both valid YAML, so the file round-trips
+/// exactly through the same parser that reads pipelines.
+public struct Lockfile: Sendable {
+    public static let schemaVersion = 1
+
+    public var tool: String
+    public var compute: Value
+    public var pipeline: String
+    public var name: String
+    public var stages: [String: StageFacts]
+
+    public init(tool: String, compute: Value, pipeline: String, name: String, stages: [String: StageFacts]) {
+        self.tool = tool
+        self.compute = compute
+        self.pipeline = pipeline
+        self.name = name
+        self.stages = stages
+    }
+
+    /// `DIR/NAME.yaml` → `DIR/NAME.lock`.
+    public static func path(forPipeline p: String) -> String {
+        let ext = (p as NSString).pathExtension
+        return (ext == "yaml" || ext == "yml" ? (p as NSString).deletingPathExtension : p) + ".lock"
+    }
+
+    public func encoded() -> String {
+        var out = "# Written by anneal after every stage; commit it. `anneal repro` rebuilds from it.\n"
+        out += "schema: \(Self.schemaVersion)\n"
+        out += "tool: \(Value.jsonQuoted(tool))\n"
+        out += "compute: \(compute.canonicalJSON)\n"
+        out += "pipeline: \(Value.jsonQuoted(pipeline))\n"
+        out += "name: \(Value.jsonQuoted(name))\n"
+        out += stages.isEmpty ? "stages: {}\n" : "stages:\n"
+        for name in stages.keys.sorted() {
+            let f = stages[name]!
+            out += "  \(Value.jsonQuoted(name)):\n"
+            out += "    kind: \(Value.jsonQuoted(f.kind))\n"
+            out += "    version: \(Value.jsonQuoted(f.version))\n"
+            out += "    key: \(Value.jsonQuoted(f.key))\n"
+            out += "    seed: \(f.seed)\n"
+            if let c = f.command { out += "    command: \(Value.jsonQuoted(c))\n" }
+            if let p = f.plugin { out += "    plugin: \(Value.jsonQuoted(p))\n" }
+            out += "    params: \(f.params.canonicalJSON)\n"
+            out += "    referenced: \(Value.map(f.referenced).canonicalJSON)\n"
+            out += "    outputs_declared: \(Value.list(f.outputNames.map(Value.string)).canonicalJSON)\n"
+            out += Self.facts("inputs", f.inputs)
+            out += Self.facts("outputs", f.outputs)
+        }
+        return out
+    }
+
+    static func facts(_ title: String, _ m: [String: OutputFact]) -> String {
+        if m.isEmpty { return "    \(title): {}\n" }
+        var out = "    \(title):\n"
+        for k in m.keys.sorted() { out += "      \(Value.jsonQuoted(k)): \(m[k]!.value.canonicalJSON)\n" }
+        return out
+    }
+
+    public func write(to path: String) throws(StoreError) { try writeAtomically(encoded(), to: path) }
+
+    public static func read(_ path: String) throws(StoreError) -> Lockfile {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .lockfile("cannot read the lockfile \(path)") }
+        let parsed = YAMLParser(file: path).parse(text)
+        guard let root = parsed.root, parsed.diagnostics.isEmpty else {
+            throw .lockfile("\(path) is not a valid lockfile: \(parsed.diagnostics.first?.description ?? "empty")")
+        }
+        let v = root.value
+        guard let schema = v["schema"]?.intValue else { throw .lockfile("\(path): missing 'schema'; is this an anneal lockfile?") }
+        guard schema == schemaVersion else {
+            throw .lockfile("\(path) has lockfile schema \(schema); this anneal reads schema \(schemaVersion) (rerun `anneal run` to rewrite it)")
+        }
+        var stages: [String: StageFacts] = [:]
+        for (name, s) in v["stages"]?.mapValue ?? [:] {
+            func facts(_ k: String) -> [String: OutputFact] { (s[k]?.mapValue ?? [:]).compactMapValues { OutputFact($0) } }
+            guard let kind = s["kind"]?.stringValue, let version = s["version"]?.stringValue else {
+                throw .lockfile("\(path): stage '\(name)' lacks kind or version")
+            }
+            var f = StageFacts(kind: kind, version: version, command: s["command"]?.stringValue, plugin: s["plugin"]?.stringValue,
+                               seed: s["seed"]?.intValue ?? 0, params: s["params"] ?? .map([:]),
+                               referenced: s["referenced"]?.mapValue ?? [:], inputs: facts("inputs"),
+                               outputNames: (s["outputs_declared"]?.listValue ?? []).compactMap(\.stringValue))
+            f.outputs = facts("outputs")
+            if let key = s["key"]?.stringValue, key != f.key {
+                throw .lockfile("\(path): stage '\(name)' records key \(key.prefix(12)) but its facts hash to \(f.key.prefix(12)); the lockfile was edited by hand or written by another key format")
+            }
+            stages[name] = f
+        }
+        return Lockfile(tool: v["tool"]?.stringValue ?? "", compute: v["compute"] ?? .map([:]),
+                        pipeline: v["pipeline"]?.stringValue ?? "", name: v["name"]?.stringValue ?? "", stages: stages)
+    }
+}

@@ -1,0 +1,62 @@
+import AnnealPipeline
+import Foundation
+
+/// Whether a stage would run, and why.
+public struct StageStatus: Sendable {
+    public var name: String
+    public var isFresh: Bool
+    public var reasons: [String]
+    /// Known when every input's digest is known (its upstream stages are fresh).
+    public var facts: StageFacts?
+    public var entry: ActionEntry?
+}
+
+/// Decides fresh or stale for every stage without running anything: a stage is fresh when
+/// its action key is in the action cache with all output objects present. Reasons come from
+/// comparing the stage's facts now with its lockfile entry, cheapest check first.
+public struct Planner {
+    public let project: Project
+    let actions: ActionCache
+    let stats: StatCache
+
+    public init(project: Project, stats: StatCache) {
+        self.project = project
+        self.actions = ActionCache(store: project.store)
+        self.stats = stats
+    }
+
+    public func status(lock: Lockfile?) -> [StageStatus] {
+        var outputs: [String: [String: OutputFact]] = [:]
+        var out: [StageStatus] = []
+        for stage in project.ordered {
+            let kind = project.kind(of: stage)
+            let inputs: (known: [String: OutputFact], unknown: [String: String])
+            do { inputs = try project.inputFacts(of: stage, upstream: outputs, stats: stats) } catch {
+                out.append(StageStatus(name: stage.name, isFresh: false, reasons: [error.description]))
+                continue
+            }
+            let facts = StageFacts(stage: stage, kind: kind, inputs: inputs.known)
+            if inputs.unknown.isEmpty, let entry = actions.lookup(facts.key) {
+                outputs[stage.name] = entry.outputs
+                var f = facts
+                f.outputs = entry.outputs
+                out.append(StageStatus(name: stage.name, isFresh: true, reasons: [], facts: f, entry: entry))
+                continue
+            }
+            out.append(StageStatus(name: stage.name, isFresh: false,
+                                   reasons: Self.reasons(facts, unknown: inputs.unknown, old: lock?.stages[stage.name]),
+                                   facts: inputs.unknown.isEmpty ? facts : nil))
+        }
+        return out
+    }
+
+    static func reasons(_ facts: StageFacts, unknown: [String: String], old: StageFacts?) -> [String] {
+        guard let old else {
+            if !unknown.isEmpty { return ["never run"] + unknown.keys.sorted().map { "input \($0): upstream \(unknown[$0]!) is stale" } }
+            return ["never run"]
+        }
+        let r = facts.reasons(comparedTo: old, unknownInputs: unknown)
+        if !r.isEmpty { return r }
+        return ["outputs not in the cache (collected, quarantined, or a new cache directory)"]
+    }
+}

@@ -1,0 +1,76 @@
+import AnnealPipeline
+import Foundation
+
+/// Everything a command needs to work on one pipeline against one cache.
+public struct Project: Sendable {
+    public var spec: PipelineSpec
+    public var registry: StageRegistry
+    public var store: ContentStore
+    /// Absolute path of the workspace root (`{file: …}` inputs, command stages' directory).
+    public var workspace: String
+    /// The pipeline file as the user named it; recorded in the lockfile.
+    public var pipelinePath: String
+    public var lockPath: String
+    /// argv prefix that runs a built-in stage kind: `[anneal, "exec-stage"]`; the kind is appended.
+    public var builtinLauncher: [String]
+    /// Recorded in the lockfile: what the bytes of numeric stages depend on besides the inputs.
+    public var computeFingerprint: Value
+    public var toolVersion: String
+
+    public init(spec: PipelineSpec, registry: StageRegistry, store: ContentStore, workspace: String, pipelinePath: String,
+                lockPath: String, builtinLauncher: [String], computeFingerprint: Value, toolVersion: String) {
+        self.spec = spec
+        self.registry = registry
+        self.store = store
+        self.workspace = workspace
+        self.pipelinePath = pipelinePath
+        self.lockPath = lockPath
+        self.builtinLauncher = builtinLauncher
+        self.computeFingerprint = computeFingerprint
+        self.toolVersion = toolVersion
+    }
+
+    public var ordered: [StageSpec] { PipelineGraph.topologicalOrder(spec.stages) }
+
+    public func kind(of stage: StageSpec) -> StageKind? {
+        if case .uses(let k) = stage.action { return registry.kinds[k] }
+        return nil
+    }
+
+    public func absolute(_ workspacePath: String) -> String {
+        URL(fileURLWithPath: workspacePath, relativeTo: URL(fileURLWithPath: workspace + "/")).standardizedFileURL.path
+    }
+
+    /// Input digests of `stage` given its upstream stages' outputs. Inputs whose upstream has
+    /// no known outputs yet are returned in `unknown` (input name → upstream stage).
+    func inputFacts(of stage: StageSpec, upstream: [String: [String: OutputFact]], stats: StatCache)
+        throws(StoreError) -> (known: [String: OutputFact], unknown: [String: String]) {
+        var known: [String: OutputFact] = [:]
+        var unknown: [String: String] = [:]
+        for input in stage.inputs {
+            switch input.source {
+            case .file(let p):
+                let path = absolute(p)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw .io("input '\(input.name)' of stage '\(stage.name)': \(p) does not exist in the workspace")
+                }
+                known[input.name] = try stats.fact(of: path)
+            case .stage(let s, let o):
+                if let fact = upstream[s]?[o] { known[input.name] = fact } else { unknown[input.name] = s }
+            }
+        }
+        return (known, unknown)
+    }
+
+    /// Paths a stage process sees for its inputs.
+    func inputPaths(of stage: StageSpec, facts: [String: OutputFact]) -> [String: String] {
+        var out: [String: String] = [:]
+        for input in stage.inputs {
+            switch input.source {
+            case .file(let p): out[input.name] = absolute(p)
+            case .stage: out[input.name] = store.objectPath(facts[input.name]!.digest)
+            }
+        }
+        return out
+    }
+}

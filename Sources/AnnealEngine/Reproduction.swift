@@ -1,0 +1,67 @@
+import AnnealPipeline
+import Foundation
+
+/// `anneal repro`: rebuild every stage from scratch in a fresh store and compare each output
+/// digest with the lockfile.
+public struct Reproduction {
+    public struct StageVerdict: Sendable {
+        public var name: String
+        /// `match`, `diverged`, `failed`, `not-locked`
+        public var verdict: String
+        public var details: [String]
+    }
+
+    public struct Report: Sendable {
+        public var stages: [StageVerdict]
+        public var firstDivergence: String? { stages.first { $0.verdict != "match" }?.name }
+        public var isReproduced: Bool { firstDivergence == nil }
+    }
+
+    /// Stages whose declaration no longer matches the lock: nothing to reproduce there.
+    public static func declarationDrift(project: Project, lock: Lockfile) -> [StageVerdict] {
+        var out: [StageVerdict] = []
+        for stage in project.ordered {
+            guard let old = lock.stages[stage.name] else {
+                out.append(StageVerdict(name: stage.name, verdict: "not-locked", details: ["the lockfile has no entry for this stage"]))
+                continue
+            }
+            let now = StageFacts(stage: stage, kind: project.kind(of: stage), inputs: old.inputs)
+            let why = now.reasons(comparedTo: old, unknownInputs: [:]).filter { !$0.hasPrefix("input ") }
+            if !why.isEmpty { out.append(StageVerdict(name: stage.name, verdict: "diverged", details: ["declaration differs from the lock: " + why.joined(separator: "; ")])) }
+        }
+        return out
+    }
+
+    public static func compare(_ summary: RunSummary, lock: Lockfile, order: [String]) -> Report {
+        var verdicts: [StageVerdict] = []
+        let results = Dictionary(summary.stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var diverged = Set<String>()
+        for name in order {
+            guard let r = results[name] else { continue }
+            guard let want = lock.stages[name] else {
+                verdicts.append(StageVerdict(name: name, verdict: "not-locked", details: ["the lockfile has no entry for this stage"]))
+                continue
+            }
+            guard r.status == .ran || r.status == .cached, let got = r.facts else {
+                verdicts.append(StageVerdict(name: name, verdict: "failed", details: [r.error ?? "stage \(r.status.rawValue)"]))
+                continue
+            }
+            var details: [String] = []
+            for o in Set(want.outputs.keys).union(got.outputs.keys).sorted() {
+                let w = want.outputs[o]?.digest, g = got.outputs[o]?.digest
+                if w != g {
+                    details.append("output '\(o)': locked \(w.map { String($0.prefix(12)) } ?? "none"), rebuilt \(g.map { String($0.prefix(12)) } ?? "none")")
+                }
+            }
+            let upstreamDiverged = want.inputs.keys.contains { got.inputs[$0]?.digest != want.inputs[$0]?.digest }
+            if details.isEmpty {
+                verdicts.append(StageVerdict(name: name, verdict: "match", details: []))
+            } else {
+                diverged.insert(name)
+                if upstreamDiverged { details.insert("its inputs differ already (an upstream stage diverged)", at: 0) }
+                verdicts.append(StageVerdict(name: name, verdict: "diverged", details: details))
+            }
+        }
+        return Report(stages: verdicts)
+    }
+}

@@ -1,0 +1,64 @@
+import AnnealPipeline
+import Foundation
+
+public struct RunOptions: Sendable {
+    public var jobs: Int
+    public var keepGoing = false
+    public var force: Set<String> = []
+    /// Run everything regardless of the cache (`anneal repro`).
+    public var forceAll = false
+    /// Only these stages and what they depend on.
+    public var only: Set<String>?
+    public var locked = false
+    public var writeLockfile = true
+    /// What the ledger records as the command of the run.
+    public var command = "run"
+
+    public init(jobs: Int) { self.jobs = max(1, jobs) }
+}
+
+public struct StageResult: Sendable {
+    public enum Status: String, Sendable {
+        case ran, cached, failed, skipped, interrupted
+    }
+
+    public var name: String
+    public var status: Status
+    public var reasons: [String]
+    public var seconds: Double = 0
+    public var facts: StageFacts?
+    public var error: String?
+    public var exitCode: Int32?
+    public var log: String?
+    public var metrics: [String: Double] = [:]
+}
+
+public struct RunSummary: Sendable {
+    public var runID: String
+    public var status: String
+    public var stages: [StageResult]
+    public var lockfile: String?
+
+    public var firstError: String? { stages.first { $0.status == .failed }?.error }
+    public func count(_ s: StageResult.Status) -> Int { stages.filter { $0.status == s }.count }
+}
+
+/// What a run tells whoever watches it (the terminal, a log, a test).
+public enum RunEvent: Sendable {
+    case waiting(String)
+    case started(stage: String, reasons: [String])
+    case progress(stage: String, step: Int?, total: Int?, metrics: [String: Double], message: String?)
+    case finished(StageResult)
+}
+
+public protocol RunReporter: Sendable {
+    func report(_ event: RunEvent)
+}
+
+public func makeRunID(date: Date = Date()) -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "yyyyMMdd-HHmmss"
+    return f.string(from: date) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+}

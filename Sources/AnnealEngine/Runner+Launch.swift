@@ -1,0 +1,161 @@
+import AnnealPipeline
+import Foundation
+
+/// Executing one stage: the plugin protocol and the commit protocol.
+///
+/// Protocol (built-in, plugin and inline command stages alike), all through the environment:
+/// `ANNEAL_INPUT_<NAME>` / `ANNEAL_OUTPUT_<NAME>` (upper-cased, `-` → `_`) and the JSON maps
+/// `ANNEAL_INPUTS` / `ANNEAL_OUTPUTS` of read-only input paths and empty output directories;
+/// `ANNEAL_PARAMS`, a JSON file of the resolved parameters; `ANNEAL_SEED`, `ANNEAL_THREADS`,
+/// `ANNEAL_STAGE`, `ANNEAL_KIND`, `ANNEAL_WORKSPACE`, `ANNEAL_RUN`; and
+/// `ANNEAL_PROGRESS_FD` (3), where the stage may write JSON lines of progress and metrics.
+///
+/// Commit: outputs are written into a private scratch directory; on exit 0 each output is
+/// hashed and renamed into the objects, then the action entry is written. A crash at any
+/// point leaves at most an unreferenced scratch directory, removed by the next run.
+extension Runner {
+    func launch(_ stage: StageSpec, facts: StageFacts, reasons: [String]) {
+        reporter.report(.started(stage: stage.name, reasons: reasons))
+        let started = Date()
+        let scratch: String
+        let process: StageProcess
+        var outputDirs: [String: String] = [:]
+        let logPath: String
+        do {
+            scratch = try project.store.makeScratch(stage: stage.name)
+            for o in stage.outputs {
+                outputDirs[o] = "\(scratch)/out/\(o)"
+                try FileManager.default.createDirectory(atPath: outputDirs[o]!, withIntermediateDirectories: true)
+            }
+            let paramsPath = "\(scratch)/params.json"
+            try writeAtomically(stage.params.prettyJSON, to: paramsPath)
+            logPath = "\(scratch)/stage.log"
+            let inputs = project.inputPaths(of: stage, facts: facts.inputs)
+            let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in inputs { env["ANNEAL_INPUT_" + Self.envName(k)] = v }
+            for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
+            env["ANNEAL_INPUTS"] = Value.map(inputs.mapValues(Value.string)).canonicalJSON
+            env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
+            env["ANNEAL_PARAMS"] = paramsPath
+            env["ANNEAL_SEED"] = String(stage.seed)
+            env["ANNEAL_THREADS"] = String(stage.threads)
+            env["ANNEAL_STAGE"] = stage.name
+            env["ANNEAL_KIND"] = stage.kindName
+            env["ANNEAL_WORKSPACE"] = project.workspace
+            env["ANNEAL_RUN"] = runID
+            env["ANNEAL_PROGRESS_FD"] = "3"
+            if case .plugin(let dir, _, _)? = project.kind(of: stage)?.launch { env["ANNEAL_PLUGIN_DIR"] = dir }
+            process = try StageProcess(argv: argv, environment: env, directory: project.workspace, logPath: logPath)
+        } catch {
+            deliver(StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
+                                error: "stage '\(stage.name)' could not start: \(error)"), process: nil)
+            return
+        }
+        condition.lock()
+        running[stage.name] = process
+        condition.unlock()
+        record(StageResult(name: stage.name, status: .ran, reasons: reasons), started: started.timeIntervalSince1970, status: "running")
+
+        let outputDirectories = outputDirs
+        DispatchQueue.global().async { [self] in
+            var metrics: [String: Double] = [:]
+            var points: [Ledger.MetricPoint] = []
+            let code = process.wait { report in
+                for (k, v) in report.metrics {
+                    metrics[k] = v
+                    points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
+                }
+                if points.count >= 256 { try? ledger.record(run: runID, stage: stage.name, points: points); points = [] }
+                reporter.report(.progress(stage: stage.name, step: report.step, total: report.total, metrics: report.metrics,
+                                          message: report.message))
+            }
+            try? ledger.record(run: runID, stage: stage.name, points: points)
+            let log = keepLog(logPath, stage: stage.name)
+            var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
+                                     facts: facts, exitCode: code, log: log, metrics: metrics)
+            if code != 0 {
+                result.status = isInterruptedNow ? .interrupted : .failed
+                result.error = "stage '\(stage.name)' \(code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)")"
+                    + Self.tail(of: log)
+            } else {
+                do {
+                    var outs: [String: OutputFact] = [:]
+                    for (name, dir) in outputDirectories {
+                        let tree = try project.store.commit(directory: dir)
+                        outs[name] = OutputFact(digest: tree.digest, size: tree.size)
+                    }
+                    result.facts!.outputs = outs
+                    try actions.record(ActionEntry(key: facts.key, stage: stage.name, outputs: outs, metrics: metrics, seconds: result.seconds))
+                } catch {
+                    result.status = .failed
+                    result.error = "stage '\(stage.name)': cannot store its outputs: \(error)"
+                }
+            }
+            ContentStore.removeTree(scratch)
+            record(result, started: started.timeIntervalSince1970, status: result.status.rawValue)
+            deliver(result, process: process)
+        }
+    }
+
+    private func deliver(_ result: StageResult, process: StageProcess?) {
+        condition.lock()
+        running[result.name] = nil
+        finished.append(result)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var isInterruptedNow: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return interrupted
+    }
+
+    func record(_ r: StageResult, started: Double, status: String) {
+        try? ledger.record(Ledger.Execution(runID: runID, stage: r.name, status: status, key: r.facts?.key, started: started,
+                                            finished: status == "running" ? nil : Date().timeIntervalSince1970,
+                                            exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log))
+    }
+
+    /// The argv that runs the stage: inline commands and plugins through `/bin/sh -c`,
+    /// built-ins through the `anneal` binary itself.
+    private func commandLine(_ stage: StageSpec, inputs: [String: String], outputs: [String: String]) throws(StoreError) -> [String] {
+        func expand(_ template: String, plugin: String?) -> String {
+            var s = template
+            for (k, v) in inputs { s = s.replacingOccurrences(of: "${inputs.\(k)}", with: v) }
+            for (k, v) in outputs { s = s.replacingOccurrences(of: "${outputs.\(k)}", with: v) }
+            if let plugin { s = s.replacingOccurrences(of: "${plugin}", with: plugin) }
+            return s
+        }
+        switch stage.action {
+        case .command(let c):
+            return ["/bin/sh", "-c", expand(c, plugin: nil)]
+        case .uses(let k):
+            switch project.registry.kinds[k]?.launch {
+            case .plugin(let dir, let c, _)?: return ["/bin/sh", "-c", expand(c, plugin: dir)]
+            case .builtin?: return project.builtinLauncher + [k]
+            case nil: throw .io("unknown stage kind '\(k)'")
+            }
+        }
+    }
+
+    /// Moves the stage's log next to the run's other logs; returns its path.
+    private func keepLog(_ path: String, stage: String) -> String? {
+        let dir = "\(project.store.logsDir)/\(runID)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dest = "\(dir)/\(stage).log"
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        return rename(path, dest) == 0 ? dest : nil
+    }
+
+    static func tail(of log: String?) -> String {
+        guard let log, let text = try? String(contentsOfFile: log, encoding: .utf8) else { return "" }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(5)
+        return lines.isEmpty ? "" : "; last lines of its log:\n" + lines.map { "    " + $0 }.joined(separator: "\n")
+    }
+
+    static func envName(_ s: String) -> String {
+        s.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+    }
+}

@@ -1,0 +1,181 @@
+import AnnealPipeline
+import Foundation
+
+/// Runs a pipeline: stages whose action key is cached are skipped, the rest run as child
+/// processes, in parallel within the `--jobs` core budget, each committed to the store as it
+/// finishes (so an interrupted run keeps everything completed).
+public final class Runner: @unchecked Sendable {
+    let project: Project
+    let options: RunOptions
+    let reporter: any RunReporter
+    let ledger: Ledger
+    let stats: StatCache
+    let actions: ActionCache
+    let runID: String
+    let lock: Lockfile?
+
+    let condition = NSCondition()
+    var finished: [StageResult] = []
+    var running: [String: StageProcess] = [:]
+    var interrupted = false
+
+    public init(project: Project, options: RunOptions, reporter: any RunReporter, ledger: Ledger, stats: StatCache,
+                lock: Lockfile?, runID: String = makeRunID()) {
+        self.project = project
+        self.options = options
+        self.reporter = reporter
+        self.ledger = ledger
+        self.stats = stats
+        self.actions = ActionCache(store: project.store)
+        self.runID = runID
+        self.lock = lock
+    }
+
+    /// Called from a signal handler's queue: stop launching, terminate running stages.
+    public func interrupt() {
+        condition.lock()
+        let first = !interrupted
+        interrupted = true
+        let procs = Array(running.values)
+        condition.broadcast()
+        condition.unlock()
+        guard first else { procs.forEach { $0.signal(SIGKILL) }; return }
+        procs.forEach { $0.signal(SIGTERM) }
+        let deadline = DispatchTime.now() + 5
+        DispatchQueue.global().asyncAfter(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.condition.lock()
+            let left = Array(self.running.values)
+            self.condition.unlock()
+            left.forEach { $0.signal(SIGKILL) }
+        }
+    }
+
+    public func run() throws(StoreError) -> RunSummary {
+        try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command)
+        let order = project.ordered
+        let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
+        var results: [String: StageResult] = [:]
+        var outputs: [String: [String: OutputFact]] = [:]
+        var lockStages = lock?.stages.filter { name, _ in project.spec.stage(named: name) != nil } ?? [:]
+        var lockDirty = lock == nil || lockStages.count != lock!.stages.count
+        var busyThreads = 0
+        var failedAny = false
+
+        func done(_ r: StageResult) {
+            results[r.name] = r
+            if let f = r.facts, r.status == .ran || r.status == .cached {
+                outputs[r.name] = f.outputs
+                if lockStages[r.name] != f { lockStages[r.name] = f; lockDirty = true }
+            }
+            if r.status == .failed { failedAny = true }
+            if r.status != .ran { record(r, started: nil) }
+            reporter.report(.finished(r))
+            if lockDirty, options.writeLockfile, r.status == .ran || r.status == .cached { writeLock(lockStages); lockDirty = false }
+        }
+
+        while true {
+            var progressed = true
+            while progressed {
+                progressed = false
+                for stage in order where selected.contains(stage.name) && results[stage.name] == nil && !isRunning(stage.name) {
+                    let ups = stage.upstreamStages
+                    if let bad = ups.first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
+                        done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
+                        progressed = true
+                        continue
+                    }
+                    guard ups.allSatisfy({ results[$0] != nil }) else { continue }
+                    if isInterrupted || (failedAny && !options.keepGoing) { continue }
+                    switch prepare(stage, outputs: outputs) {
+                    case .failure(let f):
+                        done(f.result)
+                    case .success(let (facts, reasons)):
+                        if !options.forceAll, !options.force.contains(stage.name), let entry = actions.lookup(facts.key) {
+                            var f = facts
+                            f.outputs = entry.outputs
+                            done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
+                        } else {
+                            guard busyThreads == 0 || busyThreads + stage.threads <= options.jobs else { continue }
+                            busyThreads += stage.threads
+                            launch(stage, facts: facts, reasons: reasons)
+                        }
+                    }
+                    progressed = true
+                }
+            }
+            condition.lock()
+            if running.isEmpty && finished.isEmpty { condition.unlock(); break }
+            while finished.isEmpty { condition.wait() }
+            let batch = finished
+            finished = []
+            condition.unlock()
+            for r in batch {
+                busyThreads -= project.spec.stage(named: r.name)?.threads ?? 1
+                done(r)
+            }
+        }
+        for stage in order where selected.contains(stage.name) && results[stage.name] == nil {
+            let why = isInterrupted ? "run interrupted" : "not started after an earlier failure (use --keep-going to run independent stages)"
+            done(StageResult(name: stage.name, status: .skipped, reasons: [why]))
+        }
+        stats.save()
+        let all = order.compactMap { results[$0.name] }
+        let status = isInterrupted ? "interrupted" : failedAny ? "failed" : "ok"
+        if options.writeLockfile, status == "ok", lockDirty || !FileManager.default.fileExists(atPath: project.lockPath) { writeLock(lockStages) }
+        let lockPath = options.writeLockfile ? project.lockPath : nil
+        try ledger.finishRun(id: runID, status: status, lockfile: lockPath.map { project.absolute($0) })
+        return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath)
+    }
+
+    private var isInterrupted: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return interrupted
+    }
+
+    private func isRunning(_ name: String) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return running[name] != nil
+    }
+
+    /// The stage's facts and why it would run, or the failure that stops it before it starts.
+    private func prepare(_ stage: StageSpec, outputs: [String: [String: OutputFact]]) -> Result<(StageFacts, [String]), FailedStage> {
+        let inputs: [String: OutputFact]
+        do { inputs = try project.inputFacts(of: stage, upstream: outputs, stats: stats).known } catch {
+            return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: [], error: error.description)))
+        }
+        let facts = StageFacts(stage: stage, kind: project.kind(of: stage), inputs: inputs)
+        let old = lock?.stages[stage.name]
+        if options.locked, old?.key != facts.key {
+            let why = old.map { facts.reasons(comparedTo: $0, unknownInputs: [:]) } ?? ["not in the lockfile"]
+            let detail = why.isEmpty ? "key \(facts.key.prefix(12)) ≠ \(old!.key.prefix(12))" : why.joined(separator: "; ")
+            return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: why,
+                                                    error: "--locked: stage '\(stage.name)' differs from \(project.lockPath): \(detail)")))
+        }
+        return .success((facts, Planner.reasons(facts, unknown: [:], old: old)))
+    }
+
+    struct FailedStage: Error {
+        var result: StageResult
+        init(_ r: StageResult) { result = r }
+    }
+
+    private func record(_ r: StageResult, started: Double?) {
+        let now = Date().timeIntervalSince1970
+        try? ledger.record(Ledger.Execution(runID: runID, stage: r.name, status: r.status.rawValue, key: r.facts?.key,
+                                            started: started ?? now, finished: now, exitCode: r.exitCode.map(Int.init),
+                                            error: r.error, log: r.log))
+    }
+
+    private func writeLock(_ stages: [String: StageFacts]) {
+        let l = Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
+                         name: project.spec.name, stages: stages)
+        do { try l.write(to: project.lockPath) } catch {
+            reporter.report(.waiting("warning: \(error.description)"))
+        }
+    }
+}
+
+extension Runner.FailedStage: Sendable {}

@@ -1,0 +1,120 @@
+import AnnealPipeline
+import Foundation
+
+/// One stage running as a child process, in its own process group so that stopping it stops
+/// everything it started. stdout and stderr go to a log file; the stage reports progress
+/// and metrics as JSON lines on file descriptor 3 (`ANNEAL_PROGRESS_FD`).
+final class StageProcess: @unchecked Sendable {
+    let pid: pid_t
+    private let progressFD: Int32
+
+    /// A progress line a stage wrote: `{"step": 10, "total": 100, "metrics": {"loss": 2.3}, "message": "…"}`.
+    /// Top-level numbers other than `step` and `total` count as metrics too.
+    struct Report: Sendable {
+        var step: Int?
+        var total: Int?
+        var metrics: [String: Double]
+        var message: String?
+    }
+
+    /// Pipe creation and spawning happen under one lock: between `pipe` and `fcntl` another
+    /// thread's spawn could otherwise inherit this stage's pipe and hold it open.
+    private static let spawnLock = NSLock()
+
+    init(argv: [String], environment: [String: String], directory: String, logPath: String) throws(StoreError) {
+        Self.spawnLock.lock()
+        defer { Self.spawnLock.unlock() }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw .io("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        progressFD = fds[0]
+        let writeFD = fds[1]
+        defer { close(writeFD) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, writeFD, 3)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setpgroup(&attr, 0)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGINT, SIGTERM, SIGPIPE, SIGQUIT, SIGHUP] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attr, &mask)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        // posix_spawn_file_actions_addchdir_np is not exported to Swift; a one-line shell
+        // prelude changes directory and then execs the stage itself (same pid).
+        let launch = ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", directory] + argv
+        let cArgs = launch.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, "/bin/sh", &actions, &attr, cArgs, cEnv)
+        guard rc == 0 else {
+            close(progressFD)
+            throw .io("cannot start `\(argv[0])`: \(String(cString: strerror(rc)))")
+        }
+        pid = child
+    }
+
+    /// Reads progress lines until the process exits; returns its exit status (or 128+signal).
+    func wait(onReport: (Report) -> Void) -> Int32 {
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var status: Int32 = 0
+        var exited = false
+        var open = true
+        func drainLines() {
+            while let nl = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<nl], as: UTF8.self)
+                buffer.removeSubrange(...nl)
+                if let r = Self.parse(line) { onReport(r) }
+            }
+        }
+        while !exited || open {
+            if open {
+                var pfd = pollfd(fd: progressFD, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, exited ? 0 : 200)
+                if ready > 0 {
+                    let n = chunk.withUnsafeMutableBytes { read(progressFD, $0.baseAddress, 65536) }
+                    if n > 0 { buffer += chunk[0..<n]; drainLines() } else if n == 0 || errno != EINTR { open = false }
+                } else if exited {
+                    open = false  // a descendant still holds the pipe; the stage itself is done
+                }
+            }
+            if !exited {
+                let w = waitpid(pid, &status, open ? WNOHANG : 0)
+                if w == pid { exited = true } else if w < 0 && errno != EINTR { exited = true; status = 127 << 8 }
+            }
+        }
+        close(progressFD)
+        if !buffer.isEmpty, let r = Self.parse(String(decoding: buffer, as: UTF8.self)) { onReport(r) }
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return code
+    }
+
+    /// Sends `signal` to the stage's whole process group.
+    func signal(_ sig: Int32) { kill(-pid, sig) }
+
+    static func parse(_ line: String) -> Report? {
+        guard case .map(let m)? = Value.parseJSON(line.trimmingCharacters(in: .whitespaces)) else { return nil }
+        var metrics: [String: Double] = [:]
+        for (k, v) in m where k != "step" && k != "total" { if let d = v.doubleValue, v.boolValue == nil { metrics[k] = d } }
+        for (k, v) in m["metrics"]?.mapValue ?? [:] { if let d = v.doubleValue { metrics[k] = d } }
+        return Report(step: m["step"]?.intValue, total: m["total"]?.intValue, metrics: metrics, message: m["message"]?.stringValue)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Digests of workspace inputs, trusted while a file's device, inode, size and mtime are
+/// unchanged (as DVC's state database), so a no-op never re-reads a large corpus.
+///
+/// A file modified within the last two seconds is not remembered: its mtime could still
+/// change without the size changing within the filesystem's timestamp resolution (git's
+/// "racy clean" problem).
+public final class StatCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: [String: (Ledger.FileState, String)]
+    private var updates: [String: (Ledger.FileState, String)] = [:]
+    private let ledger: Ledger?
+    public private(set) var filesHashed = 0
+
+    public init(ledger: Ledger?) {
+        self.ledger = ledger
+        known = (try? ledger?.fileStates()) ?? [:]
+    }
+
+    /// Digest and size of a workspace file or directory.
+    public func fact(of path: String) throws(StoreError) -> OutputFact {
+        let tree = try Digest.ofTree(path) { p, st throws(StoreError) in try self.fileDigest(p, st) }
+        return OutputFact(digest: tree.digest, size: tree.size)
+    }
+
+    private func fileDigest(_ path: String, _ st: stat) throws(StoreError) -> (String, Int64) {
+        let state = Ledger.FileState(device: Int64(st.st_dev), inode: Int64(st.st_ino), size: Int64(st.st_size),
+                                     mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+        lock.lock()
+        let cached = known[path]
+        lock.unlock()
+        if let cached, cached.0 == state { return (cached.1, state.size) }
+        let (digest, size) = try Digest.ofFile(path)
+        lock.lock()
+        filesHashed += 1
+        if Double(st.st_mtim.tv_sec) < Date().timeIntervalSince1970 - 2 {
+            known[path] = (state, digest)
+            updates[path] = (state, digest)
+        }
+        lock.unlock()
+        return (digest, size)
+    }
+
+    public func save() {
+        lock.lock()
+        let u = updates
+        updates = [:]
+        lock.unlock()
+        try? ledger?.saveFileStates(u)
+    }
+}
