@@ -13,6 +13,8 @@ public struct Reproduction {
 
     public struct Report: Sendable {
         public var stages: [StageVerdict]
+
+        public init(stages: [StageVerdict]) { self.stages = stages }
         public var firstDivergence: String? { stages.first { $0.verdict != "match" }?.name }
         public var isReproduced: Bool { firstDivergence == nil }
     }

@@ -1,0 +1,88 @@
+import AnnealEngine
+import AnnealPipeline
+import ArgumentParser
+import Foundation
+
+let toolVersion = "anneal 0.1.0"
+let defaultPipeline = "pipelines/tinychat.yaml"
+
+struct Anneal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anneal",
+        abstract: "A declarative, content-addressed pipeline runner for training language models.",
+        version: toolVersion,
+        subcommands: [Run.self, Status.self, Dag.self, Validate.self, Repro.self, PathCommand.self,
+                      Runs.self, Log.self, Metrics.self, GC.self, Cache.self, Init.self, ExecStage.self]
+    )
+}
+
+/// `--cache DIR`, shared by every command that touches the store.
+struct CacheOption: ParsableArguments {
+    @Option(name: .customLong("cache"), help: "Cache directory (default: $ANNEAL_CACHE or ./cache).")
+    var directory: String?
+
+    var path: String {
+        directory ?? ProcessInfo.processInfo.environment["ANNEAL_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "cache"
+    }
+
+    var store: ContentStore { ContentStore(root: path) }
+}
+
+/// The pipeline argument and `--set` overrides of commands that work on a pipeline.
+struct PipelineOptions: ParsableArguments {
+    @Argument(help: "Pipeline file (default: \(defaultPipeline)).")
+    var pipeline: String?
+
+    @Option(name: .customLong("set"), help: "Override a value: stages.NAME.with.KEY=VALUE, params.NAME=VALUE or seed=N.")
+    var overrides: [String] = []
+
+    var file: String { pipeline ?? defaultPipeline }
+}
+
+enum Workspace {
+    static var root: String { FileManager.default.currentDirectoryPath }
+
+    static var registry: StageRegistry {
+        StageRegistry(builtins: BuiltinStages.schemas, pluginsDirectory: root + "/stages")
+    }
+
+    static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    static var computeFingerprint: Value {
+        var u = utsname()
+        uname(&u)
+        let machine = withUnsafeBytes(of: &u.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return .map(["arch": .string(machine), "os": .string("linux"),
+                     "cores": .int(ProcessInfo.processInfo.activeProcessorCount)])
+    }
+
+    /// Loads and validates a pipeline; invalid files print every diagnostic and exit 2.
+    static func project(_ options: PipelineOptions, store: ContentStore) throws -> Project {
+        let registry = self.registry
+        let loader = PipelineLoader(catalog: registry, workspace: root)
+        let spec: PipelineSpec
+        do {
+            spec = try loader.load(file: options.file, overrides: options.overrides)
+        } catch {
+            var e = error
+            e.sources.merge(registry.sources) { a, _ in a }
+            throw e
+        }
+        return Project(spec: spec, registry: registry, store: store, workspace: root, pipelinePath: options.file,
+                       lockPath: Lockfile.path(forPipeline: options.file), builtinLauncher: [executable, "exec-stage"],
+                       computeFingerprint: computeFingerprint, toolVersion: toolVersion)
+    }
+
+    static func readLock(_ path: String) throws -> Lockfile? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try Lockfile.read(path)
+    }
+}
+
+/// Built-in stage kinds compiled into this binary. Each runs in a child process through
+/// `anneal exec-stage KIND`, with the same protocol as plugins.
+enum BuiltinStages {
+    static let schemas: [StageSchema] = []
+}

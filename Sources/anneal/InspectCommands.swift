@@ -1,0 +1,142 @@
+import AnnealEngine
+import AnnealPipeline
+import ArgumentParser
+import Foundation
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Say which stages are fresh or stale, and why.")
+
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var cache: CacheOption
+    @Flag(help: "Print one JSON object on stdout.")
+    var json = false
+
+    func run() throws {
+        try Self.show(try Workspace.project(pipeline, store: cache.store), json: json, dryRun: false)
+    }
+
+    static func show(_ project: Project, json: Bool, dryRun: Bool) throws {
+        let lock = try? Workspace.readLock(project.lockPath)
+        let ledger = FileManager.default.fileExists(atPath: project.store.ledgerPath) ? try? Ledger(path: project.store.ledgerPath) : nil
+        let stats = StatCache(ledger: ledger)
+        let statuses = Planner(project: project, stats: stats).status(lock: lock ?? nil)
+        if json {
+            printJSON(.map([
+                "pipeline": .string(project.pipelinePath),
+                "stages": .list(statuses.map {
+                    .map(["name": .string($0.name), "status": .string($0.isFresh ? "fresh" : "stale"),
+                          "reasons": .list($0.reasons.map(Value.string))])
+                }),
+            ]))
+            return
+        }
+        let width = statuses.map(\.name.count).max() ?? 0
+        for s in statuses {
+            let name = s.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            let verb = dryRun ? (s.isFresh ? "cached" : "would run") : (s.isFresh ? "fresh" : "stale")
+            print("\(name)  \(verb)" + (s.reasons.isEmpty ? "" : ": " + s.reasons.joined(separator: "; ")))
+        }
+        let stale = statuses.filter { !$0.isFresh }.count
+        print(stale == 0 ? "everything is fresh" : "\(stale) of \(statuses.count) stages \(dryRun ? "would run" : "stale")")
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a pipeline file and report every problem with file:line:col.")
+
+    @OptionGroup var pipeline: PipelineOptions
+
+    func run() throws {
+        let p = try Workspace.project(pipeline, store: ContentStore(root: "cache"))
+        print("\(pipeline.file): valid, \(p.spec.stages.count) stage\(p.spec.stages.count == 1 ? "" : "s")")
+    }
+}
+
+struct Dag: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the stage graph.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, dot, mermaid }
+
+    @OptionGroup var pipeline: PipelineOptions
+    @Option(help: "text, dot or mermaid.")
+    var format: Format = .text
+
+    func run() throws {
+        let p = try Workspace.project(pipeline, store: ContentStore(root: "cache"))
+        let stages = PipelineGraph.topologicalOrder(p.spec.stages)
+        switch format {
+        case .text:
+            for s in stages {
+                print("\(s.name) (\(s.kindName))")
+                for i in s.inputs { print("  ← \(i.name): \(i.sourceDescription)") }
+                if !s.outputs.isEmpty { print("  → \(s.outputs.joined(separator: ", "))") }
+            }
+        case .dot:
+            print("digraph \(Value.jsonQuoted(p.spec.name)) {\n  rankdir=LR;")
+            for s in stages { print("  \(Value.jsonQuoted(s.name)) [shape=box, label=\(Value.jsonQuoted("\(s.name)\n\(s.kindName)"))];") }
+            for s in stages {
+                for i in s.inputs {
+                    switch i.source {
+                    case .stage(let u, let o): print("  \(Value.jsonQuoted(u)) -> \(Value.jsonQuoted(s.name)) [label=\(Value.jsonQuoted("\(o) → \(i.name)"))];")
+                    case .file(let f):
+                        print("  \(Value.jsonQuoted("file:" + f)) [shape=note, label=\(Value.jsonQuoted(f))];")
+                        print("  \(Value.jsonQuoted("file:" + f)) -> \(Value.jsonQuoted(s.name)) [label=\(Value.jsonQuoted(i.name))];")
+                    }
+                }
+            }
+            print("}")
+        case .mermaid:
+            print("graph LR")
+            let id = { (n: String) in "s_" + n.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() }
+            for s in stages { print("  \(id(s.name))[\"\(s.name)<br/>\(s.kindName)\"]") }
+            for s in stages {
+                for i in s.inputs {
+                    switch i.source {
+                    case .stage(let u, let o): print("  \(id(u)) -->|\(o)| \(id(s.name))")
+                    case .file(let f): print("  \(id("file_" + f))[/\"\(f)\"/] -->|\(i.name)| \(id(s.name))")
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct PathCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "path", abstract: "Print where the bytes of STAGE.OUTPUT are.")
+
+    @Argument(help: "STAGE.OUTPUT")
+    var reference: String
+    @Option(name: [.short, .customLong("pipeline")], help: "Pipeline file (default: \(defaultPipeline)).")
+    var pipelineFile: String?
+    @OptionGroup var cache: CacheOption
+
+    func run() throws {
+        var options = try PipelineOptions.parse([])
+        options.pipeline = pipelineFile
+        let project = try Workspace.project(options, store: cache.store)
+        print(try Self.resolve(reference, in: project))
+    }
+
+    /// The object directory of a fresh stage's output; a stale stage is an error, since its
+    /// current output does not exist yet.
+    static func resolve(_ reference: String, in project: Project) throws -> String {
+        let parts = reference.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw UsageError("expected STAGE.OUTPUT, found '\(reference)'") }
+        guard let stage = project.spec.stage(named: parts[0]) else {
+            throw UsageError("no stage '\(parts[0])' in \(project.pipelinePath)"
+                             + (project.spec.stages.map(\.name).closest(to: parts[0]).map { "; did you mean '\($0)'?" } ?? ""))
+        }
+        guard stage.outputs.contains(parts[1]) else {
+            throw UsageError("stage '\(stage.name)' has no output '\(parts[1])'"
+                             + (stage.outputs.closest(to: parts[1]).map { "; did you mean '\(stage.name).\($0)'?" } ?? "; outputs: \(stage.outputs.joined(separator: ", "))"))
+        }
+        let ledger = FileManager.default.fileExists(atPath: project.store.ledgerPath) ? try? Ledger(path: project.store.ledgerPath) : nil
+        let statuses = Planner(project: project, stats: StatCache(ledger: ledger)).status(lock: try? Workspace.readLock(project.lockPath))
+        guard let s = statuses.first(where: { $0.name == stage.name }), s.isFresh, let d = s.entry?.outputs[parts[1]]?.digest else {
+            let why = statuses.first { $0.name == stage.name }?.reasons.joined(separator: "; ") ?? ""
+            printError("error: stage '\(stage.name)' is stale (\(why)); run `anneal run \(project.pipelinePath)` first")
+            throw Failure(code: Exit.failed)
+        }
+        return project.store.objectPath(d)
+    }
+}

@@ -1,0 +1,123 @@
+import AnnealEngine
+import AnnealPipeline
+import ArgumentParser
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the stale stages of a pipeline.")
+
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var cache: CacheOption
+
+    @Option(help: "Cores to keep busy at once (default: all).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Run only this stage and what it depends on (repeatable).")
+    var only: [String] = []
+    @Option(help: "Run this stage even if it is cached (repeatable).")
+    var force: [String] = []
+    @Flag(help: "Show what would run, and why, without running anything.")
+    var dryRun = false
+    @Flag(help: "Fail if any stage's key differs from the lockfile.")
+    var locked = false
+    @Flag(help: "After a failure, keep running the stages that do not depend on it.")
+    var keepGoing = false
+    @Flag(help: "Print one JSON object on stdout (progress goes to stderr).")
+    var json = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let store = cache.store
+        let project = try Workspace.project(pipeline, store: store)
+        for name in only + force where project.spec.stage(named: name) == nil {
+            throw UsageError("no stage '\(name)' in \(pipeline.file)" + (project.spec.stages.map(\.name).closest(to: name).map { "; did you mean '\($0)'?" } ?? ""))
+        }
+        if dryRun { return try Status.show(project, json: json, dryRun: true) }
+        let lock: Lockfile?
+        do { lock = try Workspace.readLock(project.lockPath) } catch {
+            if locked { throw error }
+            printError("warning: ignoring the unreadable lockfile: \(error)")
+            lock = nil
+        }
+        if locked, lock == nil {
+            printError("error: --locked, but there is no lockfile \(project.lockPath); run without --locked once to write it")
+            throw Failure(code: Exit.failed)
+        }
+        try store.prepare()
+        let reporter = ConsoleReporter()
+        let cacheLock = CacheLock()
+        try cacheLock.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
+        defer { cacheLock.release() }
+        store.removeDeadScratch()
+        let ledger = try Ledger(path: store.ledgerPath)
+        var options = RunOptions(jobs: jobs)
+        options.keepGoing = keepGoing
+        options.force = Set(force)
+        options.only = only.isEmpty ? nil : Set(only)
+        options.locked = locked
+        options.command = CommandLine.arguments.dropFirst().joined(separator: " ")
+        let runner = Runner(project: project, options: options, reporter: reporter, ledger: ledger,
+                            stats: StatCache(ledger: ledger), lock: lock)
+        let signals = SignalWatcher { runner.interrupt() }
+        let summary = try runner.run()
+        signals.stop()
+        if json {
+            printJSON(Self.json(summary, pipeline: pipeline.file))
+        } else {
+            var line = "\(summary.count(.ran)) ran, \(summary.count(.cached)) cached"
+            for s in [StageResult.Status.failed, .skipped, .interrupted] where summary.count(s) > 0 { line += ", \(summary.count(s)) \(s.rawValue)" }
+            printError("\(line) — run \(summary.runID)" + (summary.status == "ok" ? "" : " \(summary.status)"))
+            if let e = summary.firstError { printError("first error: \(e.split(separator: "\n").first ?? "")") }
+        }
+        switch summary.status {
+        case "ok": return
+        case "interrupted": throw Failure(code: Exit.interrupted)
+        default: throw Failure(code: Exit.failed)
+        }
+    }
+
+    static func json(_ s: RunSummary, pipeline: String) -> Value {
+        .map([
+            "run": .string(s.runID), "status": .string(s.status), "pipeline": .string(pipeline),
+            "lockfile": s.lockfile.map(Value.string) ?? .null,
+            "stages": .list(s.stages.map { r in
+                var m: [String: Value] = [
+                    "name": .string(r.name), "status": .string(r.status.rawValue),
+                    "reasons": .list(r.reasons.map(Value.string)), "seconds": .double((r.seconds * 1000).rounded() / 1000),
+                    "outputs": .map((r.facts?.outputs ?? [:]).mapValues { .string($0.digest) }),
+                    "metrics": .map(r.metrics.mapValues(Value.double)),
+                ]
+                if let key = r.facts?.key { m["key"] = .string(key) }
+                if let e = r.error { m["error"] = .string(e) }
+                return .map(m)
+            }),
+        ])
+    }
+}
+
+/// Forwards SIGINT and SIGTERM to a handler instead of killing the process, so a run can
+/// stop its stages and record itself as interrupted.
+final class SignalWatcher: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ handler: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func stop() {
+        sources.forEach { $0.cancel() }
+        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
+    }
+}
+
+extension Array where Element == String {
+    func closest(to word: String) -> String? { closestMatch(to: word, in: self) }
+}
