@@ -38,6 +38,8 @@ public struct RunSummary: Sendable {
     public var status: String
     public var stages: [StageResult]
     public var lockfile: String?
+    /// Workspace input files whose bytes were read this run (not answered by the stat cache).
+    public var filesHashed = 0
 
     public var firstError: String? { stages.first { $0.status == .failed }?.error }
     public func count(_ s: StageResult.Status) -> Int { stages.filter { $0.status == s }.count }

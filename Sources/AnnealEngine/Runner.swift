@@ -61,6 +61,9 @@ public final class Runner: @unchecked Sendable {
         var lockDirty = lock == nil || lockStages.count != lock!.stages.count
         var busyThreads = 0
         var failedAny = false
+        // Launched and not yet handled: a stage that finished since the last pass is neither
+        // running nor in `results` yet, and must not be launched twice.
+        var inFlight = Set<String>()
 
         func done(_ r: StageResult) {
             results[r.name] = r
@@ -78,7 +81,7 @@ public final class Runner: @unchecked Sendable {
             var progressed = true
             while progressed {
                 progressed = false
-                for stage in order where selected.contains(stage.name) && results[stage.name] == nil && !isRunning(stage.name) {
+                for stage in order where selected.contains(stage.name) && results[stage.name] == nil && !inFlight.contains(stage.name) {
                     let ups = stage.upstreamStages
                     if let bad = ups.first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
                         done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
@@ -98,6 +101,7 @@ public final class Runner: @unchecked Sendable {
                         } else {
                             guard busyThreads == 0 || busyThreads + stage.threads <= options.jobs else { continue }
                             busyThreads += stage.threads
+                            inFlight.insert(stage.name)
                             launch(stage, facts: facts, reasons: reasons)
                         }
                     }
@@ -111,6 +115,7 @@ public final class Runner: @unchecked Sendable {
             finished = []
             condition.unlock()
             for r in batch {
+                inFlight.remove(r.name)
                 busyThreads -= project.spec.stage(named: r.name)?.threads ?? 1
                 done(r)
             }
@@ -125,19 +130,13 @@ public final class Runner: @unchecked Sendable {
         if options.writeLockfile, status == "ok", lockDirty || !FileManager.default.fileExists(atPath: project.lockPath) { writeLock(lockStages) }
         let lockPath = options.writeLockfile ? project.lockPath : nil
         try ledger.finishRun(id: runID, status: status, lockfile: lockPath.map { project.absolute($0) })
-        return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath)
+        return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath, filesHashed: stats.filesHashed)
     }
 
     private var isInterrupted: Bool {
         condition.lock()
         defer { condition.unlock() }
         return interrupted
-    }
-
-    private func isRunning(_ name: String) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return running[name] != nil
     }
 
     /// The stage's facts and why it would run, or the failure that stops it before it starts.

@@ -27,13 +27,15 @@ public struct StageRegistry: StageCatalog {
     public var broken: [String: [Diagnostic]] = [:]
     public var sources: [String: String] = [:]
 
-    public init(builtins: [StageSchema] = [], pluginsDirectory: String?) {
+    /// `pluginsDirectory` is absolute; diagnostics name manifests relative to `workspace`.
+    public init(builtins: [StageSchema] = [], pluginsDirectory: String?, workspace: String? = nil) {
         for s in builtins { kinds[s.name] = StageKind(schema: s, launch: .builtin) }
         guard let dir = pluginsDirectory else { return }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
         for name in names where FileManager.default.fileExists(atPath: "\(dir)/\(name)/stage.yaml") {
-            let path = "\(dir)/\(name)/stage.yaml"
-            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let absolute = "\(dir)/\(name)/stage.yaml"
+            let path = workspace.map { absolute.hasPrefix($0 + "/") ? String(absolute.dropFirst($0.count + 1)) : absolute } ?? absolute
+            let text = (try? String(contentsOfFile: absolute, encoding: .utf8)) ?? ""
             sources[path] = text
             switch PluginManifest.parse(text, file: path, directoryName: name) {
             case .success(let m):

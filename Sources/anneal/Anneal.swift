@@ -43,7 +43,7 @@ enum Workspace {
     static var root: String { FileManager.default.currentDirectoryPath }
 
     static var registry: StageRegistry {
-        StageRegistry(builtins: BuiltinStages.schemas, pluginsDirectory: root + "/stages")
+        StageRegistry(builtins: BuiltinStages.schemas, pluginsDirectory: root + "/stages", workspace: root)
     }
 
     static var executable: String {

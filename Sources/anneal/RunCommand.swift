@@ -63,9 +63,8 @@ struct Run: ParsableCommand {
         let signals = SignalWatcher { runner.interrupt() }
         let summary = try runner.run()
         signals.stop()
-        if json {
-            printJSON(Self.json(summary, pipeline: pipeline.file))
-        } else {
+        if json { printJSON(Self.json(summary, pipeline: pipeline.file)) }
+        do {
             var line = "\(summary.count(.ran)) ran, \(summary.count(.cached)) cached"
             for s in [StageResult.Status.failed, .skipped, .interrupted] where summary.count(s) > 0 { line += ", \(summary.count(s)) \(s.rawValue)" }
             printError("\(line) — run \(summary.runID)" + (summary.status == "ok" ? "" : " \(summary.status)"))
@@ -82,6 +81,7 @@ struct Run: ParsableCommand {
         .map([
             "run": .string(s.runID), "status": .string(s.status), "pipeline": .string(pipeline),
             "lockfile": s.lockfile.map(Value.string) ?? .null,
+            "stats": .map(["files_hashed": .int(s.filesHashed), "ran": .int(s.count(.ran)), "cached": .int(s.count(.cached))]),
             "stages": .list(s.stages.map { r in
                 var m: [String: Value] = [
                     "name": .string(r.name), "status": .string(r.status.rawValue),
