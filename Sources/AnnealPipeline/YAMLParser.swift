@@ -85,7 +85,11 @@ public struct YAMLParser {
                 let s = event.data.scalar
                 let text = String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
                 let isPlain = s.style == YAML_PLAIN_SCALAR_STYLE
-                finish(YAMLNode(.scalar(text, isPlain: isPlain), mark: m), size: 1, anchor: Self.string(s.anchor))
+                let isQuoted = s.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || s.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                // A quoted scalar's mark points at its first character, not the quote, so
+                // positions inside it (an interpolation token) land on the right column.
+                let at = isQuoted ? SourceMark(file: file, line: m.line, column: m.column + 1) : m
+                finish(YAMLNode(.scalar(text, isPlain: isPlain), mark: at), size: 1, anchor: Self.string(s.anchor))
             case YAML_SEQUENCE_START_EVENT:
                 stack.append(Frame(mark: m, anchor: Self.string(event.data.sequence_start.anchor), isMapping: false))
             case YAML_MAPPING_START_EVENT:

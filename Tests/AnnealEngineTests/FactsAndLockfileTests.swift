@@ -1,0 +1,91 @@
+@testable import AnnealEngine
+import AnnealPipeline
+import Foundation
+import Testing
+
+@Suite struct FactsAndLockfileTests {
+    func facts(lr: Double = 2e-4, input: String = "aa", command: String? = nil) -> StageFacts {
+        var f = StageFacts(kind: "sft", version: "2", command: command, plugin: nil, seed: 7,
+                           params: .map(["lr": .double(lr), "lora": .map(["rank": .int(8)])]),
+                           referenced: ["params.width": .int(128)], inputs: ["model": OutputFact(digest: input, size: 10)],
+                           outputNames: ["model"])
+        f.outputs = ["model": OutputFact(digest: "ff", size: 20)]
+        return f
+    }
+
+    @Test func keyCoversWhatDecidesTheOutputAndNothingElse() {
+        let base = facts()
+        #expect(base.key == facts().key)
+        #expect(base.key != facts(lr: 1e-4).key)
+        #expect(base.key != facts(input: "bb").key)
+        var other = base
+        other.outputs = [:]
+        #expect(other.key == base.key, "outputs are not part of the key")
+        other.seed = 8
+        #expect(other.key != base.key)
+        // Map key order in the file cannot change the key: canonical JSON sorts keys.
+        let reordered = Value.parseJSON(#"{"lora":{"rank":8},"lr":0.0002}"#)!
+        other = base
+        other.params = reordered
+        #expect(other.key == base.key)
+    }
+
+    @Test func reasonsNameEachDifference() {
+        var now = facts(lr: 1e-4, input: "bb")
+        now.version = "3"
+        now.referenced = ["params.width": .int(256)]
+        #expect(now.reasons(comparedTo: facts(), unknownInputs: [:]) == [
+            "plugin version 2 → 3", "param params.width: 128 → 256", "param with.lr: 0.0002 → 0.0001", "input model changed",
+        ])
+        #expect(facts().reasons(comparedTo: facts(), unknownInputs: ["model": "pretrain"]) == ["input model: upstream pretrain is stale"])
+        #expect(facts(command: "b").reasons(comparedTo: facts(command: "a"), unknownInputs: [:]) == ["command changed"])
+    }
+
+    @Test func lockfileRoundTripsAndIsSorted() throws {
+        let dir = scratchDir()
+        defer { ContentStore.removeTree(dir) }
+        var b = facts(command: "sh -c 'echo \"hi\" ${outputs.o}'")
+        b.params = .map(["text": .string("a: b\n\u{e9}"), "xs": .list([.double(0.1), .bool(true), .null])])
+        let lock = Lockfile(tool: "anneal test", compute: .map(["cores": .int(2)]), pipeline: "p.yaml", name: "n",
+                            stages: ["zeta": facts(), "alpha": b])
+        try lock.write(to: dir + "/p.lock")
+        let text = try String(contentsOfFile: dir + "/p.lock", encoding: .utf8)
+        #expect(text.range(of: "\"alpha\"")!.lowerBound < text.range(of: "\"zeta\"")!.lowerBound)
+        let back = try Lockfile.read(dir + "/p.lock")
+        #expect(back.stages == lock.stages)
+        #expect(back.compute == lock.compute && back.pipeline == "p.yaml")
+        #expect(Lockfile.path(forPipeline: "pipelines/tinychat.yaml") == "pipelines/tinychat.lock")
+    }
+
+    @Test func lockfileRejectsHandEditsAndOtherSchemas() throws {
+        let dir = scratchDir()
+        defer { ContentStore.removeTree(dir) }
+        let lock = Lockfile(tool: "t", compute: .map([:]), pipeline: "p.yaml", name: "n", stages: ["a": facts()])
+        try lock.write(to: dir + "/p.lock")
+        let text = try String(contentsOfFile: dir + "/p.lock", encoding: .utf8)
+        try text.replacingOccurrences(of: "\"seed\": 7", with: "x").replacingOccurrences(of: "seed: 7", with: "seed: 8")
+            .write(toFile: dir + "/edited.lock", atomically: false, encoding: .utf8)
+        #expect(throws: StoreError.self) { try Lockfile.read(dir + "/edited.lock") }
+        try text.replacingOccurrences(of: "schema: 1", with: "schema: 99").write(toFile: dir + "/future.lock", atomically: false, encoding: .utf8)
+        do {
+            _ = try Lockfile.read(dir + "/future.lock")
+            Issue.record("a future schema was accepted")
+        } catch {
+            #expect(error.description.contains("has lockfile schema 99; this anneal reads schema 1"))
+        }
+    }
+
+    @Test func pluginManifestValidation() {
+        let good = PluginManifest.parse("version: 2\ncommand: run.sh\ninputs: [a]\noutputs: [b]\nthreads: 2\nparams:\n  k: {type: float, default: 0.5}\n", file: "m.yaml", directoryName: "x")
+        if case .success(let m) = good {
+            #expect(m.schema.version == "2" && m.schema.threads == 2 && m.schema.params.first?.kind == .float)
+        } else { Issue.record("valid manifest rejected") }
+        let bad = PluginManifest.parse("versoin: 2\ncommand: x\noutputs: [b]\n", file: "m.yaml", directoryName: "x")
+        if case .failure(let e) = bad {
+            #expect(e.diagnostics.map(\.description) == [
+                "m.yaml:1:1: error: missing required key 'version' (bump it when the stage's behaviour changes)",
+                "m.yaml:1:1: error: unknown manifest key 'versoin'; did you mean 'version'?",
+            ])
+        } else { Issue.record("invalid manifest accepted") }
+    }
+}
