@@ -22,8 +22,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .target(name: "AnnealStages", dependencies: ["AnnealPipeline"]),
         .executableTarget(name: "anneal", dependencies: [
-            "AnnealEngine", "AnnealPipeline",
+            "AnnealEngine", "AnnealPipeline", "AnnealStages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),

@@ -86,9 +86,7 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
             FileHandle.standardError.write(Data((line + "\n").utf8))
             redraw(Date().timeIntervalSince1970)
         } else {
-            let f = DateFormatter()
-            f.dateFormat = "HH:mm:ss"
-            FileHandle.standardError.write(Data("[\(f.string(from: Date()))] \(line)\n".utf8))
+            FileHandle.standardError.write(Data("[\(Self.clock())] \(line)\n".utf8))
         }
     }
 
@@ -104,6 +102,15 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
         if !lines.isEmpty { FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8)) }
         drawnLines = lines.count
         lastDraw = now
+    }
+
+    /// Local wall-clock time as HH:mm:ss (a DateFormatter per line cost 40% of a no-op run).
+    static func clock() -> String {
+        var t = time(nil)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 
     static func duration(_ s: Double) -> String {

@@ -13,10 +13,16 @@ public enum Digest {
     public static func of(string: String) -> String { of(Data(string.utf8)) }
 
     static func hex(_ d: SHA256.Digest) -> String {
-        var s = ""
-        s.reserveCapacity(64)
-        for b in d { s += String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }
-        return s
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 64) { out in
+            var i = 0
+            for b in d {
+                out[i] = digits[Int(b >> 4)]
+                out[i + 1] = digits[Int(b & 15)]
+                i += 2
+            }
+            return 64
+        }
     }
 
     /// Streams the file in 1 MiB reads so large shards never sit whole in memory.

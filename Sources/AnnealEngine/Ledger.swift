@@ -107,12 +107,18 @@ public final class Ledger: Sendable {
         public var log: String?
     }
 
-    public func record(_ e: Execution) throws(StoreError) {
+    public func record(_ e: Execution) throws(StoreError) { try record([e]) }
+
+    /// One transaction for many executions: a no-op run over 1,000 cached stages commits once.
+    public func record(_ executions: [Execution]) throws(StoreError) {
+        guard !executions.isEmpty else { return }
         try write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log])
+            for e in executions {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log])
+            }
         }
     }
 

@@ -64,6 +64,8 @@ public final class Runner: @unchecked Sendable {
         // Launched and not yet handled: a stage that finished since the last pass is neither
         // running nor in `results` yet, and must not be launched twice.
         var inFlight = Set<String>()
+        // Executions of stages that did not run, written in one transaction per scheduler pass.
+        var pendingRecords: [Ledger.Execution] = []
 
         func done(_ r: StageResult) {
             results[r.name] = r
@@ -72,7 +74,7 @@ public final class Runner: @unchecked Sendable {
                 if lockStages[r.name] != f { lockStages[r.name] = f; lockDirty = true }
             }
             if r.status == .failed { failedAny = true }
-            if r.status != .ran { record(r, started: nil) }
+            if r.status != .ran { pendingRecords.append(execution(r)) }
             reporter.report(.finished(r))
             if lockDirty, options.writeLockfile, r.status == .ran || r.status == .cached { writeLock(lockStages); lockDirty = false }
         }
@@ -108,6 +110,8 @@ public final class Runner: @unchecked Sendable {
                     progressed = true
                 }
             }
+            try? ledger.record(pendingRecords)
+            pendingRecords = []
             condition.lock()
             if running.isEmpty && finished.isEmpty { condition.unlock(); break }
             while finished.isEmpty { condition.wait() }
@@ -124,6 +128,7 @@ public final class Runner: @unchecked Sendable {
             let why = isInterrupted ? "run interrupted" : "not started after an earlier failure (use --keep-going to run independent stages)"
             done(StageResult(name: stage.name, status: .skipped, reasons: [why]))
         }
+        try? ledger.record(pendingRecords)
         stats.save()
         let all = order.compactMap { results[$0.name] }
         let status = isInterrupted ? "interrupted" : failedAny ? "failed" : "ok"
@@ -161,11 +166,10 @@ public final class Runner: @unchecked Sendable {
         init(_ r: StageResult) { result = r }
     }
 
-    private func record(_ r: StageResult, started: Double?) {
+    private func execution(_ r: StageResult) -> Ledger.Execution {
         let now = Date().timeIntervalSince1970
-        try? ledger.record(Ledger.Execution(runID: runID, stage: r.name, status: r.status.rawValue, key: r.facts?.key,
-                                            started: started ?? now, finished: now, exitCode: r.exitCode.map(Int.init),
-                                            error: r.error, log: r.log))
+        return Ledger.Execution(runID: runID, stage: r.name, status: r.status.rawValue, key: r.facts?.key, started: now,
+                                finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log)
     }
 
     private func writeLock(_ stages: [String: StageFacts]) {

@@ -7,7 +7,7 @@
 extension LoadContext {
     mutating func interpolate(_ text: String, mark: SourceMark, globals: Globals,
                               io: (inputs: [String], outputs: [String])?, referenced: inout [String: Value]) -> Value {
-        guard text.contains("${") else { return .string(text) }
+        guard text.utf8.contains(UInt8(ascii: "$")), text.contains("${") else { return .string(text) }
         var out = ""
         var rest = Substring(text)
         var tokens = 0
@@ -25,7 +25,7 @@ extension LoadContext {
                 error(at, "unterminated '${' (add the closing '}')")
                 return .string(text)
             }
-            let expr = String(rest[start.upperBound..<end]).trimmingCharacters(in: .whitespaces)
+            let expr = String(rest[start.upperBound..<end].drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
             tokens += 1
             let token = "${\(expr)}"
             if let v = lookup(expr, at: at, globals: globals, io: io, referenced: &referenced) {

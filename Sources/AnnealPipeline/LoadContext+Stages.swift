@@ -42,7 +42,7 @@ extension LoadContext {
                       hint: didYouMean(kind, loader.catalog.stageNames) ?? "built-in kinds and plugins in stages/: \(loader.catalog.stageNames.sorted().joined(separator: ", "))")
             }
         case (nil, let r?):
-            guard let cmd = r.scalar, !cmd.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard let cmd = r.scalar, cmd.contains(where: { !$0.isWhitespace }) else {
                 error(r.mark, "'run' must be a non-empty command string")
                 return nil
             }

@@ -112,6 +112,10 @@ public enum Value: Sendable, Hashable {
     }
 
     public static func jsonQuoted(_ s: String) -> String {
+        // Most strings need no escaping: one scan of the bytes, then a single append.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

@@ -1,5 +1,6 @@
 import AnnealEngine
 import AnnealPipeline
+import AnnealStages
 import ArgumentParser
 import Foundation
 
@@ -75,14 +76,14 @@ enum Workspace {
                        computeFingerprint: computeFingerprint, toolVersion: toolVersion)
     }
 
-    static func readLock(_ path: String) throws -> Lockfile? {
+    static func readLock(_ path: String, verifyKeys: Bool = false) throws -> Lockfile? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        return try Lockfile.read(path)
+        return try Lockfile.read(path, verifyKeys: verifyKeys)
     }
 }
 
 /// Built-in stage kinds compiled into this binary. Each runs in a child process through
 /// `anneal exec-stage KIND`, with the same protocol as plugins.
 enum BuiltinStages {
-    static let schemas: [StageSchema] = []
+    static var schemas: [StageSchema] { StageCatalogue.schemas }
 }

@@ -1,3 +1,4 @@
+import AnnealStages
 import ArgumentParser
 import Foundation
 
@@ -76,6 +77,7 @@ struct ExecStage: ParsableCommand {
     @Argument var kind: String
 
     func run() throws {
-        throw UsageError("no built-in stage kind '\(kind)' in this binary")
+        let code = StageCatalogue.execute(kind: kind)
+        if code != 0 { throw Failure(code: code) }
     }
 }

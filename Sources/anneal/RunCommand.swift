@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
         }
         if dryRun { return try Status.show(project, json: json, dryRun: true) }
         let lock: Lockfile?
-        do { lock = try Workspace.readLock(project.lockPath) } catch {
+        do { lock = try Workspace.readLock(project.lockPath, verifyKeys: locked) } catch {
             if locked { throw error }
             printError("warning: ignoring the unreadable lockfile: \(error)")
             lock = nil

@@ -1,0 +1,2 @@
+/// The built-in stage kinds of this binary, in the order `anneal` lists them.
+let builtinStages: [any BuiltinStage.Type] = []
