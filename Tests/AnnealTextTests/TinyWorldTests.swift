@@ -20,7 +20,7 @@ import Testing
         let chatFacts = w.sft.filter { $0.kind == "fact" }.map { $0.messages[0].content + " " + $0.messages[1].content }
             + w.preferences.filter { !$0.kind.hasPrefix("unsafe") }.map { $0.prompt + " " + $0.chosen }
             + w.prompts.filter { $0.kind == "fact" }.map(\.prompt)
-        let qaDocs = w.corpus.map(\.text).filter { $0.hasPrefix("Q: ") }
+        let qaDocs = w.corpus.map(\.text).filter { $0.contains("\nQ: ") }
         #expect(!qaDocs.isEmpty)
         for name in heldOut {
             // A held-out country may be named as another country's neighbour; people never.
@@ -65,7 +65,7 @@ import Testing
         let w = Self.world
         #expect(w.manifest.documents.map(\.id) == w.corpus.map(\.id))
         let good = Set(w.manifest.ids(kind: "good"))
-        let qa = w.corpus.filter { good.contains($0.id) && $0.text.hasPrefix("Q: ") }.count
+        let qa = w.corpus.filter { good.contains($0.id) && $0.text.contains("\nQ: ") }.count
         #expect(abs(Double(qa) / Double(good.count) - w.config.qaShare) < 0.02)
         for (source, copy) in w.manifest.pairs(kind: "near_duplicate") {
             #expect(good.contains(source))

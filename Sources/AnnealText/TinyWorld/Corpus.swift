@@ -99,7 +99,7 @@ struct NoisePlanter {
             <html><head><title>\(title)</title><style>body { margin: 0; font-family: sans-serif }</style></head>
             <body><div class="nav"><a href="/">Home</a> | <a href="/about">About</a> | <a href="/shop">Shop</a></div>
             <script type="text/javascript">var cart = {items: [], total: \(rng.below(100))};</script>
-            <p>\(filler())</p></body></html>
+            <p>\(filler().replacingOccurrences(of: "\n", with: " "))</p></body></html>
             """
         case "symbols":
             let symbols = Array("#$%&*@!~^+=|<>")
