@@ -14,54 +14,60 @@ enum Shingles {
     static func combine(_ h: UInt64, _ byte: UInt8) -> UInt64 { (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
     static let fnvOffset: UInt64 = 0xCBF2_9CE4_8422_2325
 
-    /// Hashes of the normalised words of `text`, in order.
-    static func wordHashes(_ text: String) -> [UInt64] {
+    /// Word-hashing state: the hash of the word being read, and the finished words.
+    private struct WordHasher {
         var hashes: [UInt64] = []
-        hashes.reserveCapacity(text.utf8.count / 5)
         var h = fnvOffset
         var inWord = false
-        func endWord() {
+
+        @inline(__always) mutating func add(_ byte: UInt8) { h = combine(h, byte); inWord = true }
+
+        @inline(__always) mutating func endWord() {
             if inWord { hashes.append(h) }
             h = fnvOffset
             inWord = false
         }
-        var utf8 = text.utf8.makeIterator()
-        // Fast path: ASCII bytes are classified by table; other scalars by Unicode properties.
+    }
+
+    /// Hashes of the normalised words of `text`, in order. ASCII bytes are classified
+    /// directly; runs of other bytes go through Unicode properties after NFD.
+    static func wordHashes(_ text: String) -> [UInt64] {
+        var state = WordHasher()
+        state.hashes.reserveCapacity(text.utf8.count / 5)
         var pending: [UInt8] = []
-        while let byte = utf8.next() {
+        for byte in text.utf8 {
             if byte < 0x80 {
-                if !pending.isEmpty { wide(&pending, &h, &inWord, endWord) }
+                if !pending.isEmpty { wide(&pending, &state) }
                 switch byte {
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"): h = combine(h, byte | 0x20); inWord = true
-                case UInt8(ascii: "a")...UInt8(ascii: "z"): h = combine(h, byte); inWord = true
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): h = combine(h, UInt8(ascii: "0")); inWord = true
-                case 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20: endWord()
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): state.add(byte | 0x20)
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): state.add(byte)
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): state.add(UInt8(ascii: "0"))
+                case 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20: state.endWord()
                 default: break // punctuation, symbols and control characters are deleted
                 }
             } else {
                 pending.append(byte)
             }
         }
-        if !pending.isEmpty { wide(&pending, &h, &inWord, endWord) }
-        endWord()
-        return hashes
+        if !pending.isEmpty { wide(&pending, &state) }
+        state.endWord()
+        return state.hashes
     }
 
-    /// Handles a run of non-ASCII bytes (complete scalars, since ASCII bytes never occur
-    /// inside a multi-byte sequence).
-    private static func wide(_ bytes: inout [UInt8], _ h: inout UInt64, _ inWord: inout Bool, _ endWord: () -> Void) {
+    /// A run of non-ASCII bytes (whole scalars: ASCII bytes never occur inside a
+    /// multi-byte sequence).
+    private static func wide(_ bytes: inout [UInt8], _ state: inout WordHasher) {
         let text = String(decoding: bytes, as: UTF8.self)
         bytes.removeAll(keepingCapacity: true)
-        for scalar in text.decomposedStringWithCanonicalMappingScalars() {
+        for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
             let p = scalar.properties
             if p.isWhitespace {
-                endWord()
+                state.endWord()
             } else if p.generalCategory == .nonspacingMark || p.generalCategory == .spacingMark || p.generalCategory == .enclosingMark {
                 continue // diacritics removed
             } else if p.isAlphabetic || p.numericType != nil {
                 let lowered = p.numericType == .decimal ? "0" : p.lowercaseMapping
-                for byte in lowered.utf8 { h = combine(h, byte) }
-                inWord = true
+                for byte in lowered.utf8 { state.add(byte) }
             }
         }
     }
@@ -93,9 +99,3 @@ enum Shingles {
     }
 }
 
-extension String {
-    /// Canonical decomposition (NFD) scalars; Foundation's `decomposedStringWithCanonicalMapping`.
-    func decomposedStringWithCanonicalMappingScalars() -> String.UnicodeScalarView {
-        decomposedStringWithCanonicalMapping.unicodeScalars
-    }
-}
