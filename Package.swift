@@ -25,6 +25,7 @@ let package = Package(
         // Data library: generator, readers, clean, dedup, BPE. Foundation only, so the stage
         // wrappers and benchmarks can use it without pulling the runner in.
         .target(name: "AnnealText"),
+        .executableTarget(name: "AnnealTextBench", dependencies: ["AnnealText"], path: "bench/data/AnnealTextBench"),
         .executableTarget(name: "anneal", dependencies: [
             "AnnealEngine", "AnnealPipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

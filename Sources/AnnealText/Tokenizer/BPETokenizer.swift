@@ -10,6 +10,7 @@ public struct BPETokenizer: Sendable, Equatable {
     let tokenBytes: [[UInt8]]
     /// Pair key → merge index.
     let ranks: [UInt64: UInt32]
+    let matcher: SpecialTokenMatcher
 
     public struct Merge: Sendable, Equatable, Hashable {
         public var left: UInt32
@@ -29,6 +30,7 @@ public struct BPETokenizer: Sendable, Equatable {
         }
         tokenBytes = bytes
         self.ranks = ranks
+        matcher = SpecialTokenMatcher(specialTokens)
     }
 
     public var vocabSize: Int { tokenBytes.count }
@@ -83,7 +85,11 @@ public struct BPETokenizer: Sendable, Equatable {
 /// thread its own (they are cheap), so the hot path has no locks.
 public struct BPEEncoder {
     public let tokenizer: BPETokenizer
-    private var cache: [[UInt8]: [UInt32]] = [:]
+    private var cache = PieceTable(capacity: 1 << 14)
+    private var cachedStart: [Int32] = []
+    private var cachedCount: [Int32] = []
+    private var cached: [UInt32] = []
+    private var scratch: [UInt32] = []
     /// The cache is cleared when it grows past this many entries, bounding memory on
     /// corpora with endless distinct words (numbers, hashes).
     public var cacheLimit = 200_000
@@ -98,30 +104,42 @@ public struct BPEEncoder {
     }
 
     public mutating func encode(_ text: String, allowSpecial: Bool = true, into out: inout [UInt32]) {
-        if allowSpecial && !tokenizer.specialTokens.isEmpty {
-            for segment in SpecialTokenSplitter.segments(text, tokenizer.specialTokens) {
-                if segment.isSpecial, let id = tokenizer.id(ofSpecial: segment.text) { out.append(id) }
-                else { encodeOrdinary(segment.text, into: &out) }
+        var copy = text
+        copy.withUTF8 { p in
+            PreTokenizer.asciiClass.withUnsafeBufferPointer { classes in
+                if allowSpecial {
+                    tokenizer.matcher.scan(p, ordinary: { range in
+                        encodeOrdinary(UnsafeBufferPointer(rebasing: p[range]), classes.baseAddress!, &out)
+                    }, special: { index in out.append(UInt32(index)) })
+                } else {
+                    encodeOrdinary(p, classes.baseAddress!, &out)
+                }
             }
-        } else {
-            encodeOrdinary(text, into: &out)
         }
     }
 
-    private mutating func encodeOrdinary(_ text: String, into out: inout [UInt32]) {
-        var copy = text
-        copy.withUTF8 { p in
-            PreTokenizer.split(p) { range in
-                let piece = UnsafeBufferPointer(rebasing: p[range])
-                if piece.count == 1 { out.append(tokenizer.byteBase + UInt32(piece[0])); return }
-                let key = Array(piece)
-                if let cached = cache[key] { out.append(contentsOf: cached); return }
-                var ids: [UInt32] = []
-                tokenizer.mergePiece(piece, into: &ids)
-                if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-                cache[key] = ids
-                out.append(contentsOf: ids)
+    private mutating func encodeOrdinary(_ p: UnsafeBufferPointer<UInt8>, _ classes: UnsafePointer<PreTokenizer.Class>,
+                                         _ out: inout [UInt32]) {
+        let base = tokenizer.byteBase
+        PreTokenizer.split(p, classes) { range in
+            if range.count == 1 { out.append(base + UInt32(p[range.lowerBound])); return }
+            let piece = UnsafeBufferPointer(rebasing: p[range])
+            if let entry = cache.find(piece) {
+                let start = Int(cachedStart[entry])
+                out.append(contentsOf: cached[start..<(start + Int(cachedCount[entry]))])
+                return
             }
+            scratch.removeAll(keepingCapacity: true)
+            tokenizer.mergePiece(piece, into: &scratch)
+            if cache.count >= cacheLimit {
+                cache.removeAll(); cachedStart.removeAll(keepingCapacity: true)
+                cachedCount.removeAll(keepingCapacity: true); cached.removeAll(keepingCapacity: true)
+            }
+            _ = cache.findOrInsert(piece)
+            cachedStart.append(Int32(cached.count))
+            cachedCount.append(Int32(scratch.count))
+            cached.append(contentsOf: scratch)
+            out.append(contentsOf: scratch)
         }
     }
 }

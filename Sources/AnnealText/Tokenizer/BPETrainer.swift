@@ -25,31 +25,43 @@ public struct BPETrainerConfig: Codable, Sendable, Equatable {
 /// documents; merging is sequential.
 public struct BPETrainer {
     public let config: BPETrainerConfig
-    private var counts: [[UInt8]: Int] = [:]
+    private var words = PieceTable(capacity: 1 << 16)
+    private var counts: [Int] = []
 
     public init(_ config: BPETrainerConfig) { self.config = config }
 
-    /// Adds documents to the word counts; special tokens inside them are not split (they
-    /// are removed from the counting, since they are never merged).
+    /// Adds documents to the word counts. Special tokens inside them are cut out (they
+    /// are never merged); each core counts a contiguous slice into its own table.
     public mutating func add(_ texts: [String]) {
-        let specials = config.specialTokens
+        let matcher = SpecialTokenMatcher(config.specialTokens)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, texts.count / 16))
-        let partial = Parallel.map(Array(0..<workers)) { w -> [[UInt8]: Int] in
-            var local: [[UInt8]: Int] = [:]
+        let partial = Parallel.map(Array(0..<workers)) { w -> (PieceTable, [Int]) in
+            var table = PieceTable(capacity: 1 << 15)
+            var local: [Int] = []
             let lo = texts.count * w / workers, hi = texts.count * (w + 1) / workers
-            for i in lo..<hi {
-                for segment in SpecialTokenSplitter.segments(texts[i], specials) where !segment.isSpecial {
-                    var s = segment.text
-                    s.withUTF8 { p in
-                        PreTokenizer.split(p) { range in local[Array(p[range]), default: 0] += 1 }
+            PreTokenizer.asciiClass.withUnsafeBufferPointer { classes in
+                for i in lo..<hi {
+                    var text = texts[i]
+                    text.withUTF8 { p in
+                        matcher.scan(p, ordinary: { segment in
+                            PreTokenizer.split(UnsafeBufferPointer(rebasing: p[segment]), classes.baseAddress!) { range in
+                                let piece = UnsafeBufferPointer(rebasing: p[(segment.lowerBound + range.lowerBound)..<(segment.lowerBound + range.upperBound)])
+                                let (entry, inserted) = table.findOrInsert(piece)
+                                if inserted { local.append(1) } else { local[entry] += 1 }
+                            }
+                        }, special: { _ in })
                     }
                 }
             }
-            return local
+            return (table, local)
         }
-        for local in partial {
-            if counts.isEmpty { counts = local; continue }
-            for (word, n) in local { counts[word, default: 0] += n }
+        for (table, local) in partial {
+            for entry in 0..<table.count {
+                table.key(entry).withUnsafeBufferPointer { key in
+                    let (mine, inserted) = words.findOrInsert(key)
+                    if inserted { counts.append(local[entry]) } else { counts[mine] += local[entry] }
+                }
+            }
         }
     }
 
@@ -64,9 +76,9 @@ public struct BPETrainer {
             throw TextError(.badConfig, "tokenize: vocab_size \(config.vocabSize) is smaller than 256 bytes + \(specials.count) special tokens")
         }
         // Words in a fixed order (by bytes) so the result never depends on hashing order.
-        let sortedWords = counts.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        var words: [[UInt32]] = sortedWords.map { $0.map { UInt32($0) + UInt32(specials.count) } }
-        let frequency: [Int] = sortedWords.map { counts[$0]! }
+        let order = (0..<self.words.count).sorted { self.words.key($0).lexicographicallyPrecedes(self.words.key($1)) }
+        var words: [[UInt32]] = order.map { self.words.key($0).map { UInt32($0) + UInt32(specials.count) } }
+        let frequency: [Int] = order.map { counts[$0] }
 
         var pairCounts: [UInt64: Int] = [:]
         var wordsWith: [UInt64: [Int32]] = [:]

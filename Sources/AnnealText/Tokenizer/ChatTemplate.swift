@@ -29,39 +29,47 @@ public enum ChatTemplate {
     }
 }
 
-/// Splits text around special tokens (exact matches, leftmost first, longest first at the
-/// same position), so they are encoded as single ids and never split by BPE.
-enum SpecialTokenSplitter {
-    struct Segment {
-        var text: String
-        var isSpecial: Bool
+/// Finds special tokens in text (exact matches, leftmost first, longest first at the same
+/// position), so they are encoded as single ids and never split by BPE. Built once per
+/// tokenizer; text without any special token's first byte costs one byte scan.
+struct SpecialTokenMatcher: Sendable, Equatable {
+    /// (bytes, index into the special-token list), longest first.
+    private let patterns: [([UInt8], Int)]
+    private let isFirstByte: [Bool]
+
+    init(_ specials: [String]) {
+        patterns = specials.enumerated().map { (Array($1.utf8), $0) }.filter { !$0.0.isEmpty }
+            .sorted { $0.0.count != $1.0.count ? $0.0.count > $1.0.count : $0.1 < $1.1 }
+        var first = [Bool](repeating: false, count: 256)
+        for (bytes, _) in patterns { first[Int(bytes[0])] = true }
+        isFirstByte = first
     }
 
-    static func segments(_ text: String, _ specials: [String]) -> [Segment] {
-        guard !specials.isEmpty else { return [Segment(text: text, isSpecial: false)] }
-        let patterns = specials.map { Array($0.utf8) }.sorted { $0.count > $1.count }
-        let firstBytes = Set(patterns.compactMap(\.first))
-        var copy = text
-        return copy.withUTF8 { p -> [Segment] in
-            var result: [Segment] = []
-            var start = 0, i = 0
-            let n = p.count
-            while i < n {
-                if firstBytes.contains(p[i]), let match = patterns.first(where: { pattern in
-                    i + pattern.count <= n && pattern.indices.allSatisfy { p[i + $0] == pattern[$0] }
-                }) {
-                    if i > start { result.append(Segment(text: String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self), isSpecial: false)) }
-                    result.append(Segment(text: String(decoding: match, as: UTF8.self), isSpecial: true))
-                    i += match.count
-                    start = i
-                } else {
-                    i += 1
-                }
+    static func == (a: SpecialTokenMatcher, b: SpecialTokenMatcher) -> Bool { a.isFirstByte == b.isFirstByte }
+
+    /// Calls `ordinary` for each stretch of text between special tokens and `special` with
+    /// the index of each special token, in order.
+    @inline(__always)
+    func scan(_ p: UnsafeBufferPointer<UInt8>, ordinary: (Range<Int>) -> Void, special: (Int) -> Void) {
+        let n = p.count
+        var start = 0, i = 0
+        while i < n {
+            if isFirstByte[Int(p[i])], let (bytes, index) = match(p, at: i) {
+                if i > start { ordinary(start..<i) }
+                special(index)
+                i += bytes.count
+                start = i
+            } else {
+                i += 1
             }
-            if start < n || result.isEmpty {
-                result.append(Segment(text: String(decoding: UnsafeBufferPointer(rebasing: p[start..<n]), as: UTF8.self), isSpecial: false))
-            }
-            return result
+        }
+        if start < n { ordinary(start..<n) }
+    }
+
+    @inline(never)
+    private func match(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> ([UInt8], Int)? {
+        patterns.first { bytes, _ in
+            i + bytes.count <= p.count && bytes.indices.allSatisfy { p[i + $0] == bytes[$0] }
         }
     }
 }

@@ -10,7 +10,7 @@
 enum PreTokenizer {
     enum Class: UInt8 { case letter, number, space, other }
 
-    static let asciiClass: [Class] = (0..<128).map { b -> Class in
+    static let asciiClass: [Class] = (0..<256).map { b -> Class in
         switch UInt8(b) {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): return .letter
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
@@ -19,10 +19,12 @@ enum PreTokenizer {
         }
     }
 
+    /// `table` is `asciiClass` reached through a pointer taken once per call, so the hot
+    /// loop does not touch the global's lazy initialiser.
     @inline(__always)
-    static func classify(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Class, Int) {
+    static func classify(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ table: UnsafePointer<Class>) -> (Class, Int) {
         let b = p[i]
-        if b < 0x80 { return (asciiClass[Int(b)], 1) }
+        if b < 0x80 { return (table[Int(b)], 1) }
         return classifyWide(p, i)
     }
 
@@ -45,6 +47,11 @@ enum PreTokenizer {
     /// Calls `body` with the byte range of each piece of `p`, in order.
     @inline(__always)
     static func split(_ p: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        asciiClass.withUnsafeBufferPointer { table in split(p, table.baseAddress!, body) }
+    }
+
+    @inline(__always)
+    static func split(_ p: UnsafeBufferPointer<UInt8>, _ table: UnsafePointer<Class>, _ body: (Range<Int>) -> Void) {
         let n = p.count
         var i = 0
         while i < n {
@@ -64,11 +71,11 @@ enum PreTokenizer {
                     }
                 }
             }
-            var (cls, width) = classify(p, i)
+            var (cls, width) = classify(p, i, table)
             var j = i
             if b == 0x20 && i + 1 < n {
                 // " ?X+": a single space joins a following letter, number or symbol run.
-                let (next, nextWidth) = classify(p, i + 1)
+                let (next, nextWidth) = classify(p, i + 1, table)
                 if next != .space {
                     cls = next
                     j = i + 1
@@ -81,7 +88,7 @@ enum PreTokenizer {
                 var end = i + width
                 var lastStart = i
                 while end < n {
-                    let (c, w) = classify(p, end)
+                    let (c, w) = classify(p, end, table)
                     if c != .space { break }
                     lastStart = end
                     end += w
@@ -93,7 +100,7 @@ enum PreTokenizer {
             }
             j += width
             while j < n {
-                let (c, w) = classify(p, j)
+                let (c, w) = classify(p, j, table)
                 if c != cls { break }
                 j += w
             }

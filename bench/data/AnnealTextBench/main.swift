@@ -1,0 +1,119 @@
+// Anneal's side of the data benchmarks (bench/data/run.sh). Prints one JSON object per
+// measurement on stdout.
+//
+//   AnnealTextBench train CORPUS.txt VOCAB OUTDIR     BPE training on paragraphs
+//   AnnealTextBench encode OUTDIR CORPUS.txt          encoding throughput, 1 thread and all cores
+//   AnnealTextBench dedup DOCS.jsonl TRUTH.json       MinHash+LSH dedup with recall/precision
+//   AnnealTextBench clean DOCS.jsonl                  Gopher quality + repetition rules
+import AnnealText
+import Foundation
+
+func emit(_ fields: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func paragraphs(_ path: String) throws -> [String] {
+    try DocumentReader(url: URL(fileURLWithPath: path), format: .text(split: .paragraph)).readAll().map(\.text)
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+let args = CommandLine.arguments
+guard args.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: AnnealTextBench train|encode|dedup|clean ...\n".utf8))
+    exit(2)
+}
+
+switch args[1] {
+case "train":
+    let vocab = Int(args[3])!
+    var tokenizer: BPETokenizer? = nil
+    var bytes = 0
+    let t = try seconds {
+        let texts = try paragraphs(args[2])
+        bytes = texts.reduce(0) { $0 + $1.utf8.count }
+        var trainer = BPETrainer(BPETrainerConfig(vocabSize: vocab, minFrequency: 2, specialTokens: [ChatTemplate.endOfText]))
+        trainer.add(texts)
+        tokenizer = try trainer.train()
+    }
+    try tokenizer!.write(to: URL(fileURLWithPath: args[4]))
+    emit(["what": "anneal_bpe_train", "vocab": vocab, "seconds": t, "mb_per_s": Double(bytes) / 1e6 / t,
+          "merges": tokenizer!.merges.count])
+case "encode":
+    let tokenizer = try BPETokenizer.load(contentsOf: URL(fileURLWithPath: args[2]).appendingPathComponent("tokenizer.anneal.json"))
+    let texts = try paragraphs(args[3])
+    let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+    var tokens = 0
+    var encoder = BPEEncoder(tokenizer)
+    let one = seconds { for text in texts { tokens += encoder.encode(text, allowSpecial: false).count } }
+    var pool = EncoderPool(tokenizer)
+    var pooled = 0
+    let all = seconds {
+        for lo in stride(from: 0, to: texts.count, by: 4096) {
+            for ids in pool.encode(Array(texts[lo..<min(texts.count, lo + 4096)])) { pooled += ids.count }
+        }
+    }
+    emit(["what": "anneal_encode", "vocab": tokenizer.vocabSize, "tokens": tokens, "threads": 1, "seconds": one,
+          "mb_per_s": Double(bytes) / 1e6 / one, "mtok_per_s": Double(tokens) / 1e6 / one])
+    emit(["what": "anneal_encode", "vocab": tokenizer.vocabSize, "tokens": pooled,
+          "threads": ProcessInfo.processInfo.activeProcessorCount, "seconds": all, "mb_per_s": Double(bytes) / 1e6 / all])
+case "dedup":
+    let docs = try DocumentReader(url: URL(fileURLWithPath: args[2]), format: .jsonl(field: "text")).readAll().map(\.text)
+    let bytes = docs.reduce(0) { $0 + $1.utf8.count }
+    var config = DedupConfig()
+    if args.count > 4 { config.threshold = Double(args[4])! }
+    var result: DedupResult? = nil
+    let t = try seconds { result = try Dedup.analyze(docs, config: config) }
+    let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: args[3]))) as! [[String: Any]]
+    let roots = result!.roots
+    var found = 0, foundHigh = 0, high = 0
+    var planted = Set<[Int]>()
+    for pair in truth {
+        let a = pair["source"] as! Int, b = pair["copy"] as! Int
+        planted.insert([min(a, b), max(a, b)])
+        let hit = roots[a] == roots[b]
+        if hit { found += 1 }
+        if (pair["jaccard"] as! Double) >= config.threshold { high += 1; if hit { foundHigh += 1 } }
+    }
+    // Predicted pairs: each dropped document with its cluster's kept one.
+    var predicted = 0, correct = 0
+    for (i, r) in roots.enumerated() where r != i {
+        predicted += 1
+        if planted.contains([r, i]) { correct += 1 }
+    }
+    emit(["what": "anneal_dedup", "docs": docs.count, "seconds": t, "docs_per_s": Double(docs.count) / t,
+          "mb_per_s": Double(bytes) / 1e6 / t, "threshold": config.threshold,
+          "bands": result!.report.bands, "rows": result!.report.rows, "permutations": config.permutations,
+          "recall_all": Double(found) / Double(truth.count), "recall_above_threshold": Double(foundHigh) / Double(max(1, high)),
+          "precision_vs_planted": Double(correct) / Double(max(1, predicted)), "removed": predicted])
+case "clean":
+    let docs = try DocumentReader(url: URL(fileURLWithPath: args[2]), format: .jsonl(field: "text")).readAll().map(\.text)
+    let bytes = docs.reduce(0) { $0 + $1.utf8.count }
+    var config = CleanConfig()
+    // Gopher quality + repetition only, as the Python peers run.
+    config.rules = Set(CleanRule.allCases.filter { $0.rawValue.hasPrefix("gopher") })
+    let cleaner = Cleaner(config)
+    var kept = 0
+    let one = seconds { for d in docs { if case .kept = cleaner.clean(d).outcome { kept += 1 } } }
+    emit(["what": "anneal_clean_gopher", "docs": docs.count, "threads": 1, "seconds": one,
+          "docs_per_s": Double(docs.count) / one, "mb_per_s": Double(bytes) / 1e6 / one, "kept": kept])
+    var config2 = CleanConfig()
+    config2.rules.remove(.pii)
+    let full = Cleaner(config2)
+    let all = seconds { for lo in stride(from: 0, to: docs.count, by: 4096) {
+        let batch = Array(docs[lo..<min(docs.count, lo + 4096)])
+        DispatchQueue.concurrentPerform(iterations: 2) { w in
+            for i in (batch.count * w / 2)..<(batch.count * (w + 1) / 2) { _ = full.clean(batch[i]) }
+        }
+    } }
+    emit(["what": "anneal_clean_all_rules", "docs": docs.count, "threads": 2, "seconds": all,
+          "docs_per_s": Double(docs.count) / all, "mb_per_s": Double(bytes) / 1e6 / all])
+default:
+    FileHandle.standardError.write(Data("unknown command \(args[1])\n".utf8))
+    exit(2)
+}
