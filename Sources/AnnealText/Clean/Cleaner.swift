@@ -36,7 +36,9 @@ public struct Cleaner: Sendable {
             return gopher.repetition(bytes, scan) ?? gopher.quality(bytes, scan)
         }
         if let verdict { return Result(outcome: .removed(verdict), pii: pii) }
-        switch C4Rules(config: config).apply(text) {
+        let c4 = C4Rules(config: config)
+        guard c4.isActive else { return Result(outcome: .kept(text), pii: pii) }
+        switch c4.apply(text) {
         case .kept(let kept): return Result(outcome: .kept(kept), pii: pii)
         case .removed(let rule): return Result(outcome: .removed(rule), pii: pii)
         }

@@ -12,10 +12,9 @@ struct GopherRules {
 
     /// (elements that repeat an earlier element, their characters)
     private func duplicates(_ bytes: UnsafeBufferPointer<UInt8>, _ pieces: [Range<Int>]) -> (Int, Int) {
-        var seen = Set<UInt64>()
-        seen.reserveCapacity(pieces.count)
+        var seen = HashTable64(expected: pieces.count)
         var elements = 0, chars = 0
-        for piece in pieces where !seen.insert(TextPieces.hash(bytes, piece)).inserted {
+        for piece in pieces where seen.add(TextPieces.hash(bytes, piece), position: 0) > 1 {
             elements += 1
             chars += TextPieces.scalars(bytes, piece)
         }
@@ -50,39 +49,48 @@ struct GopherRules {
         return nil
     }
 
-    @inline(__always)
-    private func gramHash(_ words: [WordScan.Word], _ start: Int, _ n: Int) -> UInt64 {
-        var h: UInt64 = 0x243F_6A88_85A3_08D3
-        for k in start..<(start + n) { h = SplitMix64.mix(h ^ words[k].hash) }
-        return h
+    /// Hashes of every n-gram, by start position: a polynomial rolling hash of the word
+    /// hashes (mod 2⁶⁴, odd multiplier), O(1) per position whatever n is.
+    func gramHashes(_ words: [WordScan.Word], _ n: Int) -> [UInt64] {
+        let count = words.count - n + 1
+        guard count > 0 else { return [] }
+        let p: UInt64 = 0x100_0000_01B3 | 1
+        var top: UInt64 = 1
+        for _ in 1..<n { top &*= p }
+        var h: UInt64 = 0
+        for k in 0..<n { h = h &* p &+ words[k].hash }
+        var result = [UInt64](repeating: 0, count: count)
+        result[0] = h
+        for start in 1..<max(1, count) {
+            h = (h &- words[start - 1].hash &* top) &* p &+ words[start + n - 1].hash
+            result[start] = h
+        }
+        return result
     }
 
     /// Characters covered by the most frequent n-gram: its length (words joined by single
     /// spaces) times its count; ties go to the n-gram seen first.
     func topNGramChars(_ words: [WordScan.Word], _ n: Int) -> Int {
-        var counts: [UInt64: (count: Int, first: Int)] = [:]
-        counts.reserveCapacity(words.count)
-        for start in 0...(words.count - n) {
-            let h = gramHash(words, start, n)
-            if let entry = counts[h] { counts[h] = (entry.count + 1, entry.first) } else { counts[h] = (1, start) }
-        }
-        var best = (count: 0, first: Int.max)
-        for entry in counts.values where entry.count > best.count || (entry.count == best.count && entry.first < best.first) {
-            best = entry
+        var counts = HashTable64(expected: words.count)
+        var best = (count: Int32(0), first: Int32.max)
+        let grams = gramHashes(words, n)
+        for start in 0..<grams.count {
+            let (count, first) = counts.addReturningFirst(grams[start], position: Int32(start))
+            if count > best.count || (count == best.count && first < best.first) { best = (count, first) }
         }
         var length = n - 1
-        for k in best.first..<(best.first + n) { length += words[k].scalars }
-        return length * best.count
+        for k in Int(best.first)..<(Int(best.first) + n) { length += words[k].scalars }
+        return length * Int(best.count)
     }
 
     /// Characters (without spaces) in n-grams that repeat an earlier n-gram; after a repeat
     /// the scan jumps n words, so overlapping repeats are not double counted.
     func duplicateNGramChars(_ words: [WordScan.Word], _ n: Int) -> Int {
-        var seen = Set<UInt64>()
-        seen.reserveCapacity(words.count)
+        var seen = HashTable64(expected: words.count)
         var chars = 0, start = 0
-        while start <= words.count - n {
-            if seen.insert(gramHash(words, start, n)).inserted {
+        let grams = gramHashes(words, n)
+        while start < grams.count {
+            if seen.add(grams[start], position: 0) == 1 {
                 start += 1
             } else {
                 for k in start..<(start + n) { chars += words[k].scalars }
@@ -158,5 +166,47 @@ struct GopherRules {
         guard e - s >= suffix.count else { return false }
         for k in 0..<suffix.count where bytes[e - suffix.count + k] != suffix[k] { return false }
         return true
+    }
+}
+
+/// A small open-addressing table of 64-bit hashes with a count and the first position of
+/// each, sized once per document. `Set`/`Dictionary` hashed every key through SipHash,
+/// which dominated the repetition rules' profile.
+struct HashTable64 {
+    private var keys: [UInt64]
+    private var counts: [Int32]
+    private var firsts: [Int32]
+    private let mask: Int
+
+    init(expected: Int) {
+        var size = 16
+        while size < expected * 2 { size <<= 1 }
+        keys = [UInt64](repeating: 0, count: size)
+        counts = [Int32](repeating: 0, count: size)
+        firsts = [Int32](repeating: 0, count: size)
+        mask = size - 1
+    }
+
+    /// Counts `key` (0 is remapped, it marks empty slots); returns its new count.
+    @inline(__always)
+    mutating func add(_ key: UInt64, position: Int32) -> Int32 { addReturningFirst(key, position: position).0 }
+
+    @inline(__always)
+    mutating func addReturningFirst(_ key: UInt64, position: Int32) -> (Int32, Int32) {
+        let k = key == 0 ? 0x9E37_79B9_7F4A_7C15 : key
+        var slot = Int(truncatingIfNeeded: k ^ (k >> 29)) & mask
+        while true {
+            if keys[slot] == k {
+                counts[slot] += 1
+                return (counts[slot], firsts[slot])
+            }
+            if keys[slot] == 0 {
+                keys[slot] = k
+                counts[slot] = 1
+                firsts[slot] = position
+                return (1, position)
+            }
+            slot = (slot + 1) & mask
+        }
     }
 }

@@ -5,7 +5,7 @@ struct WordScan {
         var start: Int          // byte offsets into the UTF-8 text
         var end: Int
         var scalars: Int        // length in Unicode scalars
-        var hash: UInt64        // of the exact bytes
+        var hash: UInt64        // of the exact bytes (FNV-1a, then mixed when the word ends)
         var lowerHash: UInt64   // of the lower-cased letters and digits (stop words)
         var hasLetter: Bool
         var hasAlphanumeric: Bool
@@ -54,7 +54,7 @@ struct WordScan {
             }
             scalarCount += 1
             if isSpace {
-                if let w = current { words.append(w); current = nil }
+                if var w = current { w.hash = SplitMix64.mix(w.hash); words.append(w); current = nil }
             } else {
                 if current == nil {
                     current = Word(start: i, end: i, scalars: 0, hash: Self.seed, lowerHash: Self.seed,
@@ -73,7 +73,7 @@ struct WordScan {
             }
             i += width
         }
-        if let w = current { words.append(w) }
+        if var w = current { w.hash = SplitMix64.mix(w.hash); words.append(w) }
     }
 }
 
