@@ -7,35 +7,45 @@ import Foundation
 /// deleted; runs of spaces and tabs become one space; spaces at line ends are removed;
 /// three or more newlines become two (a paragraph break); the text is trimmed.
 enum Normalizer {
+    /// Output under construction. A struct with mutating methods rather than local
+    /// functions capturing local variables: captured variables are checked for exclusive
+    /// access at run time, which cost more than the normalisation itself.
+    private struct Builder {
+        var out: [UInt8] = []
+        var pendingSpace = false
+        var newlines = 0
+
+        @inline(__always) mutating func newline() { pendingSpace = false; newlines += 1 }
+        @inline(__always) mutating func space() { if newlines == 0 { pendingSpace = true } }
+
+        @inline(__always) mutating func emit(_ b: UInt8) {
+            if !out.isEmpty {
+                if newlines > 0 { out.append(0x0A); if newlines > 1 { out.append(0x0A) } }
+                else if pendingSpace { out.append(0x20) }
+            }
+            newlines = 0
+            pendingSpace = false
+            out.append(b)
+        }
+    }
+
     static func normalize(_ text: String) -> String {
         var text = text
-        if !text.utf8.allSatisfy({ $0 < 0x80 }) { text = text.precomposedStringWithCompatibilityMapping }
-        var out: [UInt8] = []
+        if !text.isASCIIOnly { text = text.precomposedStringWithCompatibilityMapping }
+        var builder = Builder()
         text.withUTF8 { bytes in
-            out.reserveCapacity(bytes.count)
-            var pendingSpace = false
-            var newlines = 0
-            @inline(__always) func emitNewline() { pendingSpace = false; newlines += 1 }
-            @inline(__always) func emit(_ b: UInt8) {
-                if !out.isEmpty {
-                    if newlines > 0 { out.append(contentsOf: repeatElement(0x0A, count: min(newlines, 2))) }
-                    else if pendingSpace { out.append(0x20) }
-                }
-                newlines = 0
-                pendingSpace = false
-                out.append(b)
-            }
+            builder.out.reserveCapacity(bytes.count)
             var i = 0
             let n = bytes.count
             while i < n {
                 let b = bytes[i]
                 if b < 0x80 {
                     switch b {
-                    case 0x0A: emitNewline()
-                    case 0x0D: emitNewline(); if i + 1 < n && bytes[i + 1] == 0x0A { i += 1 }
-                    case 0x09, 0x20, 0x0B, 0x0C: if newlines == 0 { pendingSpace = true }
+                    case 0x0A: builder.newline()
+                    case 0x0D: builder.newline(); if i + 1 < n && bytes[i + 1] == 0x0A { i += 1 }
+                    case 0x09, 0x20, 0x0B, 0x0C: builder.space()
                     case 0x00...0x1F, 0x7F: break
-                    default: emit(b)
+                    default: builder.emit(b)
                     }
                     i += 1
                     continue
@@ -44,21 +54,21 @@ enum Normalizer {
                 if b == 0xC2 && i + 1 < n {
                     let c = bytes[i + 1]
                     if c >= 0x80 && c <= 0x9F { i += 2; continue }           // C1 controls
-                    if c == 0xA0 { if newlines == 0 { pendingSpace = true }; i += 2; continue }
+                    if c == 0xA0 { builder.space(); i += 2; continue }       // no-break space
                 }
                 if b == 0xE2 && i + 2 < n && bytes[i + 1] == 0x80 {
                     let c = bytes[i + 2]
                     if c >= 0x8B && c <= 0x8D { i += 3; continue }           // zero-width space/joiners
-                    if c == 0xA8 || c == 0xA9 { emitNewline(); i += 3; continue }
-                    if c <= 0x8A || c == 0xAF { if newlines == 0 { pendingSpace = true }; i += 3; continue }
+                    if c == 0xA8 || c == 0xA9 { builder.newline(); i += 3; continue }
+                    if c <= 0x8A || c == 0xAF { builder.space(); i += 3; continue }
                 }
                 if b == 0xEF && i + 2 < n && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF { i += 3; continue }
                 let width = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
-                for k in 0..<min(width, n - i) { emit(bytes[i + k]) }
+                for k in 0..<min(width, n - i) { builder.emit(bytes[i + k]) }
                 i += width
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: builder.out, as: UTF8.self)
     }
 }
 

@@ -46,7 +46,7 @@ public enum Dedup {
     public static func analyze(_ texts: [String], config: DedupConfig = DedupConfig()) throws -> DedupResult {
         try config.validate()
         let start = Date()
-        var index = DedupIndex(config)
+        var index = DedupIndex(config, expectedDocuments: texts.count)
         for lo in stride(from: 0, to: texts.count, by: batchSize) {
             let batch = Array(texts[lo..<min(texts.count, lo + batchSize)])
             for sketch in Parallel.map(batch, { [index] in index.sketch($0) }) { index.add(sketch) }

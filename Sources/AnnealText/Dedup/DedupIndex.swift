@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parameters of `dedup`.
 public struct DedupConfig: Codable, Sendable, Equatable {
     /// Exact duplicates: equal after NFKC, whitespace normalisation and lower-casing.
@@ -51,16 +53,18 @@ struct DedupIndex {
     let hasher: MinHasher
     var sets = UnionFind(count: 0)
     var kinds: [DuplicateKind?] = []
-    private var exactFirst: [UInt64: Int32] = [:]
-    private var buckets: [UInt64: Int32] = [:]
+    private var exactFirst: HashIndexMap
+    private var buckets: HashIndexMap
     private var short: [UInt16] = []
     private(set) var candidatePairs = 0
     private(set) var rejectedPairs = 0
 
-    init(_ config: DedupConfig) {
+    init(_ config: DedupConfig, expectedDocuments: Int = 0) {
         self.config = config
         lsh = config.resolvedLSH
         hasher = MinHasher(permutations: config.permutations, seed: config.seed)
+        exactFirst = HashIndexMap(capacity: max(1024, expectedDocuments))
+        buckets = HashIndexMap(capacity: max(1024, expectedDocuments * lsh.bands))
     }
 
     var count: Int { kinds.count }
@@ -71,13 +75,26 @@ struct DedupIndex {
         var short: [UInt16]
     }
 
-    /// Hash of the exact-duplicate normal form: NFKC, whitespace as in `clean`, lower case.
+    /// Hash of the exact-duplicate normal form: NFKC (only when the text is not ASCII),
+    /// whitespace runs as one space, ends trimmed, ASCII letters lower-cased. One pass over
+    /// the bytes, no intermediate strings.
     static func exactHash(_ text: String) -> UInt64 {
-        var normal = Normalizer.normalize(text).lowercased()
-        return normal.withUTF8 { bytes in
+        var text = text
+        if !text.isASCIIOnly { text = text.precomposedStringWithCompatibilityMapping }
+        return text.withUTF8 { bytes in
             var h = WordScan.seed
-            for b in bytes { h = WordScan.fnv(h, b) }
-            return SplitMix64.mix(h ^ UInt64(bytes.count))
+            var length: UInt64 = 0
+            var pendingSpace = false
+            for b in bytes {
+                if b == 0x20 || (b >= 0x09 && b <= 0x0D) {
+                    pendingSpace = length > 0
+                    continue
+                }
+                if pendingSpace { h = WordScan.fnv(h, 0x20); length += 1; pendingSpace = false }
+                h = WordScan.fnv(h, b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
+                length += 1
+            }
+            return SplitMix64.mix(h ^ length)
         }
     }
 
@@ -110,18 +127,14 @@ struct DedupIndex {
         kinds.append(nil)
         short.append(contentsOf: sketch.short)
         if config.exact {
-            if let first = exactFirst[sketch.exact] {
+            if let first = exactFirst.valueOrInsert(sketch.exact, Int32(index)) {
                 sets.union(Int(first), index)
                 kinds[index] = .exact
                 return
             }
-            exactFirst[sketch.exact] = Int32(index)
         }
         for key in sketch.bandKeys {
-            guard let head = buckets[key] else {
-                buckets[key] = Int32(index)
-                continue
-            }
+            guard let head = buckets.valueOrInsert(key, Int32(index)) else { continue }
             let other = Int(head)
             if sets.find(other) == sets.find(index) { continue }
             candidatePairs += 1

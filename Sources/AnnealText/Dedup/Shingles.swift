@@ -35,7 +35,9 @@ enum Shingles {
         var state = WordHasher()
         state.hashes.reserveCapacity(text.utf8.count / 5)
         var pending: [UInt8] = []
-        for byte in text.utf8 {
+        var text = text
+        text.withUTF8 { bytes in
+          for byte in bytes {
             if byte < 0x80 {
                 if !pending.isEmpty { wide(&pending, &state) }
                 switch byte {
@@ -48,6 +50,7 @@ enum Shingles {
             } else {
                 pending.append(byte)
             }
+          }
         }
         if !pending.isEmpty { wide(&pending, &state) }
         state.endWord()

@@ -86,3 +86,15 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return Array(all[0..<count])
     }
 }
+
+extension String {
+    /// True when every byte is ASCII; scans the contiguous UTF-8 storage directly.
+    var isASCIIOnly: Bool {
+        var copy = self
+        return copy.withUTF8 { bytes in
+            var any: UInt8 = 0
+            for b in bytes { any |= b }
+            return any < 0x80
+        }
+    }
+}
