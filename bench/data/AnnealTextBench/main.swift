@@ -3,7 +3,8 @@
 //
 //   AnnealTextBench train CORPUS.txt VOCAB OUTDIR     BPE training on paragraphs
 //   AnnealTextBench encode OUTDIR CORPUS.txt          encoding throughput, 1 thread and all cores
-//   AnnealTextBench dedup DOCS.jsonl TRUTH.json       MinHash+LSH dedup with recall/precision
+//   AnnealTextBench dedup DOCS.jsonl TRUTH.json [THRESHOLD PAIRS.json]
+//                                                     MinHash+LSH dedup; writes (kept, dropped) pairs
 //   AnnealTextBench clean DOCS.jsonl                  Gopher quality + repetition rules
 import AnnealText
 import Foundation
@@ -100,6 +101,10 @@ case "dedup":
     for (i, r) in roots.enumerated() where r != i {
         predicted += 1
         if planted.contains([r, i]) { correct += 1 }
+    }
+    if args.count > 5 {
+        let pairs = roots.enumerated().filter { $0.offset != $0.element }.map { [$0.element, $0.offset] }
+        try JSONSerialization.data(withJSONObject: pairs).write(to: URL(fileURLWithPath: args[5]))
     }
     emit(["what": "anneal_dedup", "docs": docs.count, "seconds": t, "docs_per_s": Double(docs.count) / t,
           "mb_per_s": Double(bytes) / 1e6 / t, "threshold": config.threshold,
