@@ -6,6 +6,7 @@
 //   AnnealTextBench dedup DOCS.jsonl TRUTH.json [THRESHOLD PAIRS.json]
 //                                                     MinHash+LSH dedup; writes (kept, dropped) pairs
 //   AnnealTextBench clean DOCS.jsonl                  Gopher quality + repetition rules
+//   AnnealTextBench ids OUTDIR DOCS.jsonl IDS.jsonl   ids of each document (for exact comparison)
 import AnnealText
 import Foundation
 
@@ -133,6 +134,14 @@ case "clean":
     } }
     emit(["what": "anneal_clean_all_rules", "docs": docs.count, "threads": 2, "seconds": all,
           "docs_per_s": Double(docs.count) / all, "mb_per_s": Double(bytes) / 1e6 / all])
+case "ids":
+    let tokenizer = try BPETokenizer.load(contentsOf: URL(fileURLWithPath: args[2]).appendingPathComponent("tokenizer.anneal.json"))
+    var encoder = BPEEncoder(tokenizer)
+    var lines: [String] = []
+    try DocumentReader(url: URL(fileURLWithPath: args[3]), format: .jsonl(field: "text")).forEach { doc in
+        lines.append("[" + encoder.encode(doc.text, allowSpecial: false).map(String.init).joined(separator: ",") + "]")
+    }
+    try (lines.joined(separator: "\n") + "\n").write(toFile: args[4], atomically: true, encoding: .utf8)
 default:
     FileHandle.standardError.write(Data("unknown command \(args[1])\n".utf8))
     exit(2)
