@@ -12,7 +12,7 @@ import Foundation
 
 func emit(_ fields: [String: Any]) {
     var fields = fields
-    fields["cpu_seconds"] = lastCPU
+    if fields["cpu_seconds"] == nil { fields["cpu_seconds"] = lastCPU }
     let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 }
@@ -68,6 +68,7 @@ case "encode":
     var tokens = 0
     var encoder = BPEEncoder(tokenizer)
     let one = seconds { for text in texts { tokens += encoder.encode(text, allowSpecial: false).count } }
+    let oneCPU = lastCPU
     var pool = EncoderPool(tokenizer)
     var pooled = 0
     let all = seconds {
@@ -76,7 +77,7 @@ case "encode":
         }
     }
     emit(["what": "anneal_encode", "vocab": tokenizer.vocabSize, "tokens": tokens, "threads": 1, "seconds": one,
-          "mb_per_s": Double(bytes) / 1e6 / one, "mtok_per_s": Double(tokens) / 1e6 / one])
+          "mb_per_s": Double(bytes) / 1e6 / one, "mtok_per_s": Double(tokens) / 1e6 / one, "cpu_seconds": oneCPU])
     emit(["what": "anneal_encode", "vocab": tokenizer.vocabSize, "tokens": pooled,
           "threads": ProcessInfo.processInfo.activeProcessorCount, "seconds": all, "mb_per_s": Double(bytes) / 1e6 / all])
 case "dedup":
@@ -121,8 +122,9 @@ case "clean":
     let cleaner = Cleaner(config)
     var kept = 0
     let one = seconds { for d in docs { if case .kept = cleaner.clean(d).outcome { kept += 1 } } }
+    let oneCPU = lastCPU
     emit(["what": "anneal_clean_gopher", "docs": docs.count, "threads": 1, "seconds": one,
-          "docs_per_s": Double(docs.count) / one, "mb_per_s": Double(bytes) / 1e6 / one, "kept": kept])
+          "docs_per_s": Double(docs.count) / one, "mb_per_s": Double(bytes) / 1e6 / one, "kept": kept, "cpu_seconds": oneCPU])
     var config2 = CleanConfig()
     config2.rules.remove(.pii)
     let full = Cleaner(config2)
