@@ -90,11 +90,20 @@ public struct BPEEncoder {
     private var cachedCount: [Int32] = []
     private var cached: [UInt32] = []
     private var scratch: [UInt32] = []
+    /// Per-encoder copies of what the hot path reads, so two threads encoding at once do
+    /// not bounce reference counts of shared buffers between their caches.
+    private let byteBase: UInt32
+    private var classes: [PreTokenizer.Class]
     /// The cache is cleared when it grows past this many entries, bounding memory on
     /// corpora with endless distinct words (numbers, hashes).
     public var cacheLimit = 200_000
 
-    public init(_ tokenizer: BPETokenizer) { self.tokenizer = tokenizer }
+    public init(_ tokenizer: BPETokenizer) {
+        self.tokenizer = tokenizer
+        byteBase = tokenizer.byteBase
+        classes = [PreTokenizer.Class](repeating: .other, count: 256)
+        for i in 0..<256 { classes[i] = PreTokenizer.asciiClass[i] }
+    }
 
     public mutating func encode(_ text: String, allowSpecial: Bool = true) -> [UInt32] {
         var out: [UInt32] = []
@@ -105,8 +114,11 @@ public struct BPEEncoder {
 
     public mutating func encode(_ text: String, allowSpecial: Bool = true, into out: inout [UInt32]) {
         var copy = text
+        let table = classes
+        classes = []
+        defer { classes = table }
         copy.withUTF8 { p in
-            PreTokenizer.asciiClass.withUnsafeBufferPointer { classes in
+            table.withUnsafeBufferPointer { classes in
                 if allowSpecial {
                     tokenizer.matcher.scan(p, ordinary: { range in
                         encodeOrdinary(UnsafeBufferPointer(rebasing: p[range]), classes.baseAddress!, &out)
@@ -120,7 +132,7 @@ public struct BPEEncoder {
 
     private mutating func encodeOrdinary(_ p: UnsafeBufferPointer<UInt8>, _ classes: UnsafePointer<PreTokenizer.Class>,
                                          _ out: inout [UInt32]) {
-        let base = tokenizer.byteBase
+        let base = byteBase
         PreTokenizer.split(p, classes) { range in
             if range.count == 1 { out.append(base + UInt32(p[range.lowerBound])); return }
             let piece = UnsafeBufferPointer(rebasing: p[range])
