@@ -57,7 +57,14 @@ extension BPETokenizer {
         return BPETokenizer(specialTokens: file.special_tokens, merges: pairs)
     }
 
+    /// Loads `tokenizer.anneal.json`, or that file inside `url` when `url` is a directory
+    /// (a `tokenize` stage's `tokenizer` output).
     public static func load(contentsOf url: URL) throws -> BPETokenizer {
+        var url = url
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            url = url.appendingPathComponent("tokenizer.anneal.json")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TextError(.io, "cannot read tokenizer: \(LineReader.reason(error))", file: url.path)
