@@ -107,6 +107,19 @@ import Testing
         #expect(throws: TextError.self) { try TokenShard.read(path) }
     }
 
+    /// 20,000 characters drawn from the cases where a hand-written GPT-2 split could differ
+    /// from the regular expression: contractions, Unicode letters, numbers and marks,
+    /// every kind of whitespace, symbols, emoji.
+    static func fuzz() -> String {
+        let pieces = ["'", "s", "t", "re", "ve", "ll", "d", "m", "'s", "'LL", " ", "  ", "\t", "\n", "\r\n", "\u{00A0}",
+                      "\u{2028}", "\u{3000}", "\u{0085}", "a", "Z", "é", "ß", "東", "ǅ", "\u{0301}", "7", "²", "½", "٣", "Ⅻ",
+                      ".", "!!", "#", "-", "_", "€", "🙂", "\u{200D}", "\u{FEFF}", "<|end|>", "<|", "|>", "x", "Q: ", "\"\""]
+        var rng = SplitMix64(seed: 5)
+        var text = "\n"
+        while text.unicodeScalars.count < 20_000 { text += rng.pick(pieces) }
+        return text
+    }
+
     /// Writes `tokenizer.json`, a held-out text and Anneal's ids for it into
     /// $ANNEAL_HF_FIXTURE_DIR (when set), for `Tests/Fixtures/check_hf_tokenizer.sh`, which
     /// checks that Hugging Face `tokenizers` produces exactly these ids.
@@ -115,7 +128,7 @@ import Testing
         let url = URL(fileURLWithPath: dir)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let other = try TinyWorld.generate(TinyWorldConfig(seed: 99))
-        let heldOut = other.corpus.prefix(200).map(\.text).joined(separator: "\n\n") + "\n" + Self.heldOutText
+        let heldOut = other.corpus.prefix(200).map(\.text).joined(separator: "\n\n") + "\n" + Self.heldOutText + Self.fuzz()
         try Self.tokenizer.huggingFaceJSON().write(to: url.appendingPathComponent("tokenizer.json"))
         try Data(heldOut.utf8).write(to: url.appendingPathComponent("heldout.txt"))
         let ids = Self.tokenizer.encode(heldOut)
