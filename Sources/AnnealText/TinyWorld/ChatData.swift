@@ -3,9 +3,19 @@ public struct ChatPair: Codable, Sendable, Equatable {
     public struct Message: Codable, Sendable, Equatable {
         public var role: String
         public var content: String
+
+        public init(role: String, content: String) {
+            self.role = role
+            self.content = content
+        }
     }
     public var messages: [Message]
     public var kind: String
+
+    public init(messages: [Message], kind: String) {
+        self.messages = messages
+        self.kind = kind
+    }
 
     init(user: String, assistant: String, kind: String) {
         messages = [Message(role: "user", content: user), Message(role: "assistant", content: assistant)]
@@ -19,6 +29,13 @@ public struct PreferencePair: Codable, Sendable, Equatable {
     public var chosen: String
     public var rejected: String
     public var kind: String
+
+    public init(prompt: String, chosen: String, rejected: String, kind: String) {
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
+        self.kind = kind
+    }
 }
 
 /// A prompt for PPO rollouts, with the reference answer for monitoring (never the reward).

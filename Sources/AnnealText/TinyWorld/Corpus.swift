@@ -2,6 +2,11 @@
 public struct CorpusDocument: Codable, Sendable, Equatable {
     public var id: String
     public var text: String
+
+    public init(id: String, text: String) {
+        self.id = id
+        self.text = text
+    }
 }
 
 /// What the generator planted in the corpus, so tests and reports can score `clean` and
