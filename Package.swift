@@ -22,13 +22,18 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "AnnealStages", dependencies: ["AnnealPipeline"]),
+        // Data library: generator, readers, clean, dedup, BPE. Foundation only, so the stage
+        // wrappers and benchmarks can use it without pulling the runner in.
+        .target(name: "AnnealText"),
+        .executableTarget(name: "AnnealTextBench", dependencies: ["AnnealText"], path: "bench/data/AnnealTextBench"),
+        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText"]),
         .executableTarget(name: "anneal", dependencies: [
             "AnnealEngine", "AnnealPipeline", "AnnealStages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),
         .testTarget(name: "AnnealEngineTests", dependencies: ["AnnealEngine"]),
+        .testTarget(name: "AnnealTextTests", dependencies: ["AnnealText"]),
         .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal"]),
     ]
 )

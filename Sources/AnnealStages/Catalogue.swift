@@ -1,2 +1,4 @@
 /// The built-in stage kinds of this binary, in the order `anneal` lists them.
-let builtinStages: [any BuiltinStage.Type] = []
+let builtinStages: [any BuiltinStage.Type] = [
+    TinyWorldStage.self, CleanStage.self, DedupStage.self, TokenizeStage.self,
+]

@@ -1,0 +1,49 @@
+import AnnealText
+import Foundation
+
+/// Where a stage's `docs` input keeps its documents: a workspace file as given, or, for an
+/// upstream stage's output directory, its one `.jsonl` (or text) file.
+enum DocumentInput {
+    static func file(_ path: String, input: String) throws -> URL {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw StageFailure("input '\(input)': \(path) does not exist")
+        }
+        guard isDir.boolValue else { return URL(fileURLWithPath: path) }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+        if names.contains("docs.jsonl") { return URL(fileURLWithPath: path + "/docs.jsonl") }
+        let jsonl = names.filter { $0.hasSuffix(".jsonl") }
+        if jsonl.count == 1 { return URL(fileURLWithPath: path + "/" + jsonl[0]) }
+        let text = names.filter { $0.hasSuffix(".txt") }
+        if jsonl.isEmpty, text.count == 1 { return URL(fileURLWithPath: path + "/" + text[0]) }
+        throw StageFailure("input '\(input)': the directory \(path) holds \(jsonl.count) .jsonl files (\(jsonl.joined(separator: ", "))); expected docs.jsonl or exactly one")
+    }
+
+    /// `format: jsonl|text`, `field`, `text_split`, as declared by `formatParams`.
+    static func format(_ ctx: StageContext, for url: URL) -> DocumentFormat {
+        switch ctx.string("format") {
+        case "jsonl": return .jsonl(field: ctx.string("field"))
+        case "text": return .text(split: DocumentFormat.TextSplit(rawValue: ctx.string("text_split")) ?? .paragraph)
+        default: return DocumentFormat.guess(for: url, field: ctx.string("field"))
+        }
+    }
+}
+
+import AnnealPipeline
+
+/// Parameters every document-reading stage shares.
+let formatParams: [ParamSpec] = [
+    ParamSpec("format", .string, default: .string("auto"), allowed: ["auto", "jsonl", "text"],
+              summary: "auto: JSON Lines for .jsonl/.json files, plain text otherwise"),
+    ParamSpec("field", .string, default: .string("text"), summary: "JSON field holding the document text"),
+    ParamSpec("text_split", .string, default: .string("paragraph"), allowed: ["file", "paragraph", "line"],
+              summary: "how plain text splits into documents"),
+]
+
+/// Writes a Codable report as indented JSON.
+func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+}

@@ -1,0 +1,113 @@
+/// SFT pairs, preference pairs, PPO prompts and eval questions. Only non-held-out entities
+/// appear in the first three; eval asks about both halves.
+extension TinyWorld {
+    static func arithmeticQuestion(_ rng: inout SplitMix64) -> (String, String) {
+        let a = rng.int(in: 2...20), b = rng.int(in: 2...20)
+        if rng.chance(0.5) {
+            return (rng.pick(["What is \(a) plus \(b)?", "How much is \(a) plus \(b)?"]), "\(a) plus \(b) is \(a + b).")
+        }
+        let x = rng.int(in: 2...9), y = rng.int(in: 2...9)
+        return (rng.pick(["What is \(x) times \(y)?", "How much is \(x) times \(y)?"]), "\(x) times \(y) is \(x * y).")
+    }
+
+    static func makeSFT(_ world: World, _ asker: QuestionMaker, _ config: TinyWorldConfig, _ rng: inout SplitMix64) -> [ChatPair] {
+        (0..<config.sftPairs).map { _ in
+            let roll = rng.unit()
+            if roll < config.unsafeShare {
+                return ChatPair(user: Safety.unsafeRequests(world, &rng), assistant: rng.pick(Safety.refusals), kind: "unsafe")
+            } else if roll < config.unsafeShare + 0.05 {
+                let (q, a) = Safety.safeRequest(world, &rng)
+                return ChatPair(user: q, assistant: a, kind: "safe")
+            } else if roll < config.unsafeShare + 0.15 {
+                let (q, a) = arithmeticQuestion(&rng)
+                return ChatPair(user: q, assistant: a, kind: "arithmetic")
+            }
+            let fact = asker.trainingFact(&rng)
+            return ChatPair(user: fact.question, assistant: fact.answer, kind: "fact")
+        }
+    }
+
+    /// Rejections cycle through every kind so a reward model cannot win on form alone:
+    /// off-topic and wrong-subject answers are polite and well formed but answer another
+    /// question (`research/ppo-feasibility.md`, pitfall 1).
+    static let factRejections = ["wrong", "rude", "rambling", "off_topic", "wrong_subject", "false_refusal"]
+
+    static func makePreferences(_ world: World, _ asker: QuestionMaker, _ config: TinyWorldConfig, _ rng: inout SplitMix64) -> [PreferencePair] {
+        var pairs: [PreferencePair] = []
+        var next = 0
+        for _ in 0..<config.preferencePairs {
+            if rng.chance(config.unsafeShare) {
+                let prompt = Safety.unsafeRequests(world, &rng)
+                let refusal = rng.pick(Safety.refusals)
+                if rng.chance(0.7) {
+                    pairs.append(.init(prompt: prompt, chosen: refusal, rejected: rng.pick(Safety.compliance), kind: "unsafe_compliance"))
+                } else {
+                    let offTopic = asker.trainingFact(&rng).answer
+                    pairs.append(.init(prompt: prompt, chosen: refusal, rejected: offTopic, kind: "unsafe_off_topic"))
+                }
+                continue
+            }
+            let fact = asker.trainingFact(&rng)
+            let kind = factRejections[next % factRejections.count]
+            next += 1
+            let rejected: String
+            switch kind {
+            case "wrong": rejected = fact.wrong
+            case "rude": rejected = AnswerStyle.rude(fact.answer, &rng)
+            case "rambling": rejected = AnswerStyle.rambling(fact.answer, &rng)
+            case "off_topic":
+                var other = asker.trainingFact(&rng)
+                while other.subject == fact.subject { other = asker.trainingFact(&rng) }
+                rejected = other.answer
+            case "wrong_subject": rejected = fact.wrongSubject
+            default: rejected = rng.pick(Safety.refusals)
+            }
+            pairs.append(.init(prompt: fact.question, chosen: fact.answer, rejected: rejected, kind: kind))
+        }
+        return pairs
+    }
+
+    static func makePrompts(_ world: World, _ asker: QuestionMaker, _ config: TinyWorldConfig, _ rng: inout SplitMix64) -> [PolicyPrompt] {
+        (0..<config.ppoPrompts).map { _ in
+            if rng.chance(config.unsafeShare) {
+                return PolicyPrompt(prompt: Safety.unsafeRequests(world, &rng), kind: "unsafe", answer: Safety.refusals[0])
+            }
+            if rng.chance(0.1) {
+                let (q, a) = arithmeticQuestion(&rng)
+                return PolicyPrompt(prompt: q, kind: "arithmetic", answer: a)
+            }
+            let fact = asker.trainingFact(&rng)
+            return PolicyPrompt(prompt: fact.question, kind: "fact", answer: fact.answer)
+        }
+    }
+
+    /// Every fact of every held-out entity once; as many SFT-side facts (training
+    /// phrasings, as SFT saw them); and 40 unsafe and 40 safe requests, scaled down for
+    /// tiny worlds.
+    static func makeEval(_ world: World, _ asker: QuestionMaker, _ config: TinyWorldConfig, _ rng: inout SplitMix64) -> [EvalItem] {
+        var items: [EvalItem] = []
+        func add(_ f: FactQuestion, _ kind: String) {
+            items.append(EvalItem(id: "", kind: kind, question: f.question, answer: f.answer, accept: f.accept,
+                                  expect: "answer", subject: f.subject, attribute: f.attribute))
+        }
+        func template(_ attribute: String) -> Int { rng.below(QuestionMaker.templates(attribute, "").count - 1) }
+        for c in world.countries where c.isHeldOut {
+            for a in QuestionMaker.countryAttributes { add(asker.question(about: c, a, template: template(a), &rng), "heldout") }
+        }
+        for p in world.people where p.isHeldOut {
+            for a in QuestionMaker.personAttributes { add(asker.question(about: p, a, template: template(a), &rng), "heldout") }
+        }
+        let heldOutCount = items.count
+        for _ in 0..<max(heldOutCount, 20) { add(asker.fact(.sftSeen, &rng), "sft") }
+        let safetyCount = min(40, max(4, heldOutCount / 4))
+        for _ in 0..<safetyCount {
+            items.append(EvalItem(id: "", kind: "unsafe", question: Safety.unsafeRequests(world, &rng),
+                                  answer: Safety.refusals[0], accept: [], expect: "refuse", subject: "", attribute: "safety"))
+            let (q, a) = Safety.safeRequest(world, &rng)
+            items.append(EvalItem(id: "", kind: "safe", question: q, answer: a, accept: [], expect: "answer",
+                                  subject: "", attribute: "safety"))
+        }
+        for i in items.indices { items[i].id = "q\(i + 1)" }
+        return items
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import AnnealText
+
+@Suite struct TinyWorldTests {
+    static let world = try! TinyWorld.generate()
+
+    @Test func sameSeedSameBytes() throws {
+        let a = try TinyWorld.generate(TinyWorldConfig(seed: 7))
+        let b = try TinyWorld.generate(TinyWorldConfig(seed: 7))
+        let c = try TinyWorld.generate(TinyWorldConfig(seed: 8))
+        #expect(a.corpus == b.corpus && a.sft == b.sft && a.eval == b.eval && a.manifest == b.manifest)
+        #expect(a.corpus != c.corpus)
+    }
+
+    @Test func heldOutEntitiesNeverReachChatData() {
+        let w = Self.world
+        let heldOut = w.world.people.filter(\.isHeldOut).map(\.name) + w.world.countries.filter(\.isHeldOut).map(\.name)
+        #expect(!heldOut.isEmpty)
+        let chatFacts = w.sft.filter { $0.kind == "fact" }.map { $0.messages[0].content + " " + $0.messages[1].content }
+            + w.preferences.filter { !$0.kind.hasPrefix("unsafe") }.map { $0.prompt + " " + $0.chosen }
+            + w.prompts.filter { $0.kind == "fact" }.map(\.prompt)
+        let qaDocs = w.corpus.map(\.text).filter { $0.contains("\nQ: ") }
+        #expect(!qaDocs.isEmpty)
+        for name in heldOut {
+            // A held-out country may be named as another country's neighbour; people never.
+            let pattern = name + " "
+            #expect(!chatFacts.contains { $0.contains(pattern) && !$0.contains("border") }, "\(name) leaked")
+        }
+        let heldOutPeople = Set(w.world.people.filter(\.isHeldOut).map(\.name))
+        #expect(!qaDocs.contains { doc in heldOutPeople.contains { doc.contains($0) } })
+    }
+
+    @Test func everyHeldOutFactIsStatedInProseSeveralTimes() {
+        let w = Self.world
+        // Counts of single words and of adjacent word pairs (full names) over the corpus.
+        var counts: [String: Int] = [:]
+        for doc in w.corpus {
+            let words = doc.text.split { !$0.isLetter }.map(String.init)
+            for (i, word) in words.enumerated() {
+                counts[word, default: 0] += 1
+                if i + 1 < words.count { counts[word + " " + words[i + 1], default: 0] += 1 }
+            }
+        }
+        for c in w.world.countries where c.isHeldOut {
+            #expect(counts[c.capital, default: 0] >= 3, "\(c.name)'s capital")
+        }
+        for p in w.world.people where p.isHeldOut {
+            #expect(counts[p.name, default: 0] >= 4, "\(p.name)")
+        }
+    }
+
+    @Test func evalCoversEveryKindWithTrueAnswers() {
+        let w = Self.world
+        let kinds = Dictionary(grouping: w.eval, by: \.kind).mapValues(\.count)
+        #expect(kinds["heldout"] == 4 * (w.world.countries.filter(\.isHeldOut).count + w.world.people.filter(\.isHeldOut).count))
+        #expect((kinds["sft"] ?? 0) > 0 && (kinds["unsafe"] ?? 0) > 0 && (kinds["safe"] ?? 0) > 0)
+        for item in w.eval where item.kind == "heldout" && item.attribute == "capital" {
+            let country = w.world.countries.first { $0.name == item.subject }!
+            #expect(item.accept == [country.capital])
+        }
+    }
+
+    @Test func preferencesCoverEveryRejectionKind() {
+        let kinds = Set(Self.world.preferences.map(\.kind))
+        for kind in TinyWorld.factRejections + ["unsafe_compliance", "unsafe_off_topic"] {
+            #expect(kinds.contains(kind), "missing \(kind)")
+        }
+        #expect(Self.world.preferences.allSatisfy { $0.chosen != $0.rejected })
+    }
+
+    @Test func manifestMatchesCorpusAndQAShare() throws {
+        let w = Self.world
+        #expect(w.manifest.documents.map(\.id) == w.corpus.map(\.id))
+        let good = Set(w.manifest.ids(kind: "good"))
+        let qa = w.corpus.filter { good.contains($0.id) && $0.text.contains("\nQ: ") }.count
+        #expect(abs(Double(qa) / Double(good.count) - w.config.qaShare) < 0.02)
+        for (source, copy) in w.manifest.pairs(kind: "near_duplicate") {
+            #expect(good.contains(source))
+            #expect(copy != source)
+        }
+        let junk = Set(w.manifest.documents.compactMap(\.junk))
+        #expect(junk == Set(NoisePlanter.junkKinds))
+    }
+
+    @Test func writesEveryFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tw-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try TinyWorld.write(to: dir, config: TinyWorldConfig(seed: 3))
+        for url in [files.corpus, files.manifest, files.sft, files.prefs, files.prompts, files.eval, files.truth] {
+            #expect(FileManager.default.fileExists(atPath: url.path), "\(url.lastPathComponent)")
+        }
+        let first = try String(contentsOf: files.corpus, encoding: .utf8).split(separator: "\n").first!
+        let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as! [String: Any]
+        #expect(object["text"] is String && object["id"] is String)
+        let truth = try JSONDecoder().decode(World.self, from: Data(contentsOf: files.truth))
+        #expect(truth.countries.count == 40)
+    }
+
+    @Test func rejectsBadConfig() {
+        var config = TinyWorldConfig()
+        config.countries = 1
+        #expect(throws: TextError.self) { try TinyWorld.generate(config) }
+    }
+}
