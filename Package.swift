@@ -28,7 +28,7 @@ let package = Package(
         .executableTarget(name: "AnnealTextBench", dependencies: ["AnnealText"], path: "bench/data/AnnealTextBench"),
         .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText"]),
         .executableTarget(name: "anneal", dependencies: [
-            "AnnealEngine", "AnnealPipeline", "AnnealStages",
+            "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),
