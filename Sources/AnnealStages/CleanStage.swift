@@ -35,8 +35,8 @@ struct CleanStage: BuiltinStage {
         c.maxChars = ctx.int("max_chars")
         c.samplesPerRule = ctx.int("samples_per_rule")
         let report = try Clean.run(input: input, format: DocumentInput.format(ctx, for: input),
-                                   output: URL(fileURLWithPath: try ctx.output("docs") + "/docs.jsonl"),
-                                   report: URL(fileURLWithPath: try ctx.output("report") + "/clean.json"), config: c)
+                                   output: URL(fileURLWithPath: try ctx.output("docs") + "/docs.jsonl"), config: c)
+        try writeReport(report, to: try ctx.output("report") + "/clean.json", paths: [input.path: "docs"])
         var metrics: [String: Double] = ["documents": Double(report.documents), "kept": Double(report.kept), "removed": Double(report.removed)]
         for (rule, n) in report.removedByRule { metrics["removed_" + rule] = Double(n) }
         if report.seconds > 0 { metrics["docs_per_s"] = Double(report.documents) / report.seconds }

@@ -26,10 +26,10 @@ struct DedupStage: BuiltinStage {
         c.near = ctx.bool("near")
         c.seed = UInt64(bitPattern: Int64(ctx.seed))
         let report = try Dedup.run(input: input, format: DocumentInput.format(ctx, for: input),
-                                   output: URL(fileURLWithPath: try ctx.output("docs") + "/docs.jsonl"),
-                                   report: URL(fileURLWithPath: try ctx.output("report") + "/dedup.json"), config: c)
+                                   output: URL(fileURLWithPath: try ctx.output("docs") + "/docs.jsonl"), config: c)
+        try writeReport(report, to: try ctx.output("report") + "/dedup.json", paths: [input.path: "docs"])
         ctx.report(metrics: ["documents": Double(report.documents), "kept": Double(report.kept),
                              "exact_duplicates": Double(report.exactDuplicates), "near_duplicates": Double(report.nearDuplicates),
-                             "clusters": Double(report.clusters)])
+                             "clusters": Double(report.clusters), "seconds": report.seconds])
     }
 }

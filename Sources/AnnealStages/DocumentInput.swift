@@ -40,10 +40,27 @@ let formatParams: [ParamSpec] = [
               summary: "how plain text splits into documents"),
 ]
 
-/// Writes a Codable report as indented JSON.
-func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+/// Writes a report into an output as sorted JSON without what would make the artifact
+/// differ between two identical runs: wall-clock timings (those go to metrics) and absolute
+/// paths of inputs (which name the cache directory); `paths` maps such a path to a stable name.
+func writeReport<T: Encodable>(_ value: T, to path: String, paths: [String: String]) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+    let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+    guard let v = Value.parseJSON(text) else { throw StageFailure("cannot encode the report \(path)") }
+    try Data(stable(v, paths: paths).prettyJSON.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+func stable(_ v: Value, paths: [String: String]) -> Value {
+    switch v {
+    case .map(let m):
+        return .map(m.filter { !$0.key.hasSuffix("seconds") }.mapValues { stable($0, paths: paths) })
+    case .list(let items):
+        return .list(items.map { stable($0, paths: paths) })
+    case .string(let s):
+        return .string(paths[s] ?? s)
+    default:
+        return v
+    }
 }

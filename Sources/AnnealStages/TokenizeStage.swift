@@ -26,8 +26,11 @@ struct TokenizeStage: BuiltinStage {
         let report = try Tokenize.run(input: input, format: DocumentInput.format(ctx, for: input),
                                       tokenizerDirectory: URL(fileURLWithPath: try ctx.output("tokenizer")),
                                       shardsDirectory: URL(fileURLWithPath: try ctx.output("shards")), config: c)
+        // The library's shards.json records timings; the artifact keeps only what is reproducible.
+        let shards = try ctx.output("shards") + "/shards.json"
+        try writeReport(report, to: shards, paths: [input.path: "docs"])
         ctx.report(metrics: ["vocab_size": Double(report.vocabSize), "train_tokens": Double(report.trainTokens),
                              "validation_tokens": Double(report.validationTokens), "bytes_per_token": report.bytesPerTokenRatio,
-                             "train_seconds": report.trainSeconds])
+                             "train_seconds": report.trainSeconds, "encode_seconds": report.encodeSeconds])
     }
 }

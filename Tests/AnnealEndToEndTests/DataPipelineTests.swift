@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// The built-in data stages through the real binary: tinyworld → clean → dedup → tokenize,
+/// reproduced bit for bit from its lockfile, and a user's own JSONL file.
+@Suite struct DataPipelineTests {
+    static var repository: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    @Test func tinychatDataHalfRunsAndReproduces() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        // A smaller world keeps the test quick; the stages are those of the default pipeline.
+        let text = try String(contentsOfFile: Self.repository + "/pipelines/tinychat.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "countries: 40, people: 120", with: "countries: 12, people: 30")
+            .replacingOccurrences(of: "vocab: 2048", with: "vocab: 600")
+        #expect(text.contains("countries: 12") && text.contains("vocab: 600"))
+        s.write("pipelines/tinychat.yaml", text)
+        let r = s.anneal(["run", "--json"])
+        #expect(r.code == 0, "\(r.stderr.suffix(800))")
+        #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran"])
+        let metrics = Dictionary(uniqueKeysWithValues: (r.json?["stages"]?.listValue ?? []).map { ($0["name"]!.stringValue!, $0["metrics"]!) })
+        #expect((metrics["clean"]?["removed"]?.doubleValue ?? 0) > 0, "planted junk is removed")
+        #expect((metrics["dedup"]?["exact_duplicates"]?.doubleValue ?? 0) > 0, "planted duplicates are found")
+        #expect(metrics["tokenize"]?["vocab_size"]?.doubleValue == 600)
+        for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
+            #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")
+        }
+        // The same pipeline, rebuilt from scratch, gives the same bytes at every stage.
+        let repro = s.anneal("repro", "pipelines/tinychat.lock")
+        #expect(repro.code == 0, "\(repro.stdout)\(repro.stderr.suffix(500))")
+        // encode/decode through STAGE.OUTPUT round-trip a text.
+        s.write("q.txt", "Where does Bob live? <|user|>\n")
+        let ids = s.anneal("encode", "tokenize.tokenizer", "q.txt")
+        #expect(ids.code == 0 && ids.stdout.hasPrefix("["))
+        s.write("ids.json", ids.stdout)
+        #expect(s.anneal("decode", "tokenize.tokenizer", "ids.json").stdout == "Where does Bob live? <|user|>\n")
+    }
+
+    @Test func userJSONLThroughCleanDedupTokenize() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("pipelines/my-data.yaml", try String(contentsOfFile: Self.repository + "/pipelines/my-data.yaml", encoding: .utf8))
+        s.write("data/my.jsonl", try String(contentsOfFile: Self.repository + "/data/my.jsonl", encoding: .utf8))
+        let r = s.run("pipelines/my-data.yaml")
+        let stages = r.json?["stages"]?.listValue ?? []
+        let kept = stages.first { $0["name"]?.stringValue == "dedup" }?["metrics"]?["kept"]?.doubleValue
+        #expect(kept == 60, "the junk line and the copy are gone; the 60 distinct documents stay")
+        let dir = s.anneal("path", "dedup.docs", "-p", "pipelines/my-data.yaml").stdout.trimmingCharacters(in: .newlines)
+        let first = try String(contentsOfFile: dir + "/docs.jsonl", encoding: .utf8).split(separator: "\n").first ?? ""
+        #expect(first.contains("\"id\": \"doc00\"") || first.contains("\"id\":\"doc00\""), "documents keep all their fields")
+        // A bad parameter is caught before anything runs, at its line and column.
+        s.write("pipelines/bad.yaml", "name: b\nstages:\n  d:\n    uses: dedup\n    inputs: {docs: {file: data/my.jsonl}}\n    with: {treshold: 0.5}\n")
+        let bad = s.anneal("validate", "pipelines/bad.yaml")
+        #expect(bad.stderr.hasPrefix("pipelines/bad.yaml:6:12: error: unknown parameter 'with.treshold' of stage 'd'; did you mean 'threshold'?"))
+    }
+}
