@@ -36,7 +36,7 @@ public struct BPETrainer {
     public mutating func add(_ texts: [String]) {
         let matcher = SpecialTokenMatcher(config.specialTokens)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, texts.count / 16))
-        let partial = Parallel.map(Array(0..<workers)) { w -> (PieceTable, [Int]) in
+        let partial = Parallel.map(Array(0..<workers), minimumPerWorker: 1) { w -> (PieceTable, [Int]) in
             var table = PieceTable(capacity: 1 << 15)
             var local: [Int] = []
             let lo = texts.count * w / workers, hi = texts.count * (w + 1) / workers

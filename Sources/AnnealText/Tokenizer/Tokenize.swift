@@ -139,9 +139,3 @@ public struct EncoderPool {
         return results
     }
 }
-
-/// Carries a buffer pointer into `concurrentPerform`; workers touch disjoint elements.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
