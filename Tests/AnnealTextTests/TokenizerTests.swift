@@ -107,6 +107,18 @@ import Testing
         #expect(throws: TextError.self) { try TokenShard.read(path) }
     }
 
+    @Test func poolEncodesInOrderAndKeepsSpecialsOutOfDocuments() {
+        let t = Self.tokenizer
+        let texts = (0..<50).map { "Document \($0) says <|user|> hello." }
+        var pool = EncoderPool(t, workers: 2)
+        let eot = t.id(ofSpecial: ChatTemplate.endOfText)!
+        let ids = pool.encode(texts, separator: eot)
+        #expect(ids.map { t.decode(Array($0.dropLast())) } == texts)
+        let specials = Set((0..<UInt32(ChatTemplate.specialTokens.count)))
+        #expect(ids.allSatisfy { $0.last == eot && $0.dropLast().allSatisfy { !specials.contains($0) } })
+        #expect(pool.encode(["<|user|>"], allowSpecial: true) == [[t.id(ofSpecial: ChatTemplate.user)!]])
+    }
+
     /// 20,000 characters drawn from the cases where a hand-written GPT-2 split could differ
     /// from the regular expression: contractions, Unicode letters, numbers and marks,
     /// every kind of whitespace, symbols, emoji.

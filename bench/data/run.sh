@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side data benchmarks for issue 5: Anneal vs Hugging Face tokenizers, tiktoken,
-# datasketch and a plain-Python Gopher filter, on the same corpora (make-corpus.sh).
+# datasketch, datatrove's Gopher filters and a plain-Python version of them, on the same
+# corpora (make-corpus.sh).
 # Writes JSON lines to $CORPUS_DIR/results.jsonl and prints the ratio table.
 #   bash bench/data/run.sh            (THREADS=2 by default for the threaded peers)
 set -euo pipefail
@@ -36,4 +37,12 @@ run "$py" "$here/dedup_peers.py" score "$dir/neardup.jsonl" "$dir/neardup-truth.
 run "$py" "$here/dedup_peers.py" datasketch "$dir/neardup.jsonl" "$dir/neardup-truth.json" 0.7 128
 run "$bench" clean "$dir/docs.jsonl"
 run python3 "$here/clean_peers.py" "$dir/docs.jsonl"
+# datatrove itself (spaCy word splitting), every 4th document: DATATROVE=0 skips it.
+if [ "${DATATROVE:-1}" = 1 ]; then
+    dtv="${DATATROVE_VENV:-/tmp/venv-datatrove}"
+    if [ ! -x "$dtv/bin/python" ]; then python3 -m venv "$dtv"; fi
+    "$dtv/bin/python" -c 'import datatrove, spacy, regex' 2>/dev/null \
+        || "$dtv/bin/pip" install --quiet "datatrove==0.10.1" spacy regex
+    HF_HUB_OFFLINE=1 run "$dtv/bin/python" "$here/clean_datatrove.py" "$dir/docs.jsonl" 4
+fi
 python3 "$here/summary.py" "$out"

@@ -20,7 +20,9 @@ def line(label, ours, theirs, key, higher_is_better=True):
     ratio = a / b if higher_is_better else b / a
     cpu = ""
     if "cpu_seconds" in ours and "cpu_seconds" in theirs and ours["cpu_seconds"] > 0:
-        cpu = f"   by CPU time {theirs['cpu_seconds'] / ours['cpu_seconds']:.1f}x"
+        # CPU seconds per document (runs may cover different numbers of documents).
+        per = lambda r: r["cpu_seconds"] / r.get("docs", 1)
+        cpu = f"   by CPU time {per(theirs) / per(ours):.1f}x"
     print(f"{label:58} {a:10.3f} vs {b:10.3f}  -> {ratio:5.1f}x{cpu}")
 
 
@@ -46,3 +48,7 @@ line("clean docs/s, Gopher rules (Anneal 1 thread vs Python)", pick("anneal_clea
 a, p = pick("anneal_clean_gopher"), pick("python_gopher")
 if a and p:
     print(f"{'':58} kept: anneal {a['kept']}, python {p['kept']} of {a['docs']}")
+line("clean docs/s, Gopher rules (Anneal 1 thread vs datatrove)", pick("anneal_clean_gopher"), pick("datatrove_gopher"), "docs_per_s")
+d = pick("datatrove_gopher")
+if d:
+    print(f"{'':58} datatrove kept {d['kept']} of every {d['every']}th document ({d['docs']}): spaCy tokens as words")

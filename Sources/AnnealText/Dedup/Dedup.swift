@@ -68,14 +68,12 @@ public enum Dedup {
         let reader = DocumentReader(url: input, format: format)
         var index = DedupIndex(config)
         var batch: [String] = []
-        var locations: [(String, Int)] = []
         func drain() {
             for sketch in Parallel.map(batch, { [index] in index.sketch($0) }) { index.add(sketch) }
             batch.removeAll(keepingCapacity: true)
         }
         try reader.forEach { doc in
             batch.append(doc.text)
-            if locations.count < 1_000_000 { locations.append((doc.file, doc.line)) }
             if batch.count == batchSize { drain() }
         }
         drain()
@@ -83,22 +81,19 @@ public enum Dedup {
 
         let writer = try LineWriter(url: output)
         var position = 0
-        var samples: [Int: String] = [:]
+        var samples: [Int: DedupReport.Member] = [:]
         let sampled = Set(sampleClusterMembers(roots))
         try reader.forEach { doc in
-            if sampled.contains(position) { samples[position] = String(doc.text.prefix(200)) }
+            if sampled.contains(position) {
+                samples[position] = DedupReport.Member(file: doc.file, line: doc.line, text: String(doc.text.prefix(200)))
+            }
             if roots[position] == position { try writer.write(line: try doc.jsonLine()) }
             position += 1
         }
         try writer.finish()
-        var report = makeReport(index, roots, kinds, start) { samples[$0] ?? "" }
-        for c in report.sampleClusters.indices {
-            for m in report.sampleClusters[c].indices {
-                let i = Int(report.sampleClusters[c][m].line)
-                let (file, line) = i < locations.count ? locations[i] : ("", 0)
-                report.sampleClusters[c][m].file = file
-                report.sampleClusters[c][m].line = line
-            }
+        var report = makeReport(index, roots, kinds, start) { samples[$0]?.text ?? "" }
+        report.sampleClusters = report.sampleClusters.map { cluster in
+            cluster.map { member in samples[member.line] ?? member }
         }
         report.seconds = Date().timeIntervalSince(start)
         if let reportURL { try JSONLines.writeDocument(report, to: reportURL) }
@@ -118,7 +113,7 @@ public enum Dedup {
     }
 
     /// `text(i)` gives document i's sample text; members carry their position in `line`
-    /// until `run` maps positions to file and line.
+    /// (in memory there is no file), which `run` replaces with the real file and line.
     static func makeReport(_ index: DedupIndex, _ roots: [Int], _ kinds: [DuplicateKind?], _ start: Date,
                            text: (Int) -> String) -> DedupReport {
         var report = DedupReport()

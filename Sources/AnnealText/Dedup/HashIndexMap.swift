@@ -1,7 +1,7 @@
 /// A growable open-addressing map from 64-bit hashes to document indices (LSH buckets,
 /// exact hashes). Swift's `Dictionary` runs every key through SipHash; these keys are
 /// already uniformly mixed, so a mask picks the slot.
-struct HashIndexMap {
+struct HashIndexMap: Sendable, Equatable {
     private var keys: [UInt64]
     private var values: [Int32]
     private var mask: Int
@@ -13,6 +13,17 @@ struct HashIndexMap {
         keys = [UInt64](repeating: 0, count: size)
         values = [Int32](repeating: -1, count: size)
         mask = size - 1
+    }
+
+    /// The value stored for `key`, if any.
+    @inline(__always)
+    func value(_ key: UInt64) -> Int32? {
+        var slot = Int(truncatingIfNeeded: key >> 7) & mask
+        while values[slot] >= 0 {
+            if keys[slot] == key { return values[slot] }
+            slot = (slot + 1) & mask
+        }
+        return nil
     }
 
     /// The value stored for `key`, or stores `value` and returns nil.

@@ -13,7 +13,7 @@ public struct LineReader {
     @discardableResult
     public func forEachLine(_ body: (_ line: String, _ number: Int) throws -> Void) throws -> Int {
         try forEachLineBytes { bytes, number in
-            guard let line = String(validating: bytes, as: UTF8.self) else {
+            guard let line = Self.decode(bytes) else {
                 throw TextError(.invalidUTF8, "invalid UTF-8 (the file must be UTF-8 text)", file: url.path, line: number)
             }
             try body(line, number)
@@ -57,6 +57,16 @@ public struct LineReader {
             buffer.removeFirst(start)
         }
         return number
+    }
+
+    /// Strict UTF-8 decoding (nil on invalid input). ASCII lines skip validation; the
+    /// Foundation initialiser keeps the package's macOS 13 floor (the standard library's
+    /// `String(validating:)` needs a newer runtime there).
+    static func decode(_ bytes: ArraySlice<UInt8>) -> String? {
+        var high: UInt8 = 0
+        for b in bytes { high |= b }
+        if high < 0x80 { return String(decoding: bytes, as: UTF8.self) }
+        return String(bytes: bytes, encoding: .utf8)
     }
 
     static func reason(_ error: any Error) -> String {

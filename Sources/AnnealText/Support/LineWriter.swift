@@ -60,30 +60,3 @@ final class LineWriter {
         }
     }
 }
-
-/// Runs `work` over `count` items in contiguous chunks on all cores; results land in
-/// input order, so output is deterministic however the threads are scheduled.
-enum Parallel {
-    static func map<T: Sendable, R: Sendable>(_ items: [T], _ work: @Sendable (T) -> R) -> [R] {
-        let count = items.count
-        guard count > 1 else { return items.map(work) }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / 64))
-        if workers <= 1 { return items.map(work) }
-        let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        let shared = SendableBuffer(results)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = count * w / workers, hi = count * (w + 1) / workers
-            for i in lo..<hi { shared.buffer[i] = work(items[i]) }
-        }
-        return results.map { $0! }
-    }
-
-    /// Disjoint ranges are written from different threads; the wrapper only carries the
-    /// pointer across the closure boundary.
-    struct SendableBuffer<R>: @unchecked Sendable {
-        let buffer: UnsafeMutableBufferPointer<R?>
-        init(_ buffer: UnsafeMutableBufferPointer<R?>) { self.buffer = buffer }
-    }
-}

@@ -8,8 +8,9 @@ public struct BPETokenizer: Sendable, Equatable {
     public let merges: [Merge]
     /// The bytes of every token, by id.
     let tokenBytes: [[UInt8]]
-    /// Pair key → merge index.
-    let ranks: [UInt64: UInt32]
+    /// Mixed pair key → merge index (an open-addressing table: `Dictionary` hashed every
+    /// look-up through SipHash, a visible cost on cache misses).
+    let ranks: HashIndexMap
     let matcher: SpecialTokenMatcher
 
     public struct Merge: Sendable, Equatable, Hashable {
@@ -22,11 +23,10 @@ public struct BPETokenizer: Sendable, Equatable {
         self.merges = merges.map { Merge(left: $0.0, right: $0.1) }
         var bytes: [[UInt8]] = specialTokens.map { Array($0.utf8) }
         bytes += (0..<256).map { [UInt8($0)] }
-        var ranks: [UInt64: UInt32] = [:]
-        ranks.reserveCapacity(merges.count)
+        var ranks = HashIndexMap(capacity: max(16, merges.count))
         for (k, m) in merges.enumerated() {
             bytes.append(bytes[Int(m.0)] + bytes[Int(m.1)])
-            ranks[BPETrainer.key(m.0, m.1)] = UInt32(k)
+            _ = ranks.valueOrInsert(SplitMix64.mix(BPETrainer.key(m.0, m.1)), Int32(k))
         }
         tokenBytes = bytes
         self.ranks = ranks
@@ -71,7 +71,9 @@ public struct BPETokenizer: Sendable, Equatable {
         while symbols.count > 1 {
             var bestRank = UInt32.max
             for k in 0..<(symbols.count - 1) {
-                if let rank = ranks[BPETrainer.key(symbols[k], symbols[k + 1])], rank < bestRank { bestRank = rank }
+                if let rank = ranks.value(SplitMix64.mix(BPETrainer.key(symbols[k], symbols[k + 1]))), UInt32(rank) < bestRank {
+                    bestRank = UInt32(rank)
+                }
             }
             if bestRank == .max { break }
             let m = merges[Int(bestRank)]
@@ -94,6 +96,7 @@ public struct BPEEncoder {
     /// not bounce reference counts of shared buffers between their caches.
     private let byteBase: UInt32
     private var classes: [PreTokenizer.Class]
+    private let matcher: SpecialTokenMatcher
     /// The cache is cleared when it grows past this many entries, bounding memory on
     /// corpora with endless distinct words (numbers, hashes).
     public var cacheLimit = 200_000
@@ -101,6 +104,7 @@ public struct BPEEncoder {
     public init(_ tokenizer: BPETokenizer) {
         self.tokenizer = tokenizer
         byteBase = tokenizer.byteBase
+        matcher = SpecialTokenMatcher(tokenizer.specialTokens)
         classes = [PreTokenizer.Class](repeating: .other, count: 256)
         for i in 0..<256 { classes[i] = PreTokenizer.asciiClass[i] }
     }
@@ -120,7 +124,7 @@ public struct BPEEncoder {
         copy.withUTF8 { p in
             table.withUnsafeBufferPointer { classes in
                 if allowSpecial {
-                    tokenizer.matcher.scan(p, ordinary: { range in
+                    matcher.scan(p, ordinary: { range in
                         encodeOrdinary(UnsafeBufferPointer(rebasing: p[range]), classes.baseAddress!, &out)
                     }, special: { index in out.append(UInt32(index)) })
                 } else {

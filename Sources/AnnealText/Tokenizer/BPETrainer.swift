@@ -31,11 +31,12 @@ public struct BPETrainer {
     public init(_ config: BPETrainerConfig) { self.config = config }
 
     /// Adds documents to the word counts. Special tokens inside them are cut out (they
-    /// are never merged); each core counts a contiguous slice into its own table.
+    /// are never merged; chat data rendered with the template is counted without its
+    /// control tokens); each core counts a contiguous slice into its own table.
     public mutating func add(_ texts: [String]) {
         let matcher = SpecialTokenMatcher(config.specialTokens)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, texts.count / 16))
-        let partial = Parallel.map(Array(0..<workers)) { w -> (PieceTable, [Int]) in
+        let partial = Parallel.map(Array(0..<workers), minimumPerWorker: 1) { w -> (PieceTable, [Int]) in
             var table = PieceTable(capacity: 1 << 15)
             var local: [Int] = []
             let lo = texts.count * w / workers, hi = texts.count * (w + 1) / workers

@@ -73,3 +73,31 @@ struct SpecialTokenMatcher: Sendable, Equatable {
         }
     }
 }
+
+extension ChatTemplate {
+    /// Ids of a conversation rendered with the template, and a mask that is true on the
+    /// tokens an assistant produced (its content and the `<|end|>` that closes it), the
+    /// tokens SFT and reward models train on. Message text is encoded with specials off,
+    /// so user text cannot inject control tokens.
+    public static func encode(_ messages: [ChatPair.Message], with encoder: inout BPEEncoder) -> (ids: [UInt32], isAssistant: [Bool]) {
+        let t = encoder.tokenizer
+        var ids: [UInt32] = []
+        var mask: [Bool] = []
+        guard let endID = t.id(ofSpecial: end) else {
+            preconditionFailure("the tokenizer lacks the chat template's special tokens")
+        }
+        for message in messages {
+            guard let tagID = t.id(ofSpecial: tag(for: message.role)) else {
+                preconditionFailure("the tokenizer lacks the chat template's special tokens")
+            }
+            ids.append(tagID)
+            mask.append(false)
+            let content = encoder.encode(message.content, allowSpecial: false)
+            let isAssistant = message.role == "assistant"
+            ids += content
+            ids.append(endID)
+            mask += Array(repeating: isAssistant, count: content.count + 1)
+        }
+        return (ids, mask)
+    }
+}

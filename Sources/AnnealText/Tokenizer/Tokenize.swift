@@ -49,6 +49,7 @@ public enum Tokenize {
 
     /// Encodes `input` into train and validation shards in `directory`, each document
     /// followed by `<|endoftext|>` when the tokenizer has it; writes `shards.json`.
+    /// Special-token strings inside documents are encoded as plain text.
     public static func writeShards(input: URL, format: DocumentFormat = .jsonl(field: "text"), tokenizer: BPETokenizer,
                                    directory: URL, config: TokenizeConfig = TokenizeConfig()) throws -> TokenizeReport {
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -116,8 +117,10 @@ public struct EncoderPool {
         encoders = (0..<max(1, workers)).map { _ in BPEEncoder(tokenizer) }
     }
 
-    /// Ids of each text, in order, each followed by `separator` when given.
-    public mutating func encode(_ texts: [String], separator: UInt32? = nil) -> [[UInt32]] {
+    /// Ids of each text, in order, each followed by `separator` when given. Special-token
+    /// text inside documents is encoded as ordinary text unless `allowSpecial` (so a
+    /// corpus cannot smuggle chat-control tokens into pretraining data).
+    public mutating func encode(_ texts: [String], separator: UInt32? = nil, allowSpecial: Bool = false) -> [[UInt32]] {
         let workers = min(encoders.count, max(1, texts.count / 8))
         var results = [[UInt32]](repeating: [], count: texts.count)
         encoders.withUnsafeMutableBufferPointer { pool in
@@ -126,7 +129,7 @@ public struct EncoderPool {
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
                     let lo = texts.count * w / workers, hi = texts.count * (w + 1) / workers
                     for i in lo..<hi {
-                        var ids = shared.pool.value[w].encode(texts[i])
+                        var ids = shared.pool.value[w].encode(texts[i], allowSpecial: allowSpecial)
                         if let separator { ids.append(separator) }
                         shared.out.value[i] = ids
                     }
@@ -135,10 +138,4 @@ public struct EncoderPool {
         }
         return results
     }
-}
-
-/// Carries a buffer pointer into `concurrentPerform`; workers touch disjoint elements.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
