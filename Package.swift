@@ -16,6 +16,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "AnnealCompute", dependencies: ["CBLAS"]),
+        .target(name: "AnnealModels", dependencies: ["AnnealCompute"]),
         .target(name: "AnnealPipeline", dependencies: ["CYAML"]),
         .target(name: "AnnealEngine", dependencies: [
             "AnnealPipeline",
@@ -28,6 +31,8 @@ let package = Package(
         ]),
         .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),
         .testTarget(name: "AnnealEngineTests", dependencies: ["AnnealEngine"]),
+        .testTarget(name: "AnnealComputeTests", dependencies: ["AnnealCompute"]),
+        .testTarget(name: "AnnealModelsTests", dependencies: ["AnnealModels"]),
         .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal"]),
     ]
 )

@@ -1,0 +1,116 @@
+import Foundation
+
+/// AdamW (Loshchilov & Hutter) with decoupled weight decay, in the exact operation order of
+/// `torch.optim.AdamW` so 10-step loss curves match PyTorch to float rounding:
+///   p ← p·(1 − lr·wd)                     (only entries with `decays`)
+///   m ← m + (1−β1)(g − m);  v ← β2·v + (1−β2)·g²
+///   p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
+/// The moments share the `ParameterSet` layout (one loop per entry); frozen entries are
+/// skipped entirely.
+public struct AdamW {
+    public var beta1: Float
+    public var beta2: Float
+    public var eps: Float
+    public var weightDecay: Float
+    /// Steps taken so far (t of the bias correction).
+    public private(set) var step: Int = 0
+    public let m: Tensor
+    public let v: Tensor
+
+    public init(for params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999,
+                eps: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        self.m = Tensor(zeros: [params.count])
+        self.v = Tensor(zeros: [params.count])
+    }
+
+    /// One update of every trainable entry from `params.grads` at learning rate `lr`.
+    public mutating func update(_ params: ParameterSet, lr: Float) {
+        precondition(m.count == params.count, "AdamW state has \(m.count) slots, parameters \(params.count)")
+        step += 1
+        let bc1 = 1 - Foundation.pow(Double(beta1), Double(step))
+        let bc2 = 1 - Foundation.pow(Double(beta2), Double(step))
+        let stepSize = Float(Double(lr) / bc1)
+        let bc2Sqrt = Float(bc2.squareRoot())
+        let b1 = beta1, b2 = beta2, eps = self.eps
+        let p = params.values.pointer, g = params.grads.pointer
+        let mp = m.pointer, vp = v.pointer
+        for e in params.entries where !e.isFrozen {
+            let decay: Float = e.decays ? 1 - lr * weightDecay : 1
+            parallelRanges(e.count, minChunk: 1 << 15) { range in
+                for j in range {
+                    let i = e.offset + j
+                    let grad = g[i]
+                    if decay != 1 { p[i] *= decay }
+                    mp[i] += (1 - b1) * (grad - mp[i])
+                    vp[i] = b2 * vp[i] + (1 - b2) * grad * grad
+                    let denom = vp[i].squareRoot() / bc2Sqrt + eps
+                    p[i] -= stepSize * (mp[i] / denom)
+                }
+            }
+        }
+    }
+
+    /// Restores the step counter (moments are restored by assigning into `m` and `v`).
+    public mutating func restore(step: Int) { self.step = step }
+}
+
+/// Scales trainable gradients so their global L2 norm is at most `maxNorm` (torch's
+/// `clip_grad_norm_`: coefficient maxNorm / (norm + 1e-6), only when below 1). Returns the
+/// norm before clipping. The sum runs in Double over entries in storage order.
+@discardableResult
+public func clipGradientNorm(_ params: ParameterSet, maxNorm: Float) -> Float {
+    let g = params.grads.pointer
+    var sumSq: Double = 0
+    for e in params.entries where !e.isFrozen {
+        var part: Float = 0
+        for i in e.offset..<(e.offset + e.count) { part += g[i] * g[i] }
+        sumSq += Double(part)
+    }
+    let norm = Float(sumSq.squareRoot())
+    let coef = maxNorm / (norm + 1e-6)
+    if coef < 1 {
+        for e in params.entries where !e.isFrozen {
+            for i in e.offset..<(e.offset + e.count) { g[i] *= coef }
+        }
+    }
+    return norm
+}
+
+/// Learning rate as a function of the step: linear warm-up from 0, then decay to
+/// `minRatio · peak` by `totalSteps` (cosine or linear), or constant.
+public struct LRSchedule: Codable, Sendable, Equatable {
+    public enum Decay: String, Codable, Sendable { case constant, linear, cosine }
+
+    public var peak: Float
+    public var warmupSteps: Int
+    public var totalSteps: Int
+    public var decay: Decay
+    public var minRatio: Float
+
+    public init(peak: Float, warmupSteps: Int = 0, totalSteps: Int, decay: Decay = .cosine,
+                minRatio: Float = 0.1) {
+        self.peak = peak
+        self.warmupSteps = warmupSteps
+        self.totalSteps = totalSteps
+        self.decay = decay
+        self.minRatio = minRatio
+    }
+
+    /// Rate for 0-based `step`.
+    public func rate(at step: Int) -> Float {
+        if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
+        if decay == .constant { return peak }
+        let span = max(totalSteps - warmupSteps, 1)
+        let progress = min(max(Float(step - warmupSteps) / Float(span), 0), 1)
+        let floor = peak * minRatio
+        switch decay {
+        case .constant: return peak
+        case .linear: return floor + (peak - floor) * (1 - progress)
+        case .cosine: return floor + (peak - floor) * 0.5 * (1 + Foundation.cos(Float.pi * progress))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+/// A value recorded on a `Tape`.
+public struct Var: Hashable, Sendable {
+    public let id: Int
+}
+
+/// Reverse-mode autodiff over coarse ops (linear, layernorm, attention, ...). Each op runs
+/// its forward kernel at once and records a closure that runs the matching backward kernel.
+/// Nodes whose inputs need no gradient record nothing, so frozen weights and reference
+/// models cost only their forward pass.
+///
+/// One tape per training step: `reset()` between steps hands activation buffers back to a
+/// pool, so steady-state steps allocate nothing (big mallocs would otherwise be mmap'd and
+/// page-faulted afresh every step). A buffer the caller still holds (a returned `Tensor`)
+/// is never recycled.
+public final class Tape {
+    struct Node {
+        let value: Tensor
+        var grad: Tensor?
+        let requiresGrad: Bool
+        let backward: ((Tape, Tensor) -> Void)?
+    }
+
+    private(set) var nodes: [Node] = []
+    private var pool: [Int: [TensorStorage]] = [:]
+    /// Every buffer `alloc` handed out since the last reset (values, grads, saved scratch).
+    private var live: [TensorStorage] = []
+
+    public init() {}
+
+    public var nodeCount: Int { nodes.count }
+
+    public func value(_ v: Var) -> Tensor { nodes[v.id].value }
+
+    /// The accumulated gradient (nil if none flowed here or it needs none).
+    public func grad(_ v: Var) -> Tensor? { nodes[v.id].grad }
+
+    public func requiresGrad(_ v: Var) -> Bool { nodes[v.id].requiresGrad }
+
+    /// Parameter `i` of `params` as a leaf; its gradient accumulates straight into
+    /// `params.grads` unless the entry is frozen.
+    public func parameter(_ params: ParameterSet, _ i: Int) -> Var {
+        let frozen = params.entries[i].isFrozen
+        nodes.append(Node(value: params.value(i), grad: frozen ? nil : params.grad(i),
+                          requiresGrad: !frozen, backward: nil))
+        return Var(id: nodes.count - 1)
+    }
+
+    public func parameter(_ params: ParameterSet, _ name: String) -> Var {
+        parameter(params, params.index(name))
+    }
+
+    /// A leaf with no gradient (inputs, targets, reference values).
+    public func constant(_ t: Tensor) -> Var {
+        nodes.append(Node(value: t, grad: nil, requiresGrad: false, backward: nil))
+        return Var(id: nodes.count - 1)
+    }
+
+    /// A leaf whose gradient is kept in `grad(_:)` (used by gradient checks and by callers
+    /// that differentiate with respect to an input).
+    public func variable(_ t: Tensor) -> Var {
+        nodes.append(Node(value: t, grad: nil, requiresGrad: true, backward: nil))
+        return Var(id: nodes.count - 1)
+    }
+
+    /// A scratch or output buffer, from the pool when one of that size is free.
+    func alloc(_ shape: [Int], zeroed: Bool = false) -> Tensor {
+        let n = Tensor.elementCount(shape)
+        if var free = pool[n], let s = free.popLast() {
+            pool[n] = free
+            live.append(s)
+            let t = Tensor(storage: s, offset: 0, shape: shape)
+            if zeroed { t.zero() }
+            return t
+        }
+        let t = Tensor(zeros: shape)
+        live.append(t.storage)
+        return t
+    }
+
+    /// Records an op's output; `backward(tape, dout)` must accumulate into its inputs'
+    /// gradients through `gradPointer`, which is nil for inputs that need none.
+    func record(_ value: Tensor, inputs: [Var],
+                backward: @escaping (Tape, Tensor) -> Void) -> Var {
+        let needs = inputs.contains { nodes[$0.id].requiresGrad }
+        nodes.append(Node(value: value, grad: nil, requiresGrad: needs,
+                          backward: needs ? backward : nil))
+        return Var(id: nodes.count - 1)
+    }
+
+    /// Pointer to `v`'s gradient buffer, zero-allocated on first use; nil if `v` needs none.
+    func gradPointer(_ v: Var) -> UnsafeMutablePointer<Float>? {
+        guard nodes[v.id].requiresGrad else { return nil }
+        if let g = nodes[v.id].grad { return g.pointer }
+        let g = alloc(nodes[v.id].value.shape, zeroed: true)
+        nodes[v.id].grad = g
+        return g.pointer
+    }
+
+    /// Back-propagates from `output`, seeding its gradient with `seed` (e.g. 1/accumulation
+    /// steps). Parameter gradients accumulate into their `ParameterSet`.
+    public func backward(_ output: Var, seed: Float = 1) {
+        guard let g = gradPointer(output) else { return }
+        let n = nodes[output.id].value.count
+        for i in 0..<n { g[i] += seed }
+        for id in stride(from: output.id, through: 0, by: -1) {
+            guard let back = nodes[id].backward, let dout = nodes[id].grad else { continue }
+            back(self, dout)
+        }
+    }
+
+    /// Forgets every node and recycles the buffers nobody else holds.
+    public func reset() {
+        nodes.removeAll(keepingCapacity: true)  // drops the closures and their saved tensors
+        for i in live.indices where isKnownUniquelyReferenced(&live[i]) {
+            pool[live[i].count, default: []].append(live[i])
+        }
+        live.removeAll(keepingCapacity: true)
+    }
+}
