@@ -95,10 +95,11 @@ extension Tape {
 
     /// Rows `indices` of x viewed as [N, C] → [indices.count, C] (e.g. the last
     /// non-padding position of each sequence, for a scalar head).
+    /// A 1-D x is treated as [N, 1] and gives a 1-D result.
     public func gatherRows(_ x: Var, indices: [Int]) -> Var {
         let X = value(x)
-        let C = X.lastDim, N = X.rows
-        let out = alloc([indices.count, C])
+        let C = X.rank <= 1 ? 1 : X.lastDim, N = X.count / max(C, 1)
+        let out = alloc(X.rank <= 1 ? [indices.count] : [indices.count, C])
         for (k, r) in indices.enumerated() {
             precondition(r >= 0 && r < N, "gatherRows: row \(r) outside \(N) rows")
             (out.pointer + k * C).update(from: X.pointer + r * C, count: C)
