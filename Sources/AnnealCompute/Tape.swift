@@ -25,7 +25,13 @@ public final class Tape {
     /// Every buffer `alloc` handed out since the last reset (values, grads, saved scratch).
     private var live: [TensorStorage] = []
 
-    public init() {}
+    /// False for inference: parameters enter as constants, so no op records a backward
+    /// and activations are not kept alive by closures.
+    public let recordsGradients: Bool
+
+    public init(recordsGradients: Bool = true) {
+        self.recordsGradients = recordsGradients
+    }
 
     public var nodeCount: Int { nodes.count }
 
@@ -39,7 +45,7 @@ public final class Tape {
     /// Parameter `i` of `params` as a leaf; its gradient accumulates straight into
     /// `params.grads` unless the entry is frozen.
     public func parameter(_ params: ParameterSet, _ i: Int) -> Var {
-        let frozen = params.entries[i].isFrozen
+        let frozen = params.entries[i].isFrozen || !recordsGradients
         nodes.append(Node(value: params.value(i), grad: frozen ? nil : params.grad(i),
                           requiresGrad: !frozen, backward: nil))
         return Var(id: nodes.count - 1)

@@ -68,11 +68,22 @@ public struct GPT {
     /// `rng` drives dropout when `training` and config.dropout > 0.
     public func hidden(_ tape: Tape, tokens: [Int32], batch B: Int, training: Bool = false,
                        rng: inout RNG) -> Var {
+        body(tape, tokens: tokens, batch: B, start: 0, training: training, rng: &rng) { qkv, _ in
+            tape.causalSelfAttention(qkv, batch: B, heads: config.heads)
+        }
+    }
+
+    /// The transformer from embeddings to ln_f for tokens at positions start ..< start+T;
+    /// `attention(qkv, layer)` is the full causal attention in training, the KV-cached one
+    /// when decoding.
+    func body(_ tape: Tape, tokens: [Int32], batch B: Int, start: Int, training: Bool,
+              rng: inout RNG, attention: (Var, Int) -> Var) -> Var {
         precondition(B > 0 && tokens.count % B == 0, "\(tokens.count) tokens do not split into \(B) rows")
         let T = tokens.count / B
-        precondition(T <= config.contextLength, "sequence length \(T) exceeds context \(config.contextLength)")
+        precondition(start + T <= config.contextLength,
+                     "positions up to \(start + T) exceed the context length \(config.contextLength)")
         let p = config.dropout > 0 && training ? config.dropout : 0
-        let positions = (0..<B).flatMap { _ in (0..<Int32(T)) }
+        let positions = (0..<B).flatMap { _ in (Int32(start)..<Int32(start + T)) }
         let tok = tape.embedding(param(tape, "wte.weight"), indices: tokens)
         let pos = tape.embedding(param(tape, "wpe.weight"), indices: positions)
         var x = tape.dropout(tape.add(tok, pos), p: p, rng: &rng)
@@ -81,7 +92,7 @@ public struct GPT {
             // x = x + proj(attn(c_attn(ln_1(x))))
             let h1 = tape.layerNorm(x, weight: param(tape, pre + "ln_1.weight"), bias: param(tape, pre + "ln_1.bias"))
             let qkv = projection(tape, pre + "attn.c_attn", h1, training: training, rng: &rng)
-            let att = tape.causalSelfAttention(qkv, batch: B, heads: config.heads)
+            let att = attention(qkv, l)
             let a = projection(tape, pre + "attn.c_proj", att, training: training, rng: &rng)
             x = tape.add(x, tape.dropout(a, p: p, rng: &rng))
             // x = x + c_proj(gelu(c_fc(ln_2(x))))
