@@ -40,15 +40,31 @@ public struct AdamW {
         let mp = m.pointer, vp = v.pointer
         for e in params.entries where !e.isFrozen {
             let decay: Float = e.decays ? 1 - lr * weightDecay : 1
-            parallelRanges(e.count, minChunk: 1 << 15) { range in
-                for j in range {
-                    let i = e.offset + j
-                    let grad = g[i]
-                    if decay != 1 { p[i] *= decay }
-                    mp[i] += (1 - b1) * (grad - mp[i])
-                    vp[i] = b2 * vp[i] + (1 - b2) * grad * grad
-                    let denom = vp[i].squareRoot() / bc2Sqrt + eps
-                    p[i] -= stepSize * (mp[i] / denom)
+            let base = e.offset, n = e.count
+            // 8 lanes at a time; SIMD arithmetic is elementwise IEEE, so the tail's scalar
+            // code gives the very same numbers.
+            parallelRanges((n + 7) / 8, minChunk: 2048) { blocks in
+                for blk in blocks {
+                    let i = base + blk * 8
+                    if blk * 8 + 8 <= n {
+                        let grad = load8(g + i)
+                        let w = load8(p + i) * decay
+                        let m1 = load8(mp + i) + (1 - b1) * (grad - load8(mp + i))
+                        let v1 = b2 * load8(vp + i) + (1 - b2) * grad * grad
+                        let denom = v1.squareRoot() / bc2Sqrt + eps
+                        store8(m1, mp + i)
+                        store8(v1, vp + i)
+                        store8(w - stepSize * (m1 / denom), p + i)
+                    } else {
+                        for j in i..<(base + n) {
+                            let grad = g[j]
+                            p[j] *= decay
+                            mp[j] += (1 - b1) * (grad - mp[j])
+                            vp[j] = b2 * vp[j] + (1 - b2) * grad * grad
+                            let denom = vp[j].squareRoot() / bc2Sqrt + eps
+                            p[j] -= stepSize * (mp[j] / denom)
+                        }
+                    }
                 }
             }
         }

@@ -38,11 +38,8 @@ func causalSoftmaxRows(_ att: UnsafeMutablePointer<Float>, rows: Int, T: Int) {
         for r in range {
             let t = r % T
             let row = att + r * T
-            var m = -Float.infinity
-            for j in 0...t { m = max(m, row[j]) }
-            var sum: Float = 0
-            for j in 0...t { let e = expf(row[j] - m); row[j] = e; sum += e }
-            let inv = 1 / sum
+            let m = rowMax(row, t + 1)
+            let inv = 1 / rowSumExp(row, t + 1, shift: m, store: row)
             for j in 0...t { row[j] *= inv }
             for j in (t + 1)..<T { row[j] = 0 }
         }

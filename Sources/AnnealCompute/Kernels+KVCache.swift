@@ -45,7 +45,7 @@ func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePoi
                     m = max(m, s)
                 }
                 var sum: Float = 0
-                for j in 0...last { scores[j] = expf(scores[j] - m); sum += scores[j] }
+                for j in 0...last { scores[j] = exp1(scores[j] - m); sum += scores[j] }
                 let o = out + i * C + h * hs
                 for d in 0..<hs { o[d] = 0 }
                 for j in 0...last {

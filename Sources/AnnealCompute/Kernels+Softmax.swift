@@ -5,11 +5,8 @@ func logSumExpRows(_ lse: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>
     parallelRanges(N, minChunk: 4) { rows in
         for r in rows {
             let row = x + r * V
-            var m = -Float.infinity
-            for j in 0..<V { m = max(m, row[j]) }
-            var s: Float = 0
-            for j in 0..<V { s += expf(row[j] - m) }
-            lse[r] = m + logf(s)
+            let m = rowMax(row, V)
+            lse[r] = m + logf(rowSumExp(row, V, shift: m))
         }
     }
 }
@@ -45,7 +42,7 @@ func softmaxMinusOneHotBackward(_ dlogits: UnsafeMutablePointer<Float>, _ logits
             let c = coef[r]
             if c == 0 { continue }
             let x = logits + r * V, dx = dlogits + r * V, l = lse[r]
-            for j in 0..<V { dx[j] += c * expf(x[j] - l) }
+            rowAddScaledExp(dx, x, V, shift: l, scale: c)
             dx[Int(targets[r])] -= c
         }
     }

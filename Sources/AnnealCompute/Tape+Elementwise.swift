@@ -34,7 +34,19 @@ extension Tape {
         }
     }
 
-    public func add(_ a: Var, _ b: Var) -> Var { binary(a, b, +) { _, _ in (1, 1) } }
+    /// a + b (the residual connections: a plain loop, no per-element closure).
+    public func add(_ a: Var, _ b: Var) -> Var {
+        let A = value(a), B = value(b)
+        precondition(A.count == B.count, "add: \(A.shape) and \(B.shape)")
+        let out = alloc(A.shape)
+        let o = out.pointer, x = A.pointer, y = B.pointer, n = A.count
+        for i in 0..<n { o[i] = x[i] + y[i] }
+        return record(out, inputs: [a, b]) { tape, dout in
+            let d = dout.pointer
+            if let da = tape.gradPointer(a) { for i in 0..<n { da[i] += d[i] } }
+            if let db = tape.gradPointer(b) { for i in 0..<n { db[i] += d[i] } }
+        }
+    }
     public func sub(_ a: Var, _ b: Var) -> Var { binary(a, b, -) { _, _ in (1, -1) } }
     public func mul(_ a: Var, _ b: Var) -> Var { binary(a, b, *) { a, b in (b, a) } }
     public func div(_ a: Var, _ b: Var) -> Var { binary(a, b, /) { a, b in (1 / b, -a / (b * b)) } }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import AnnealCompute
 
@@ -14,6 +15,17 @@ struct KernelTests {
         let ref = naiveMatmul(transA: transA, transB: transB, M: M, N: N, K: K, A: a.array, B: b.array)
         let err = zip(c.array, ref).map { abs($0 - $1) }.max()!
         #expect(err < 1e-5)
+    }
+
+    @Test func vectorExpIsAccurateOverTheFloatRange() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            worst = max(worst, abs(fastExp(x) - expf(x)) / expf(x))
+            x += 0.0137
+        }
+        #expect(worst < 3e-7)
+        #expect(fastExp(-200) >= 0 && fastExp(-200) < 1e-37)
     }
 
     @Test func philoxIsCounterBasedAndResumable() {
