@@ -70,6 +70,10 @@ def main():
     torch.set_num_threads(2)
     torch.manual_seed(1)
     model = GPT(cfg["V"], cfg["T"], cfg["C"], cfg["L"], cfg["H"], sdpa)
+    with torch.no_grad():  # GPT-2 initialisation, as Anneal's
+        for n, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0, 0.02)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     other = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}], lr=3e-4)
