@@ -54,9 +54,10 @@ extension Tape {
         attentionForward(out.pointer, att.pointer, QKV.pointer, B: B, T: T, C: C, NH: NH)
         return record(out, inputs: [qkv]) { tape, dout in
             guard let dqkv = tape.gradPointer(qkv) else { return }
-            let scratch = tape.alloc([B, NH, T, T])
-            attentionBackward(dqkv, scratch.pointer, dout.pointer, QKV.pointer, att.pointer,
-                              B: B, T: T, C: C, NH: NH)
+            tape.withScratch([B, NH, T, T]) { scratch in
+                attentionBackward(dqkv, scratch, dout.pointer, QKV.pointer, att.pointer,
+                                  B: B, T: T, C: C, NH: NH)
+            }
         }
     }
 

@@ -22,8 +22,8 @@ public final class Tape {
 
     private(set) var nodes: [Node] = []
     private var pool: [Int: [TensorStorage]] = [:]
-    /// Every buffer `alloc` handed out since the last reset (values, grads, saved scratch).
-    private var live: [TensorStorage] = []
+    /// Every buffer `alloc` handed out and not yet recycled (values, grads, saved scratch).
+    private var live: [ObjectIdentifier: TensorStorage] = [:]
 
     /// False for inference: parameters enter as constants, so no op records a backward
     /// and activations are not kept alive by closures.
@@ -73,13 +73,13 @@ public final class Tape {
         let n = Tensor.elementCount(shape)
         if var free = pool[n], let s = free.popLast() {
             pool[n] = free
-            live.append(s)
+            live[ObjectIdentifier(s)] = s
             let t = Tensor(storage: s, offset: 0, shape: shape)
             if zeroed { t.zero() }
             return t
         }
         let t = Tensor(zeros: shape)
-        live.append(t.storage)
+        live[ObjectIdentifier(t.storage)] = t.storage
         return t
     }
 
@@ -102,24 +102,61 @@ public final class Tape {
         return g.pointer
     }
 
+    /// A temporary buffer for the duration of `body` (e.g. attention's dS), returned to the
+    /// pool right after, so the next op's scratch reuses it.
+    func withScratch<R>(_ shape: [Int], _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        var storage = alloc(shape).storage
+        let result = body(storage.base)
+        release(&storage)
+        return result
+    }
+
+    /// Hands `storage` back to the pool if nothing outside the tape holds it.
+    private func release(_ storage: inout TensorStorage) {
+        let key = ObjectIdentifier(storage)
+        guard live.removeValue(forKey: key) != nil else { return }
+        if isKnownUniquelyReferenced(&storage) {
+            pool[storage.count, default: []].append(storage)
+        } else {
+            live[key] = storage  // someone kept it; `reset` will look again
+        }
+    }
+
     /// Back-propagates from `output`, seeding its gradient with `seed` (e.g. 1/accumulation
-    /// steps). Parameter gradients accumulate into their `ParameterSet`.
+    /// steps). Parameter gradients accumulate into their `ParameterSet`; leaves made with
+    /// `variable` keep theirs. An intermediate value's gradient is recycled as soon as its
+    /// op has propagated it, which is what keeps the backward pass's memory at the size of
+    /// a few activations instead of all of them.
     public func backward(_ output: Var, seed: Float = 1) {
         guard let g = gradPointer(output) else { return }
         let n = nodes[output.id].value.count
         for i in 0..<n { g[i] += seed }
         for id in stride(from: output.id, through: 0, by: -1) {
-            guard let back = nodes[id].backward, let dout = nodes[id].grad else { continue }
-            back(self, dout)
+            guard runBackward(id) else { continue }
+            if id != output.id, var storage = nodes[id].grad?.storage {
+                nodes[id].grad = nil
+                release(&storage)
+            }
         }
+    }
+
+    /// Runs node `id`'s backward if it has one and a gradient arrived. A function of its
+    /// own so that its references to the gradient end before the caller recycles it.
+    @inline(never)
+    private func runBackward(_ id: Int) -> Bool {
+        guard let back = nodes[id].backward, let dout = nodes[id].grad else { return false }
+        back(self, dout)
+        return true
     }
 
     /// Forgets every node and recycles the buffers nobody else holds.
     public func reset() {
         nodes.removeAll(keepingCapacity: true)  // drops the closures and their saved tensors
-        for i in live.indices where isKnownUniquelyReferenced(&live[i]) {
-            pool[live[i].count, default: []].append(live[i])
+        // A buffer a caller still holds is dropped from tracking, not pooled: it is freed
+        // with the caller's last reference.
+        while !live.isEmpty {
+            var storage = live.remove(at: live.startIndex).value
+            if isKnownUniquelyReferenced(&storage) { pool[storage.count, default: []].append(storage) }
         }
-        live.removeAll(keepingCapacity: true)
     }
 }
