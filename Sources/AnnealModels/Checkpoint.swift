@@ -95,33 +95,56 @@ public enum Checkpoint {
 
     /// Writes AdamW's moments (flat, in the parameter set's layout) and `state`.
     public static func saveOptimizer(_ opt: AdamW, state: TrainingState, to url: URL) throws(ModelError) {
-        let extra = [
-            "adamw.step": String(opt.step), "train.step": String(state.step),
-            "rng.seed": String(state.rng.seed), "rng.stream": String(state.rng.stream),
-            "rng.counter": String(state.rng.counter), "compute.threads": String(state.threads),
-        ]
-        try Safetensors.write(["exp_avg": opt.m, "exp_avg_sq": opt.v], metadata: meta("adamw", extra), to: url)
+        try saveOptimizers(["": opt], state: state, to: url)
     }
 
     /// Restores moments into `opt` (built for the same parameters) and returns the state.
     public static func loadOptimizer(_ opt: inout AdamW, from url: URL) throws(ModelError) -> TrainingState {
+        var opts = ["": opt]
+        let state = try loadOptimizers(&opts, from: url)
+        opt = opts[""]!
+        return state
+    }
+
+    /// Several optimizers in one file (e.g. "" for the base model, "lora." for adapters):
+    /// tensors `<prefix>exp_avg`, `<prefix>exp_avg_sq`, metadata `<prefix>adamw.step`.
+    public static func saveOptimizers(_ opts: [String: AdamW], state: TrainingState, to url: URL) throws(ModelError) {
+        var extra = [
+            "train.step": String(state.step), "rng.seed": String(state.rng.seed),
+            "rng.stream": String(state.rng.stream), "rng.counter": String(state.rng.counter),
+            "compute.threads": String(state.threads),
+        ]
+        var tensors: [String: Tensor] = [:]
+        for (prefix, opt) in opts {
+            extra[prefix + "adamw.step"] = String(opt.step)
+            tensors[prefix + "exp_avg"] = opt.m
+            tensors[prefix + "exp_avg_sq"] = opt.v
+        }
+        try Safetensors.write(tensors, metadata: meta("adamw", extra), to: url)
+    }
+
+    public static func loadOptimizers(_ opts: inout [String: AdamW], from url: URL) throws(ModelError) -> TrainingState {
         let file = try Safetensors.read(url)
         try checkFormat(file, kind: "adamw", source: url.lastPathComponent, required: true)
-        guard let m = file.tensors["exp_avg"], let v = file.tensors["exp_avg_sq"] else {
-            throw ModelError(.format, "\(url.path): optimizer state lacks exp_avg / exp_avg_sq")
-        }
-        guard m.count == opt.m.count, v.count == opt.v.count else {
-            throw ModelError(.mismatch, "\(url.path): optimizer state has \(m.count) slots, the model's parameters \(opt.m.count); it belongs to a different model")
-        }
         func int(_ key: String) throws(ModelError) -> UInt64 {
             guard let s = file.metadata[key], let v = UInt64(s) else {
                 throw ModelError(.format, "\(url.path): metadata '\(key)' missing or not an integer")
             }
             return v
         }
-        opt.m.assign(m)
-        opt.v.assign(v)
-        opt.restore(step: Int(try int("adamw.step")))
+        for prefix in opts.keys.sorted() {
+            guard let m = file.tensors[prefix + "exp_avg"], let v = file.tensors[prefix + "exp_avg_sq"] else {
+                throw ModelError(.format, "\(url.path): optimizer state lacks \(prefix)exp_avg / \(prefix)exp_avg_sq")
+            }
+            var opt = opts[prefix]!
+            guard m.count == opt.m.count, v.count == opt.v.count else {
+                throw ModelError(.mismatch, "\(url.path): optimizer state '\(prefix)exp_avg' has \(m.count) slots, the parameters \(opt.m.count); it belongs to a different model")
+            }
+            opt.m.assign(m)
+            opt.v.assign(v)
+            opt.restore(step: Int(try int(prefix + "adamw.step")))
+            opts[prefix] = opt
+        }
         var rng = RNG(seed: try int("rng.seed"), stream: try int("rng.stream"))
         rng.counter = try int("rng.counter")
         return TrainingState(step: Int(try int("train.step")), rng: rng, threads: Int(try int("compute.threads")))
