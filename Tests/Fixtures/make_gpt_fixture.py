@@ -248,6 +248,18 @@ def check(directory):
     if err > 1e-4 * max(scale, 1.0):
         sys.exit("FAIL: PyTorch logits differ from Anneal's")
     print("OK: PyTorch reproduces Anneal's logits from its checkpoint")
+    try:
+        from transformers import GPT2LMHeadModel
+    except ImportError:
+        print("(transformers not installed: skipping the GPT2LMHeadModel.from_pretrained check)")
+        return
+    hf = GPT2LMHeadModel.from_pretrained(directory).eval()
+    with torch.no_grad():
+        out = hf(tokens).logits.reshape(-1, cfg["vocab_size"])
+    err = (out - ref["logits"]).abs().max().item()
+    print(f"transformers GPT2LMHeadModel.from_pretrained: max |logits - anneal| = {err:.3g}")
+    if err > 1e-4 * max(scale, 1.0):
+        sys.exit("FAIL: transformers' logits differ from Anneal's")
 
 
 if __name__ == "__main__":
