@@ -62,13 +62,25 @@ extension Tape {
     /// layer `layer`, appending their keys and values. Records no backward: decoding never
     /// trains. The caller advances `cache.length` once all layers have run.
     public func cachedSelfAttention(_ qkv: Var, cache: KVCache, layer: Int, heads NH: Int) -> Var {
+        cachedSelfAttention(qkv, caches: [cache], layer: layer, heads: NH)
+    }
+
+    /// Batched form: qkv [caches.count · n, 3C], the n consecutive rows of block b belonging
+    /// to `caches[b]` (each sequence at its own position, e.g. one new token per sequence).
+    public func cachedSelfAttention(_ qkv: Var, caches: [KVCache], layer: Int, heads NH: Int) -> Var {
         let QKV = value(qkv)
-        let C = QKV.lastDim / 3, n = QKV.rows
-        precondition(cache.length + n <= cache.capacity,
-                     "KV cache full: \(cache.length) + \(n) positions exceed capacity \(cache.capacity)")
-        let out = alloc([n, C])
-        cachedAttentionForward(out.pointer, QKV.pointer, keys: cache.keys[layer].pointer,
-                               values: cache.values[layer].pointer, start: cache.length, n: n, C: C, NH: NH)
+        let C = QKV.lastDim / 3, rows = QKV.rows
+        precondition(!caches.isEmpty && rows % caches.count == 0,
+                     "\(rows) qkv rows do not split over \(caches.count) caches")
+        let n = rows / caches.count
+        let out = alloc([rows, C])
+        for (b, cache) in caches.enumerated() {
+            precondition(cache.length + n <= cache.capacity,
+                         "KV cache full: \(cache.length) + \(n) positions exceed capacity \(cache.capacity)")
+            cachedAttentionForward(out.pointer + b * n * C, QKV.pointer + b * n * 3 * C,
+                                   keys: cache.keys[layer].pointer, values: cache.values[layer].pointer,
+                                   start: cache.length, n: n, C: C, NH: NH)
+        }
         return record(out, inputs: []) { _, _ in }
     }
 }

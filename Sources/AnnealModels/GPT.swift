@@ -68,22 +68,25 @@ public struct GPT {
     /// `rng` drives dropout when `training` and config.dropout > 0.
     public func hidden(_ tape: Tape, tokens: [Int32], batch B: Int, training: Bool = false,
                        rng: inout RNG) -> Var {
-        body(tape, tokens: tokens, batch: B, start: 0, training: training, rng: &rng) { qkv, _ in
+        precondition(B > 0 && tokens.count % B == 0, "\(tokens.count) tokens do not split into \(B) rows")
+        let T = tokens.count / B
+        let positions = (0..<B).flatMap { _ in (Int32(0)..<Int32(T)) }
+        return body(tape, tokens: tokens, positions: positions, training: training, rng: &rng) { qkv, _ in
             tape.causalSelfAttention(qkv, batch: B, heads: config.heads)
         }
     }
 
-    /// The transformer from embeddings to ln_f for tokens at positions start ..< start+T;
+    /// The transformer from embeddings to ln_f for `tokens` at `positions` (one each);
     /// `attention(qkv, layer)` is the full causal attention in training, the KV-cached one
     /// when decoding.
-    func body(_ tape: Tape, tokens: [Int32], batch B: Int, start: Int, training: Bool,
+    func body(_ tape: Tape, tokens: [Int32], positions: [Int32], training: Bool,
               rng: inout RNG, attention: (Var, Int) -> Var) -> Var {
-        precondition(B > 0 && tokens.count % B == 0, "\(tokens.count) tokens do not split into \(B) rows")
-        let T = tokens.count / B
-        precondition(start + T <= config.contextLength,
-                     "positions up to \(start + T) exceed the context length \(config.contextLength)")
+        precondition(positions.count == tokens.count, "\(positions.count) positions for \(tokens.count) tokens")
+        if let last = positions.max() {
+            precondition(Int(last) < config.contextLength,
+                         "position \(last) is outside the context length \(config.contextLength)")
+        }
         let p = config.dropout > 0 && training ? config.dropout : 0
-        let positions = (0..<B).flatMap { _ in (Int32(start)..<Int32(start + T)) }
         let tok = tape.embedding(param(tape, "wte.weight"), indices: tokens)
         let pos = tape.embedding(param(tape, "wpe.weight"), indices: positions)
         var x = tape.dropout(tape.add(tok, pos), p: p, rng: &rng)

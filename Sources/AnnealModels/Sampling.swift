@@ -28,21 +28,50 @@ extension GPT {
     /// the context length) using a KV cache: the prompt is one batched pass, then one
     /// position per token. Every random choice comes from `rng`, so a seed fixes the text.
     public func generate(prompt: [Int32], options: SamplingOptions, rng: inout RNG) -> [Int32] {
-        precondition(!prompt.isEmpty, "generate needs at least one prompt token")
-        precondition(prompt.count <= config.contextLength,
-                     "prompt of \(prompt.count) tokens exceeds the context length \(config.contextLength)")
-        var cache = KVCache(layers: config.layers, capacity: config.contextLength, width: config.width)
-        let tape = Tape(recordsGradients: false)
-        var logits = decode(prompt, cache: &cache, tape: tape)
-        var out: [Int32] = []
-        while out.count < options.maxTokens {
-            let next = GPT.sample(logits, options: options, rng: &rng)
-            out.append(next)
-            if options.stopTokens.contains(next) || cache.length >= config.contextLength { break }
-            tape.reset()
-            logits = decode([next], cache: &cache, tape: tape)
+        generate(prompts: [prompt], options: options, rng: &rng)[0]
+    }
+
+    /// Continues several prompts at once (e.g. PPO rollouts): each prompt is prefilled into
+    /// its own KV cache, then every step decodes one token for all unfinished sequences in
+    /// one batched pass (their matrix products share one sgemm). Tokens are drawn in prompt
+    /// order from `rng`, so the same prompts in the same order with the same seed give the
+    /// same outputs.
+    public func generate(prompts: [[Int32]], options: SamplingOptions, rng: inout RNG) -> [[Int32]] {
+        for (i, prompt) in prompts.enumerated() {
+            precondition(!prompt.isEmpty, "prompt \(i) is empty; generate needs at least one token")
+            precondition(prompt.count <= config.contextLength,
+                         "prompt \(i) of \(prompt.count) tokens exceeds the context length \(config.contextLength)")
         }
-        return out
+        let tape = Tape(recordsGradients: false)
+        var caches = prompts.map { _ in
+            KVCache(layers: config.layers, capacity: config.contextLength, width: config.width)
+        }
+        var logits: [[Float]] = prompts.indices.map { b in
+            tape.reset()
+            return decode(prompts[b], cache: &caches[b], tape: tape)
+        }
+        var outputs = [[Int32]](repeating: [], count: prompts.count)
+        var active = Array(prompts.indices)
+        while !active.isEmpty {
+            var stillActive: [Int] = []
+            for b in active {
+                let next = GPT.sample(logits[b], options: options, rng: &rng)
+                outputs[b].append(next)
+                let done = options.stopTokens.contains(next) || outputs[b].count >= options.maxTokens
+                    || caches[b].length >= config.contextLength
+                if !done { stillActive.append(b) }
+            }
+            active = stillActive
+            if active.isEmpty { break }
+            tape.reset()
+            var batch = active.map { caches[$0] }
+            let rows = decodeBatch(active.map { outputs[$0].last! }, caches: &batch, tape: tape)
+            for (k, b) in active.enumerated() {
+                caches[b] = batch[k]
+                logits[b] = rows[k]
+            }
+        }
+        return outputs
     }
 
     /// Feeds `tokens` at the next positions of `cache` and returns the logits [V] that
@@ -50,12 +79,29 @@ extension GPT {
     public func decode(_ tokens: [Int32], cache: inout KVCache, tape: Tape) -> [Float] {
         let c = cache
         var unused = RNG(seed: 0)  // no dropout at inference
-        let h = body(tape, tokens: tokens, batch: 1, start: cache.length, training: false, rng: &unused) { qkv, layer in
+        let positions = (0..<tokens.count).map { Int32(cache.length + $0) }
+        let h = body(tape, tokens: tokens, positions: positions, training: false, rng: &unused) { qkv, layer in
             tape.cachedSelfAttention(qkv, cache: c, layer: layer, heads: config.heads)
         }
         cache.length += tokens.count
         let last = tape.gatherRows(h, indices: [tokens.count - 1])
         return tape.value(logits(tape, hidden: last)).array
+    }
+
+    /// One new token for each of several sequences (token b continues `caches[b]`); returns
+    /// the next-token logits of each.
+    public func decodeBatch(_ tokens: [Int32], caches: inout [KVCache], tape: Tape) -> [[Float]] {
+        precondition(tokens.count == caches.count, "\(tokens.count) tokens for \(caches.count) caches")
+        let snapshot = caches
+        var unused = RNG(seed: 0)
+        let positions = caches.map { Int32($0.length) }
+        let h = body(tape, tokens: tokens, positions: positions, training: false, rng: &unused) { qkv, layer in
+            tape.cachedSelfAttention(qkv, caches: snapshot, layer: layer, heads: config.heads)
+        }
+        for i in caches.indices { caches[i].length += 1 }
+        let L = tape.value(logits(tape, hidden: h))
+        let V = config.vocabSize
+        return (0..<tokens.count).map { Array(L.buffer[($0 * V)..<(($0 + 1) * V)]) }
     }
 
     /// Picks a token from `logits` under temperature, top-k and top-p. Ties are broken by the

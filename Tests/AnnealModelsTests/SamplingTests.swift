@@ -58,3 +58,19 @@ struct SamplingTests {
         #expect(seen == [1, 2])
     }
 }
+
+extension SamplingTests {
+    @Test func batchedGreedyGenerationMatchesOneAtATime() {
+        let prompts: [[Int32]] = [[1, 2, 3], [9], [40, 41, 42, 43, 44]]
+        let opts = SamplingOptions(temperature: 0, maxTokens: 6, stopTokens: [])
+        var rng = RNG(seed: 0)
+        let batched = model.generate(prompts: prompts, options: opts, rng: &rng)
+        for (p, out) in zip(prompts, batched) {
+            #expect(model.generate(prompt: p, options: opts, rng: &rng) == out)
+        }
+        var a = RNG(seed: 5), b = RNG(seed: 5)
+        let sampled = SamplingOptions(temperature: 1, topK: 8, maxTokens: 4)
+        #expect(model.generate(prompts: prompts, options: sampled, rng: &a)
+                == model.generate(prompts: prompts, options: sampled, rng: &b))
+    }
+}
