@@ -7,9 +7,11 @@ import Foundation
 // computed and then zeroed: half the QKᵀ flops are wasted, but one large sgemm is still far
 // faster than T small ones.
 
-/// out [B,T,C], att [B,NH,T,T] (softmax probabilities, saved for backward).
+/// out [B,T,C], att [B,NH,T,T] (softmax probabilities, saved for backward). With
+/// attention dropout, `dropout` = (mask, dropped): dropped = att ⊙ mask is what mixes V.
 func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePointer<Float>,
-                      _ qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
+                      _ qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int,
+                      dropout: (mask: UnsafePointer<Float>, dropped: UnsafeMutablePointer<Float>)? = nil) {
     let hs = C / NH, C3 = 3 * C
     let scale = 1 / Float(hs).squareRoot()
     for b in 0..<B {
@@ -22,10 +24,16 @@ func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePo
         }
     }
     causalSoftmaxRows(att, rows: B * NH * T, T: T)
+    var probs = att
+    if let (mask, dropped) = dropout {
+        let n = B * NH * T * T
+        parallelRanges(n, minChunk: 1 << 16) { r in for i in r { dropped[i] = att[i] * mask[i] } }
+        probs = dropped
+    }
     for b in 0..<B {
         for h in 0..<NH {
             let v = qkv + b * T * C3 + h * hs + 2 * C
-            let p = att + (b * NH + h) * T * T
+            let p = probs + (b * NH + h) * T * T
             BLAS.sgemm(transA: false, transB: false, M: T, N: hs, K: T,
                        A: p, lda: T, B: v, ldb: C3, beta: 0, C: out + b * T * C + h * hs, ldc: C)
         }
@@ -49,7 +57,8 @@ func causalSoftmaxRows(_ att: UnsafeMutablePointer<Float>, rows: Int, T: Int) {
 /// Accumulates dqkv [B,T,3C] from dout [B,T,C]. `scratch` holds B·NH·T·T floats.
 func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
                        _ dout: UnsafePointer<Float>, _ qkv: UnsafePointer<Float>,
-                       _ att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
+                       _ att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int,
+                       dropout: (mask: UnsafePointer<Float>, dropped: UnsafePointer<Float>)? = nil) {
     let hs = C / NH, C3 = 3 * C
     let scale = 1 / Float(hs).squareRoot()
     // dP = dO·Vᵀ and dV += Pᵀ·dO, per head.
@@ -57,7 +66,7 @@ func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMut
         for h in 0..<NH {
             let off = b * T * C3 + h * hs
             let dO = dout + b * T * C + h * hs
-            let p = att + (b * NH + h) * T * T
+            let p = (dropout?.dropped ?? att) + (b * NH + h) * T * T
             let dp = scratch + (b * NH + h) * T * T
             BLAS.sgemm(transA: false, transB: true, M: T, N: T, K: hs, A: dO, lda: C,
                        B: qkv + off + 2 * C, ldb: C3, beta: 0, C: dp, ldc: T)
@@ -65,11 +74,14 @@ func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMut
                        B: dO, ldb: C, beta: 1, C: dqkv + off + 2 * C, ldc: C3)
         }
     }
-    // dS = P ⊙ (dP − Σ_j P·dP), in place in scratch; masked entries have P = 0.
+    // dS = P ⊙ (dP − Σ_j P·dP), in place in scratch; masked entries have P = 0. With
+    // dropout, dP first goes back through the mask (d dropped / d P = mask).
+    let mask = dropout?.mask
     parallelRanges(B * NH * T, minChunk: 64) { range in
         for r in range {
             let t = r % T
             let p = att + r * T, d = scratch + r * T
+            if let mask { for j in 0...t { d[j] *= mask[r * T + j] } }
             var dot: Float = 0
             for j in 0...t { dot += p[j] * d[j] }
             for j in 0...t { d[j] = p[j] * (d[j] - dot) }

@@ -45,18 +45,34 @@ extension Tape {
 
     /// Causal multi-head self-attention. qkv: [B·T, 3C] (q | k | v), returns [B·T, C].
     public func causalSelfAttention(_ qkv: Var, batch B: Int, heads NH: Int) -> Var {
+        var unused = RNG(seed: 0)
+        return causalSelfAttention(qkv, batch: B, heads: NH, dropout: 0, rng: &unused)
+    }
+
+    /// With inverted dropout of probability `dropout` on the attention probabilities
+    /// (GPT-2's attn_pdrop), the mask drawn from `rng`.
+    public func causalSelfAttention(_ qkv: Var, batch B: Int, heads NH: Int, dropout p: Float,
+                                    rng: inout RNG) -> Var {
         let QKV = value(qkv)
         let C3 = QKV.lastDim, C = C3 / 3
         let T = QKV.rows / max(B, 1)
         precondition(C3 % 3 == 0 && C % NH == 0 && B * T == QKV.rows,
                      "attention: qkv \(QKV.shape) does not split into batch \(B) × T, 3 × \(NH) heads")
+        precondition(p >= 0 && p < 1, "attention dropout \(p) outside [0, 1)")
         let out = alloc([B * T, C]), att = alloc([B, NH, T, T])
-        attentionForward(out.pointer, att.pointer, QKV.pointer, B: B, T: T, C: C, NH: NH)
+        var drop: (mask: Tensor, dropped: Tensor)?
+        if p > 0 {
+            drop = (alloc([B, NH, T, T]), alloc([B, NH, T, T]))
+            dropoutMask(drop!.mask.pointer, N: drop!.mask.count, p: p, rng: &rng)
+        }
+        attentionForward(out.pointer, att.pointer, QKV.pointer, B: B, T: T, C: C, NH: NH,
+                         dropout: drop.map { (UnsafePointer($0.mask.pointer), $0.dropped.pointer) })
         return record(out, inputs: [qkv]) { tape, dout in
             guard let dqkv = tape.gradPointer(qkv) else { return }
             tape.withScratch([B, NH, T, T]) { scratch in
                 attentionBackward(dqkv, scratch, dout.pointer, QKV.pointer, att.pointer,
-                                  B: B, T: T, C: C, NH: NH)
+                                  B: B, T: T, C: C, NH: NH,
+                                  dropout: drop.map { (UnsafePointer($0.mask.pointer), UnsafePointer($0.dropped.pointer)) })
             }
         }
     }

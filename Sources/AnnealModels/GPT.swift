@@ -7,8 +7,8 @@ import AnnealCompute
 ///
 /// Optional parts: a scalar head (`score.weight`, [1, C]) read at each sequence's last
 /// non-padding token for reward and value models, and LoRA adapters (`LoRA.swift`).
-/// Dropout (config.dropout) applies to the embedding sum and to both residual branches;
-/// attention probabilities get none (GPT-2's attn_pdrop is saved as 0).
+/// Dropout (config.dropout) applies, as in GPT-2, to the embedding sum, the attention
+/// probabilities and both residual branches.
 public struct GPT {
     public let config: GPTConfig
     public let params: ParameterSet
@@ -71,8 +71,9 @@ public struct GPT {
         precondition(B > 0 && tokens.count % B == 0, "\(tokens.count) tokens do not split into \(B) rows")
         let T = tokens.count / B
         let positions = (0..<B).flatMap { _ in (Int32(0)..<Int32(T)) }
-        return body(tape, tokens: tokens, positions: positions, training: training, rng: &rng) { qkv, _ in
-            tape.causalSelfAttention(qkv, batch: B, heads: config.heads)
+        let p = training ? config.dropout : 0
+        return body(tape, tokens: tokens, positions: positions, training: training, rng: &rng) { qkv, _, rng in
+            tape.causalSelfAttention(qkv, batch: B, heads: config.heads, dropout: p, rng: &rng)
         }
     }
 
@@ -80,7 +81,7 @@ public struct GPT {
     /// `attention(qkv, layer)` is the full causal attention in training, the KV-cached one
     /// when decoding.
     func body(_ tape: Tape, tokens: [Int32], positions: [Int32], training: Bool,
-              rng: inout RNG, attention: (Var, Int) -> Var) -> Var {
+              rng: inout RNG, attention: (Var, Int, inout RNG) -> Var) -> Var {
         precondition(positions.count == tokens.count, "\(positions.count) positions for \(tokens.count) tokens")
         if let last = positions.max() {
             precondition(Int(last) < config.contextLength,
@@ -95,7 +96,7 @@ public struct GPT {
             // x = x + proj(attn(c_attn(ln_1(x))))
             let h1 = tape.layerNorm(x, weight: param(tape, pre + "ln_1.weight"), bias: param(tape, pre + "ln_1.bias"))
             let qkv = projection(tape, pre + "attn.c_attn", h1, training: training, rng: &rng)
-            let att = attention(qkv, l)
+            let att = attention(qkv, l, &rng)
             let a = projection(tape, pre + "attn.c_proj", att, training: training, rng: &rng)
             x = tape.add(x, tape.dropout(a, p: p, rng: &rng))
             // x = x + c_proj(gelu(c_fc(ln_2(x))))

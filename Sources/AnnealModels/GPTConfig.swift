@@ -7,7 +7,7 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     public var width: Int
     public var layers: Int
     public var heads: Int
-    /// Dropout on the embeddings and on both residual branches of every block.
+    /// Dropout on the embeddings, the attention probabilities and both residual branches.
     public var dropout: Float
 
     public init(vocabSize: Int, contextLength: Int, width: Int, layers: Int, heads: Int,
@@ -71,8 +71,7 @@ public struct GPTConfig: Codable, Sendable, Equatable {
         try c.encode(heads, forKey: .heads)
         try c.encode(dropout, forKey: .dropout)
         try c.encode(dropout, forKey: .embdPdrop)
-        // Anneal applies no dropout to attention probabilities (see GPT.swift).
-        try c.encode(Float(0), forKey: .attnPdrop)
+        try c.encode(dropout, forKey: .attnPdrop)
         try c.encode("gelu_new", forKey: .activation)
         try c.encode(1e-5, forKey: .epsilon)
         try c.encode(true, forKey: .tie)

@@ -80,7 +80,7 @@ extension GPT {
         let c = cache
         var unused = RNG(seed: 0)  // no dropout at inference
         let positions = (0..<tokens.count).map { Int32(cache.length + $0) }
-        let h = body(tape, tokens: tokens, positions: positions, training: false, rng: &unused) { qkv, layer in
+        let h = body(tape, tokens: tokens, positions: positions, training: false, rng: &unused) { qkv, layer, _ in
             tape.cachedSelfAttention(qkv, cache: c, layer: layer, heads: config.heads)
         }
         cache.length += tokens.count
@@ -95,7 +95,7 @@ extension GPT {
         let snapshot = caches
         var unused = RNG(seed: 0)
         let positions = caches.map { Int32($0.length) }
-        let h = body(tape, tokens: tokens, positions: positions, training: false, rng: &unused) { qkv, layer in
+        let h = body(tape, tokens: tokens, positions: positions, training: false, rng: &unused) { qkv, layer, _ in
             tape.cachedSelfAttention(qkv, caches: snapshot, layer: layer, heads: config.heads)
         }
         for i in caches.indices { caches[i].length += 1 }

@@ -122,3 +122,14 @@ struct GradientTests {
         #expect(tape.grad(x) != nil)
     }
 }
+
+extension GradientTests {
+    @Test func causalSelfAttentionWithDropout() {
+        let qkv = randomTensor([8, 24], seed: 19)
+        let errs = gradCheck([qkv]) { t, v in
+            var rng = RNG(seed: 11)  // the same mask for every evaluation
+            return t.causalSelfAttention(v[0], batch: 2, heads: 2, dropout: 0.25, rng: &rng)
+        }
+        #expect(errs.allSatisfy { $0 < gradTolerance }, "\(errs)")
+    }
+}
