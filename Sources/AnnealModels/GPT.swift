@@ -126,6 +126,13 @@ public struct GPT {
         return tape.reshape(tape.linear(picked, param(tape, "score.weight"), layout: .outIn), [lastIndices.count])
     }
 
+    /// The scalar head at every position: [B·T] (per-token values for a PPO critic).
+    public func scalarPerToken(_ tape: Tape, hidden: Var) -> Var {
+        precondition(hasScalarHead, "this GPT was built without a scalar head")
+        let rows = tape.value(hidden).rows
+        return tape.reshape(tape.linear(hidden, param(tape, "score.weight"), layout: .outIn), [rows])
+    }
+
     /// Position of the last token that is not `padToken` in each of B rows (0 for an
     /// all-padding row), the way Hugging Face's sequence-classification heads pick it.
     public static func lastNonPadding(_ tokens: [Int32], batch B: Int, padToken: Int32) -> [Int] {

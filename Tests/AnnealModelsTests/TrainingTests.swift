@@ -80,4 +80,18 @@ struct TrainingTests {
         #expect(resumed.lora!.params.values.array == straight.lora!.params.values.array)
         #expect(resumed.params.values.array == straight.params.values.array)
     }
+
+    @Test func perTokenScalarsAgreeWithTheLastTokenHead() throws {
+        let model = try Checkpoint.load(from: fixturesDirectory.appendingPathComponent("gpt_lora_score"))
+        let tokens: [Int32] = [5, 9, 2, 33, 4, 4, 0, 0, 7, 1, 60, 3, 12, 2, 9, 8]
+        let last = GPT.lastNonPadding(tokens, batch: 2, padToken: 0)
+        #expect(last == [5, 7])
+        let tape = Tape(recordsGradients: false)
+        var rng = RNG(seed: 0)
+        let h = model.hidden(tape, tokens: tokens, batch: 2, rng: &rng)
+        let r = tape.value(model.scalar(tape, hidden: h, lastIndices: last))
+        let all = tape.value(model.scalarPerToken(tape, hidden: h))
+        #expect(all.shape == [16])
+        #expect(abs(r[0] - all[5]) <= 1e-6 * abs(all[5]) && abs(r[1] - all[8 + 7]) <= 1e-6 * abs(all[15]))
+    }
 }
