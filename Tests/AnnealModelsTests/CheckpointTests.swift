@@ -46,6 +46,32 @@ struct CheckpointTests {
         #expect(headerLength % 8 == 0)
     }
 
+    @Test func safetensorsRejectsDamagedFilesWithReasons() {
+        let good = Safetensors.encode(["w": Tensor(shape: [2], values: [1, 2])])
+        #expect(throws: ModelError(.format, "x.safetensors: not a valid safetensors file: 3 bytes is shorter than the 8-byte header length")) {
+            _ = try Safetensors.decode(good.prefix(3), source: "x.safetensors")
+        }
+        #expect(throws: ModelError.self) { _ = try Safetensors.decode(good.dropLast(4), source: "x.safetensors") }
+        let f16 = #"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}"#
+        var data = Data()
+        withUnsafeBytes(of: UInt64(f16.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(Data(f16.utf8))
+        data.append(contentsOf: [0, 0])
+        #expect {
+            _ = try Safetensors.decode(data, source: "half.safetensors")
+        } throws: { error in
+            (error as? ModelError)?.code == .unsupported
+                && (error as? ModelError)?.message.contains("tensor 'h' has dtype F16") == true
+        }
+    }
+
+    @Test func configRoundTripsThroughHuggingFaceKeys() throws {
+        let data = try JSONEncoder().encode(tinyConfig)
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        #expect(object["n_embd"] as? Int == 16 && object["n_layer"] as? Int == 2 && object["model_type"] as? String == "gpt2")
+        #expect(try JSONDecoder().decode(GPTConfig.self, from: data) == tinyConfig)
+    }
+
     @Test func sameSeedGivesByteIdenticalCheckpoint() throws {
         func run(_ name: String) throws -> Data {
             let model = try GPT(config: tinyConfig)
