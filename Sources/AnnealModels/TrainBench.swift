@@ -89,8 +89,14 @@ public func peakResidentBytes() -> Int {
 }
 
 /// Trains `config` on random tokens for `warmup` + `steps` AdamW steps (forward, backward,
-/// clip, update — what a pretraining step does) and times the last `steps`.
-public func runTrainBench(config: BenchConfig, steps: Int, warmup: Int = 2, seed: UInt64 = 1) -> BenchResult {
+/// clip, update — what a pretraining step does) and times the last `steps`. `threads`, when
+/// given, sets both OpenBLAS's and Anneal's thread counts first (the peak is measured with it).
+public func runTrainBench(config: BenchConfig, steps: Int, warmup: Int = 2, seed: UInt64 = 1,
+                          threads: Int? = nil) -> BenchResult {
+    if let threads {
+        BLAS.setThreads(threads)
+        ComputeThreads.count = threads
+    }
     let peak = measureSgemmPeak()
     let model = try! GPT(config: config.model)  // the built-in configs are valid
     var rng = RNG(seed: seed)
