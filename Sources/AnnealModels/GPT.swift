@@ -152,6 +152,22 @@ public struct GPT {
         return tape.crossEntropy(logits(tape, hidden: h), targets: targets, weights: weights)
     }
 
+    /// log p(targets[i] | tokens[...i]) at every position [B·T], 0 where the target is
+    /// `ignoreIndex` (prompt, padding). The building block of DPO and PPO losses.
+    public func tokenLogProbs(_ tape: Tape, tokens: [Int32], targets: [Int32], batch B: Int,
+                              ignoreIndex: Int32 = -100, training: Bool = false, rng: inout RNG) -> Var {
+        let h = hidden(tape, tokens: tokens, batch: B, training: training, rng: &rng)
+        return tape.logProbs(logits(tape, hidden: h), tokens: targets, ignoreIndex: ignoreIndex)
+    }
+
+    /// Σ of `tokenLogProbs` over each sequence: [B] (log-likelihood of each response).
+    public func sequenceLogProbs(_ tape: Tape, tokens: [Int32], targets: [Int32], batch B: Int,
+                                 ignoreIndex: Int32 = -100, training: Bool = false, rng: inout RNG) -> Var {
+        let perToken = tokenLogProbs(tape, tokens: tokens, targets: targets, batch: B,
+                                     ignoreIndex: ignoreIndex, training: training, rng: &rng)
+        return tape.rowSum(tape.reshape(perToken, [B, tokens.count / B]))
+    }
+
     // MARK: helpers
 
     func param(_ tape: Tape, _ name: String) -> Var { tape.parameter(params, name) }

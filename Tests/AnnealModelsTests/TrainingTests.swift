@@ -94,4 +94,28 @@ struct TrainingTests {
         #expect(all.shape == [16])
         #expect(abs(r[0] - all[5]) <= 1e-6 * abs(all[5]) && abs(r[1] - all[8 + 7]) <= 1e-6 * abs(all[15]))
     }
+
+    /// A DPO-style loss built from the public pieces: −log σ(β·(Δchosen − Δrejected)) with a
+    /// frozen reference model, checked for a finite loss and a gradient on the policy only.
+    @Test func dpoLossFromSequenceLogProbs() throws {
+        let dir = fixturesDirectory.appendingPathComponent("gpt")
+        let policy = try Checkpoint.load(from: dir), reference = try Checkpoint.load(from: dir)
+        reference.params.setFrozen(true)
+        // Row 0 = chosen, row 1 = rejected; the first 3 positions are the prompt.
+        let tokens: [Int32] = [1, 2, 3, 10, 11, 12, 0, 0, 1, 2, 3, 20, 21, 0, 0, 0]
+        var targets = Array(tokens.dropFirst()) + [-100]
+        for i in [0, 1, 6, 7, 8, 9, 13, 14, 15] { targets[i] = -100 }
+        let tape = Tape()
+        var rng = RNG(seed: 0)
+        let pi = policy.sequenceLogProbs(tape, tokens: tokens, targets: targets, batch: 2, rng: &rng)
+        let ref = reference.sequenceLogProbs(tape, tokens: tokens, targets: targets, batch: 2, rng: &rng)
+        #expect(!tape.requiresGrad(ref))
+        let delta = tape.sub(pi, ref)
+        let margin = tape.sub(tape.sliceRows(delta, 0..<1), tape.sliceRows(delta, 1..<2))
+        let loss = tape.mean(tape.negate(tape.logSigmoid(tape.scale(margin, 0.1))))
+        #expect(abs(tape.value(loss)[0] - Float(log(2.0))) < 1e-6)  // identical models: margin 0
+        tape.backward(loss)
+        #expect(policy.params.grads.array.contains { $0 != 0 })
+        #expect(reference.params.grads.array.allSatisfy { $0 == 0 })
+    }
 }
