@@ -16,6 +16,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "AnnealCompute", dependencies: ["CBLAS"]),
+        .target(name: "AnnealModels", dependencies: ["AnnealCompute"]),
         .target(name: "AnnealPipeline", dependencies: ["CYAML"]),
         .target(name: "AnnealEngine", dependencies: [
             "AnnealPipeline",
@@ -26,14 +29,16 @@ let package = Package(
         // wrappers and benchmarks can use it without pulling the runner in.
         .target(name: "AnnealText"),
         .executableTarget(name: "AnnealTextBench", dependencies: ["AnnealText"], path: "bench/data/AnnealTextBench"),
-        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText"]),
+        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels"]),
         .executableTarget(name: "anneal", dependencies: [
-            "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText",
+            "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),
         .testTarget(name: "AnnealEngineTests", dependencies: ["AnnealEngine"]),
         .testTarget(name: "AnnealTextTests", dependencies: ["AnnealText"]),
+        .testTarget(name: "AnnealComputeTests", dependencies: ["AnnealCompute"]),
+        .testTarget(name: "AnnealModelsTests", dependencies: ["AnnealModels"]),
         .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal"]),
     ]
 )

@@ -13,7 +13,7 @@ struct Anneal: ParsableCommand {
         abstract: "A declarative, content-addressed pipeline runner for training language models.",
         version: toolVersion,
         subcommands: [Run.self, Status.self, Dag.self, Validate.self, Repro.self, PathCommand.self,
-                      Runs.self, Log.self, Metrics.self, GC.self, Cache.self, Init.self, Stages.self, Encode.self, Decode.self, ExecStage.self]
+                      Runs.self, Log.self, Metrics.self, GC.self, Cache.self, Init.self, Stages.self, Encode.self, Decode.self, Bench.self, ExecStage.self]
     )
 }
 
