@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "AnnealTextBench", dependencies: ["AnnealText"], path: "bench/data/AnnealTextBench"),
         .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels"]),
         .executableTarget(name: "anneal", dependencies: [
-            "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels",
+            "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels", "AnnealCompute",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),

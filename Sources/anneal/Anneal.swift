@@ -1,3 +1,4 @@
+import AnnealCompute
 import AnnealEngine
 import AnnealPipeline
 import AnnealStages
@@ -55,8 +56,11 @@ enum Workspace {
         var u = utsname()
         uname(&u)
         let machine = withUnsafeBytes(of: &u.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        // What the bytes of numeric stages depend on besides their inputs: the BLAS kernel
+        // OpenBLAS picked for this CPU and the thread count (reduction order).
         return .map(["arch": .string(machine), "os": .string("linux"),
-                     "cores": .int(ProcessInfo.processInfo.activeProcessorCount)])
+                     "cores": .int(ProcessInfo.processInfo.activeProcessorCount),
+                     "blas": .string("openblas " + BLAS.coreName), "threads": .int(ComputeThreads.count)])
     }
 
     /// Loads and validates a pipeline; invalid files print every diagnostic and exit 2.
