@@ -164,6 +164,16 @@ struct CheckpointTests {
         let dir = temporaryDirectory("adapters")
         try Checkpoint.saveAdapters(lora, to: dir)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("adapter_model.safetensors").path))
+
+        // A merged model saves as a plain model whose logits are the adapted ones.
+        lora.merge(into: model)
+        model.lora = lora
+        let export = temporaryDirectory("merged-export")
+        try Checkpoint.save(model, to: export)
+        #expect(!FileManager.default.fileExists(atPath: export.appendingPathComponent("adapter_model.safetensors").path))
+        let exported = try Checkpoint.load(from: export)
+        #expect(exported.lora == nil)
+        #expect(relativeError(logits(exported), before) < 1e-5)
         #expect(throws: ModelError.self) {
             _ = try LoRA(config: LoRAConfig(rank: 2, alpha: 4, targets: ["c_atn"]), model: model.config)
         }
