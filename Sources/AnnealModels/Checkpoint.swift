@@ -29,7 +29,9 @@ public enum Checkpoint {
         for (i, e) in model.params.entries.enumerated() { tensors[e.name] = model.params.value(i) }
         try Safetensors.write(tensors, metadata: meta("gpt", ["anneal.scalar_head": String(model.hasScalarHead)]),
                               to: dir.appendingPathComponent("model.safetensors"))
-        if let lora = model.lora { try saveAdapters(lora, to: dir) }
+        // Merged adapters are already inside the weights: the directory is then a plain
+        // (exportable) model. Unmerged ones save beside it.
+        if let lora = model.lora, !lora.isMerged { try saveAdapters(lora, to: dir) }
     }
 
     /// Builds the model `config.json` describes and fills it from model.safetensors (and

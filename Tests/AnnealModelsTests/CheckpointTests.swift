@@ -91,6 +91,35 @@ struct CheckpointTests {
         #expect(Safetensors.encode(["wte.weight": model.params["wte.weight"]]).count < first.count)
     }
 
+    /// Anneal's own kernels give the same bits however their work is split (only OpenBLAS's
+    /// thread count matters), so changing ComputeThreads.count cannot change a run.
+    @Test func ownKernelsDoNotDependOnTheirThreadCount() throws {
+        // Big enough that GELU, LayerNorm, softmax and cross-entropy really split (B·T = 128 rows).
+        let config = GPTConfig(vocabSize: 96, contextLength: 32, width: 64, layers: 2, heads: 2, dropout: 0.1)
+        func run(threads: Int) throws -> [Float] {
+            let model = try GPT(config: config)
+            var rng = RNG(seed: 21)
+            let saved = ComputeThreads.count
+            ComputeThreads.count = threads
+            defer { ComputeThreads.count = saved }
+            model.initializeWeights(rng: &rng)
+            var opt = AdamW(for: model.params, weightDecay: 0.1)
+            var data = RNG(seed: 22)
+            let tokens = (0..<128).map { _ in Int32(data.nextInt(below: 96)) }
+            let tape = Tape()
+            for _ in 0..<2 {
+                tape.reset()
+                model.params.zeroGrads()
+                let loss = model.languageModelLoss(tape, tokens: tokens, targets: Array(tokens.dropFirst()) + [-100],
+                                                   batch: 4, training: true, rng: &rng)
+                tape.backward(loss)
+                opt.update(model.params, lr: 1e-3)
+            }
+            return model.params.values.array
+        }
+        #expect(try run(threads: 1) == run(threads: 3))
+    }
+
     @Test func resumeFromOptimizerStateMatchesUninterruptedRun() throws {
         let straight = try GPT(config: tinyConfig)
         var rngA = RNG(seed: 9)
@@ -164,6 +193,16 @@ struct CheckpointTests {
         let dir = temporaryDirectory("adapters")
         try Checkpoint.saveAdapters(lora, to: dir)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("adapter_model.safetensors").path))
+
+        // A merged model saves as a plain model whose logits are the adapted ones.
+        lora.merge(into: model)
+        model.lora = lora
+        let export = temporaryDirectory("merged-export")
+        try Checkpoint.save(model, to: export)
+        #expect(!FileManager.default.fileExists(atPath: export.appendingPathComponent("adapter_model.safetensors").path))
+        let exported = try Checkpoint.load(from: export)
+        #expect(exported.lora == nil)
+        #expect(relativeError(logits(exported), before) < 1e-5)
         #expect(throws: ModelError.self) {
             _ = try LoRA(config: LoRAConfig(rank: 2, alpha: 4, targets: ["c_atn"]), model: model.config)
         }

@@ -74,3 +74,18 @@ extension SamplingTests {
                 == model.generate(prompts: prompts, options: sampled, rng: &b))
     }
 }
+
+extension SamplingTests {
+    @Test func cachedDecodingIncludesUnmergedLoRA() throws {
+        let lora = try Checkpoint.load(from: fixturesDirectory.appendingPathComponent("gpt_lora_score"))
+        let tokens: [Int32] = [3, 14, 15, 9, 26, 5]
+        let tape = Tape(recordsGradients: false)
+        var rng = RNG(seed: 0)
+        let full = tape.value(lora.logits(tape, hidden: lora.hidden(tape, tokens: tokens, batch: 1, rng: &rng)))
+        var cache = KVCache(layers: lora.config.layers, capacity: lora.config.contextLength, width: lora.config.width)
+        let last = lora.decode(tokens, cache: &cache, tape: Tape(recordsGradients: false))
+        let V = lora.config.vocabSize
+        let ref = Tensor(shape: [V], values: Array(full.array[(5 * V)..<(6 * V)]))
+        #expect(relativeError(Tensor(shape: [V], values: last), ref) < 1e-5)
+    }
+}
