@@ -58,7 +58,8 @@ public final class Runner: @unchecked Sendable {
         var results: [String: StageResult] = [:]
         var outputs: [String: [String: OutputFact]] = [:]
         var lockStages = lock?.stages.filter { name, _ in project.spec.stage(named: name) != nil } ?? [:]
-        var lockDirty = lock == nil || lockStages.count != lock!.stages.count
+        var lockDirty = lock == nil || lockStages.count != lock!.stages.count || lock!.tool != project.toolVersion
+            || lock!.compute != project.computeFingerprint
         var busyThreads = 0
         var failedAny = false
         // Launched and not yet handled: a stage that finished since the last pass is neither
