@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Training throughput, Anneal vs PyTorch eager (2 threads, fp32), run back to back.
 #   bash bench/train_vs_pytorch.sh [CONFIGS] [STEPS]      e.g.  bash bench/train_vs_pytorch.sh "C1 C2" 10
-# Anneal runs as `anneal bench train --config X --steps N --json` when that binary is built
-# (swift build -c release), else through the release test hook in AnnealModelsTests.
+# Anneal runs as `anneal bench train --config X --steps N --json` (built here in release).
 # PyTorch comes from a venv the script creates (/tmp/anneal-bench-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,13 +12,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q torch numpy
 fi
+swift build -c release --product anneal >&2
 anneal_json() {
-    if [ -x .build/release/anneal ] && .build/release/anneal bench train --help >/dev/null 2>&1; then
-        .build/release/anneal bench train --config "$1" --steps "$STEPS" --json
-    else
-        ANNEAL_BENCH="$1" ANNEAL_BENCH_STEPS="$STEPS" swift test -c release --filter runConfiguredBench 2>/dev/null \
-            | sed -n 's/^BENCH_JSON //p'
-    fi
+    .build/release/anneal bench train --config "$1" --steps "$STEPS" --json
 }
 for c in $CONFIGS; do
     a=$(anneal_json "$c")

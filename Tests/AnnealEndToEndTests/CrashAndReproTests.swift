@@ -141,7 +141,7 @@ import Testing
     @Test func twoRunsOnOneCacheBothFinish() {
         let s = Sandbox()
         defer { s.remove() }
-        s.write("p.yaml", "name: two\nstages:\n" + (0..<4).map { "  s\($0):\n    run: sh -c 'sleep 0.3; echo \($0) > ${outputs.o}/v'\n    outputs: [o]\n" }.joined())
+        s.write("p.yaml", "name: two\nstages:\n" + (0..<4).map { "  s\($0):\n    run: sh -c 'sleep 0.6; echo \($0) > ${outputs.o}/v'\n    outputs: [o]\n" }.joined())
         let a = s.start(["run", "p.yaml", "--json"]), b = s.start(["run", "p.yaml", "--json"])
         let outs = [a, b].map { p in
             let o = p.stdout.fileHandleForReading.readDataToEndOfFile()
