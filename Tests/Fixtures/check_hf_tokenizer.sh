@@ -14,7 +14,10 @@ out="${ANNEAL_HF_FIXTURE_DIR:-/tmp/anneal-hf-check}"
 venv="${ANNEAL_HF_VENV:-/tmp/venv-anneal-hf}"
 rm -rf "$out"
 mkdir -p "$out"
-(cd "$root" && ANNEAL_HF_FIXTURE_DIR="$out" swift test -c release -Xswiftc -enable-testing \
+# scripts/test has built the tests already and sets ANNEAL_TESTS_BUILT=1; rebuilding here
+# would recompile every module for nothing.
+skip=(); [ "${ANNEAL_TESTS_BUILT:-0}" = 1 ] && skip=(--skip-build)
+(cd "$root" && ANNEAL_HF_FIXTURE_DIR="$out" swift test -c release -Xswiftc -enable-testing "${skip[@]}" \
     --filter 'TokenizerTests/writesHuggingFaceFixture')
 test -s "$out/tokenizer.json" || { echo "the Swift test wrote no fixture to $out" >&2; exit 1; }
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
