@@ -49,7 +49,7 @@ extension Runner {
             process = try StageProcess(argv: argv, environment: env, directory: project.workspace, logPath: logPath)
         } catch {
             deliver(StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
-                                error: "stage '\(stage.name)' could not start: \(error)"), process: nil)
+                                error: "stage '\(stage.name)' could not start: \(error)"))
             return
         }
         condition.lock()
@@ -75,7 +75,7 @@ extension Runner {
             var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
                                      facts: facts, exitCode: code, log: log, metrics: metrics)
             if code != 0 {
-                result.status = isInterruptedNow ? .interrupted : .failed
+                result.status = isInterrupted ? .interrupted : .failed
                 result.error = "stage '\(stage.name)' \(code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)")"
                     + Self.tail(of: log)
             } else {
@@ -94,22 +94,16 @@ extension Runner {
             }
             ContentStore.removeTree(scratch)
             record(result, started: started.timeIntervalSince1970, status: result.status.rawValue)
-            deliver(result, process: process)
+            deliver(result)
         }
     }
 
-    private func deliver(_ result: StageResult, process: StageProcess?) {
+    private func deliver(_ result: StageResult) {
         condition.lock()
         running[result.name] = nil
         finished.append(result)
         condition.broadcast()
         condition.unlock()
-    }
-
-    var isInterruptedNow: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return interrupted
     }
 
     func record(_ r: StageResult, started: Double, status: String) {
