@@ -57,14 +57,17 @@ public final class Runner: @unchecked Sendable {
         let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
         var results: [String: StageResult] = [:]
         var outputs: [String: [String: OutputFact]] = [:]
-        var lockStages = lock?.stages.filter { name, _ in project.spec.stage(named: name) != nil } ?? [:]
+        let declared = Set(order.map(\.name))
+        var lockStages = lock?.stages.filter { declared.contains($0.key) } ?? [:]
         var lockDirty = lock == nil || lockStages.count != lock!.stages.count || lock!.tool != project.toolVersion
             || lock!.compute != project.computeFingerprint
         var busyThreads = 0
         var failedAny = false
         // Launched and not yet handled: a stage that finished since the last pass is neither
         // running nor in `results` yet, and must not be launched twice.
-        var inFlight = Set<String>()
+        var inFlight: [String: Int] = [:]  // stage → threads it holds
+        // Facts of stages that are ready but wait for cores, so their inputs are not hashed again.
+        var prepared: [String: (StageFacts, [String])] = [:]
         // Executions of stages that did not run, written in one transaction per scheduler pass.
         var pendingRecords: [Ledger.Execution] = []
         // The lockfile is rewritten at most once a second while stages complete, and once at
@@ -93,7 +96,7 @@ public final class Runner: @unchecked Sendable {
             var progressed = true
             while progressed {
                 progressed = false
-                for stage in order where selected.contains(stage.name) && results[stage.name] == nil && !inFlight.contains(stage.name) {
+                for stage in order where selected.contains(stage.name) && results[stage.name] == nil && inFlight[stage.name] == nil {
                     let ups = stage.upstreamStages
                     if let bad = ups.first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
                         done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
@@ -102,7 +105,7 @@ public final class Runner: @unchecked Sendable {
                     }
                     guard ups.allSatisfy({ results[$0] != nil }) else { continue }
                     if isInterrupted || (failedAny && !options.keepGoing) { continue }
-                    switch prepare(stage, outputs: outputs) {
+                    switch prepared[stage.name].map({ .success($0) }) ?? prepare(stage, outputs: outputs) {
                     case .failure(let f):
                         done(f.result)
                     case .success(let (facts, reasons)):
@@ -111,9 +114,13 @@ public final class Runner: @unchecked Sendable {
                             f.outputs = entry.outputs
                             done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
                         } else {
-                            guard busyThreads == 0 || busyThreads + stage.threads <= options.jobs else { continue }
+                            guard busyThreads == 0 || busyThreads + stage.threads <= options.jobs else {
+                                prepared[stage.name] = (facts, reasons)
+                                continue
+                            }
+                            prepared[stage.name] = nil
                             busyThreads += stage.threads
-                            inFlight.insert(stage.name)
+                            inFlight[stage.name] = stage.threads
                             launch(stage, facts: facts, reasons: reasons)
                         }
                     }
@@ -129,8 +136,7 @@ public final class Runner: @unchecked Sendable {
             finished = []
             condition.unlock()
             for r in batch {
-                inFlight.remove(r.name)
-                busyThreads -= project.spec.stage(named: r.name)?.threads ?? 1
+                busyThreads -= inFlight.removeValue(forKey: r.name) ?? 0
                 done(r)
             }
         }

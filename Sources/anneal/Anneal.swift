@@ -39,6 +39,13 @@ struct PipelineOptions: ParsableArguments {
     var overrides: [String] = []
 
     var file: String { pipeline ?? defaultPipeline }
+
+    /// Options for commands that name their pipeline with `-p FILE` rather than positionally.
+    static func named(_ file: String?) throws -> PipelineOptions {
+        var options = try PipelineOptions.parse([])
+        options.pipeline = file
+        return options
+    }
 }
 
 enum Workspace {
@@ -78,6 +85,11 @@ enum Workspace {
         return Project(spec: spec, registry: registry, store: store, workspace: root, pipelinePath: options.file,
                        lockPath: Lockfile.path(forPipeline: options.file), builtinLauncher: [executable, "exec-stage"],
                        computeFingerprint: computeFingerprint, toolVersion: toolVersion)
+    }
+
+    /// The cache's ledger if anything has run with it; read-only commands never create one.
+    static func existingLedger(_ store: ContentStore) -> Ledger? {
+        FileManager.default.fileExists(atPath: store.ledgerPath) ? try? Ledger(path: store.ledgerPath) : nil
     }
 
     static func readLock(_ path: String, verifyKeys: Bool = false) throws -> Lockfile? {

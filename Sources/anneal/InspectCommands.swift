@@ -17,7 +17,7 @@ struct Status: ParsableCommand {
 
     static func show(_ project: Project, json: Bool, dryRun: Bool) throws {
         let lock = try? Workspace.readLock(project.lockPath)
-        let ledger = FileManager.default.fileExists(atPath: project.store.ledgerPath) ? try? Ledger(path: project.store.ledgerPath) : nil
+        let ledger = Workspace.existingLedger(project.store)
         let stats = StatCache(ledger: ledger)
         let statuses = Planner(project: project, stats: stats).status(lock: lock ?? nil)
         if json {
@@ -111,9 +111,7 @@ struct PathCommand: ParsableCommand {
     @OptionGroup var cache: CacheOption
 
     func run() throws {
-        var options = try PipelineOptions.parse([])
-        options.pipeline = pipelineFile
-        let project = try Workspace.project(options, store: cache.store)
+        let project = try Workspace.project(try PipelineOptions.named(pipelineFile), store: cache.store)
         print(try Self.resolve(reference, in: project))
     }
 
@@ -130,7 +128,7 @@ struct PathCommand: ParsableCommand {
             throw UsageError("stage '\(stage.name)' has no output '\(parts[1])'"
                              + (stage.outputs.closest(to: parts[1]).map { "; did you mean '\(stage.name).\($0)'?" } ?? "; outputs: \(stage.outputs.joined(separator: ", "))"))
         }
-        let ledger = FileManager.default.fileExists(atPath: project.store.ledgerPath) ? try? Ledger(path: project.store.ledgerPath) : nil
+        let ledger = Workspace.existingLedger(project.store)
         let statuses = Planner(project: project, stats: StatCache(ledger: ledger)).status(lock: try? Workspace.readLock(project.lockPath))
         guard let s = statuses.first(where: { $0.name == stage.name }), s.isFresh, let d = s.entry?.outputs[parts[1]]?.digest else {
             let why = statuses.first { $0.name == stage.name }?.reasons.joined(separator: "; ") ?? ""

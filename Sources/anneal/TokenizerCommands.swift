@@ -19,9 +19,7 @@ struct TokenizerOptions: ParsableArguments {
         var path = tokenizer
         if !FileManager.default.fileExists(atPath: path) {
             guard tokenizer.contains(".") else { throw UsageError("no tokenizer at \(tokenizer): give a path or STAGE.OUTPUT") }
-            var options = try PipelineOptions.parse([])
-            options.pipeline = pipelineFile
-            path = try PathCommand.resolve(tokenizer, in: try Workspace.project(options, store: cache.store))
+            path = try PathCommand.resolve(tokenizer, in: try Workspace.project(try PipelineOptions.named(pipelineFile), store: cache.store))
         }
         do { return try BPETokenizer.load(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw UsageError("\(error)")
