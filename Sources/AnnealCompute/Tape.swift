@@ -35,6 +35,11 @@ public final class Tape {
 
     public var nodeCount: Int { nodes.count }
 
+    /// Set by `backward`, cleared by `reset`. A second backward over the same nodes would
+    /// propagate the first loss again (its seed stays on the loss node), so gradient
+    /// accumulation is one tape per micro-batch: `reset()` between backward passes.
+    private var hasRunBackward = false
+
     public func value(_ v: Var) -> Tensor { nodes[v.id].value }
 
     /// The accumulated gradient (nil if none flowed here or it needs none).
@@ -127,7 +132,13 @@ public final class Tape {
     /// `variable` keep theirs. An intermediate value's gradient is recycled as soon as its
     /// op has propagated it, which is what keeps the backward pass's memory at the size of
     /// a few activations instead of all of them.
+    ///
+    /// At most once per `reset()`: accumulate micro-batches as `reset(); forward; backward`
+    /// each, never as several backward passes over one growing tape.
     public func backward(_ output: Var, seed: Float = 1) {
+        precondition(!hasRunBackward, "Tape.backward called twice without reset(): "
+            + "reset the tape before each micro-batch's forward pass")
+        hasRunBackward = true
         guard let g = gradPointer(output) else { return }
         let n = nodes[output.id].value.count
         for i in 0..<n { g[i] += seed }
@@ -151,6 +162,7 @@ public final class Tape {
 
     /// Forgets every node and recycles the buffers nobody else holds.
     public func reset() {
+        hasRunBackward = false
         nodes.removeAll(keepingCapacity: true)  // drops the closures and their saved tensors
         // A buffer a caller still holds is dropped from tracking, not pooled: it is freed
         // with the caller's last reference.

@@ -3,14 +3,19 @@ import Foundation
 
 /// The optimizer side of a training loop for one model: AdamW over every trainable set
 /// (base weights, and LoRA adapters when attached), global-norm clipping across all of
-/// them, the learning-rate schedule, and resume state. Gradient accumulation: call
-/// `tape.backward(loss, seed: 1 / microBatches)` once per micro-batch, then `step()`.
+/// them, the learning-rate schedule, and resume state. Gradient accumulation: for each
+/// micro-batch `tape.reset()`, the forward pass, then `tape.backward(loss, seed: 1 /
+/// microBatches)` (parameter gradients add up across tapes; a tape allows one backward);
+/// then `step()`.
 ///
 ///     var opt = TrainingOptimizer(model: model, schedule: LRSchedule(peak: 3e-4, warmupSteps: 100, totalSteps: 2000))
 ///     for step in 0..<2000 {
-///         tape.reset(); opt.zeroGrads()
-///         let loss = model.languageModelLoss(tape, tokens: x, targets: y, batch: B, training: true, rng: &rng)
-///         tape.backward(loss)
+///         opt.zeroGrads()
+///         for (x, y) in microBatches(step) {
+///             tape.reset()
+///             let loss = model.languageModelLoss(tape, tokens: x, targets: y, batch: B, training: true, rng: &rng)
+///             tape.backward(loss, seed: 1 / Float(microBatchCount))
+///         }
 ///         let stats = opt.step()
 ///     }
 public struct TrainingOptimizer {

@@ -7,7 +7,7 @@ import Foundation
 /// evaluation data about the same world.
 struct TinyWorldStage: BuiltinStage {
     static let schema = StageSchema(
-        name: "synth/tinyworld", version: "1", summary: "Generates the TinyWorld corpus, chat data, preferences, prompts, eval and truth",
+        name: "synth/tinyworld", version: "2", summary: "Generates the TinyWorld corpus, chat data, preferences, prompts, eval and truth",
         inputs: [], outputs: ["corpus", "sft", "prefs", "prompts", "eval", "truth"],
         params: [
             ParamSpec("countries", .int, default: .int(40)),

@@ -31,6 +31,49 @@ struct TrainingTests {
         #expect(worst / scale < 1e-5)
     }
 
+    /// k micro-batches, each on a freshly reset tape with seed 1/k, give the gradient of one
+    /// batch of k× the size (k = 4, so a double count of any micro-batch would show).
+    @Test func fourMicroBatchesAccumulateToOneBatch() throws {
+        let model = try GPT(config: GPTConfig(vocabSize: 32, contextLength: 8, width: 16, layers: 2, heads: 2))
+        var rng = RNG(seed: 5)
+        model.initializeWeights(rng: &rng)
+        var data = RNG(seed: 6)
+        let tokens = (0..<32).map { _ in Int32(data.nextInt(below: 32)) }
+        let targets = (0..<32).map { _ in Int32(data.nextInt(below: 32)) }
+        let tape = Tape()
+        tape.backward(model.languageModelLoss(tape, tokens: tokens, targets: targets, batch: 4, rng: &rng))
+        let full = model.params.grads.copy()
+        model.params.zeroGrads()
+        for k in 0..<4 {
+            tape.reset()
+            let range = (8 * k)..<(8 * k + 8)
+            let loss = model.languageModelLoss(tape, tokens: Array(tokens[range]), targets: Array(targets[range]),
+                                               batch: 1, rng: &rng)
+            tape.backward(loss, seed: 0.25)
+        }
+        var worst: Float = 0, scale: Float = 0
+        for i in 0..<full.count {
+            worst = max(worst, abs(full[i] - model.params.grads[i]))
+            scale = max(scale, abs(full[i]))
+        }
+        #expect(worst / scale < 1e-5)
+    }
+
+    /// The documented trap: a second backward on a tape that was not reset would propagate
+    /// the first micro-batch again, so it stops the process instead.
+    @Test func secondBackwardWithoutResetStops() async {
+        await #expect(processExitsWith: .failure) {
+            let model = try GPT(config: GPTConfig(vocabSize: 16, contextLength: 4, width: 8, layers: 1, heads: 2))
+            var rng = RNG(seed: 1)
+            model.initializeWeights(rng: &rng)
+            let tape = Tape()
+            let a = model.languageModelLoss(tape, tokens: [1, 2, 3, 4], targets: [2, 3, 4, 5], batch: 1, rng: &rng)
+            tape.backward(a)
+            let b = model.languageModelLoss(tape, tokens: [1, 2, 3, 4], targets: [2, 3, 4, 5], batch: 1, rng: &rng)
+            tape.backward(b)
+        }
+    }
+
     @Test func frozenEntriesAreNotUpdated() {
         let params = ParameterSet([("a", [3], true), ("b", [3], true)])
         params.grads.fill(1)

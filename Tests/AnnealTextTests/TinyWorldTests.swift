@@ -31,6 +31,48 @@ import Testing
         #expect(!qaDocs.contains { doc in heldOutPeople.contains { doc.contains($0) } })
     }
 
+    /// Held out means held out: no text of SFT, preference or prompt data names a held-out
+    /// subject together with one of its true values — in either direction, so a border
+    /// stated from the training country's side ("A borders B") counts as B's fact too.
+    @Test(arguments: [1234, 7, 99, 2026] as [UInt64])
+    func heldOutFactsNeverAppearOutsidePretraining(seed: UInt64) throws {
+        var config = TinyWorldConfig(seed: seed)
+        config.sftPairs = 800; config.preferencePairs = 800; config.ppoPrompts = 300
+        let w = try TinyWorld.generate(config)
+        var facts: [(subject: String, value: String)] = []
+        for c in w.world.countries where c.isHeldOut {
+            facts += [(c.name, c.capital), (c.name, c.language), (c.name, c.currency)]
+            facts += c.neighbours.map { (c.name, $0) }
+        }
+        for p in w.world.people where p.isHeldOut {
+            facts += [(p.name, p.home), (p.name, p.job), (p.name, String(p.age)), (p.name, p.pet)]
+        }
+        #expect(facts.count > 100)
+        let texts = w.sft.map { $0.messages.map(\.content).joined(separator: " ") }
+            + w.preferences.map { [$0.prompt, $0.chosen, $0.rejected].joined(separator: " ") }
+            + w.prompts.map { $0.prompt + " " + $0.answer }
+        func words(_ text: String) -> Set<String> {
+            Set(text.split { !$0.isLetter && !$0.isNumber }.map(String.init))
+        }
+        let bags = texts.map { ($0, words($0)) }
+        for (subject, value) in facts {
+            let valueWords = words(value)
+            let leak = bags.first { $0.0.contains(subject) && valueWords.isSubset(of: $0.1) }
+            #expect(leak == nil, "seed \(seed): held-out (\(subject), \(value)) in: \(leak?.0 ?? "")")
+        }
+    }
+
+    @Test func tinyWorldsStillAskOnlyAnswerableQuestions() throws {
+        for countries in 3...5 {
+            var config = TinyWorldConfig(seed: 5)
+            config.countries = countries; config.people = 4
+            config.sftPairs = 60; config.preferencePairs = 60; config.ppoPrompts = 20
+            let w = try TinyWorld.generate(config)
+            #expect(w.eval.allSatisfy { $0.expect != "answer" || $0.attribute == "safety" || !$0.accept.isEmpty })
+            #expect(w.preferences.allSatisfy { $0.chosen != $0.rejected })
+        }
+    }
+
     @Test func everyHeldOutFactIsStatedInProseSeveralTimes() {
         let w = Self.world
         // Counts of single words and of adjacent word pairs (full names) over the corpus.

@@ -23,15 +23,20 @@ struct QuestionMaker {
 
     enum Split { case training, heldOut, sftSeen }
 
+    // Wrong answers are drawn from the training half only: a wrong-subject answer states
+    // the other entity's true fact, and a preference pair would otherwise train against a
+    // held-out fact (and leak it).
     private func otherCountry(_ c: World.Country, _ rng: inout SplitMix64) -> World.Country {
-        var o = rng.pick(world.countries)
-        while o.name == c.name { o = rng.pick(world.countries) }
+        let pool = world.trainingCountries.count > 1 ? world.trainingCountries : world.countries
+        var o = rng.pick(pool)
+        while o.name == c.name { o = rng.pick(pool) }
         return o
     }
 
     private func otherPerson(_ p: World.Person, _ rng: inout SplitMix64) -> World.Person {
-        var o = rng.pick(world.people)
-        while o.name == p.name { o = rng.pick(world.people) }
+        let pool = world.trainingPeople.count > 1 ? world.trainingPeople : world.people
+        var o = rng.pick(pool)
+        while o.name == p.name { o = rng.pick(pool) }
         return o
     }
 
@@ -93,12 +98,15 @@ struct QuestionMaker {
         let other = otherCountry(c, &rng)
         let truth = Self.value(attribute, of: c)
         // Languages and currencies are shared between countries: draw until the value differs.
-        var wrongValue = truth
-        while wrongValue == truth || wrongValue.contains(c.name) {
-            let candidate = otherCountry(c, &rng)
-            wrongValue = attribute == "neighbours" ? (truth.contains(candidate.name) ? truth : [candidate.name])
-                                                   : Self.value(attribute, of: candidate)
+        // Bounded: in a small world every training country may share c's language or border it.
+        func wrong(_ candidate: World.Country) -> [String]? {
+            let value = attribute == "neighbours" ? [candidate.name] : Self.value(attribute, of: candidate)
+            return candidate.name == c.name || value == truth || value.contains { truth.contains($0) } ? nil : value
         }
+        var drawn: [String]? = nil
+        for _ in 0..<64 where drawn == nil { drawn = wrong(otherCountry(c, &rng)) }
+        let wrongValue = drawn ?? world.trainingCountries.lazy.compactMap(wrong).first
+            ?? world.countries.lazy.compactMap(wrong).first ?? truth.map { $0 + "ia" }
         let phrase = attribute == "neighbours" ? Phrasing.list : { $0.first ?? "" }
         let templates = Self.templates(attribute, c.name)
         return FactQuestion(
@@ -114,7 +122,10 @@ struct QuestionMaker {
         var wrongValue = truth
         while wrongValue == truth {
             switch attribute {
-            case "home": wrongValue = rng.pick(world.countries).capital
+            case "home":
+                // Another capital; from the training half unless it has no other one.
+                let others = world.trainingCountries.map(\.capital).filter { $0 != truth }
+                wrongValue = others.isEmpty ? rng.pick(world.countries.map(\.capital).filter { $0 != truth }) : rng.pick(others)
             case "job": wrongValue = rng.pick(World.jobs)
             case "age": wrongValue = String(rng.int(in: 18...80))
             default: wrongValue = rng.pick(World.pets)
@@ -138,8 +149,9 @@ struct QuestionMaker {
         let people = world.people.filter { $0.isHeldOut == wantHeldOut }
         let aboutCountry = people.isEmpty || (!countries.isEmpty && rng.chance(0.4))
         if aboutCountry {
-            let attribute = rng.pick(Self.countryAttributes)
             let c = rng.pick(countries)
+            // A country alone in its half has no neighbours to ask about.
+            let attribute = rng.pick(c.neighbours.isEmpty ? Self.countryAttributes.filter { $0 != "neighbours" } : Self.countryAttributes)
             let count = Self.templates(attribute, "").count
             let template = evalTemplate ? count - 1 : rng.below(count - 1)
             return question(about: c, attribute, template: template, &rng)

@@ -92,7 +92,7 @@ extension TinyWorld {
         }
         func template(_ attribute: String) -> Int { rng.below(QuestionMaker.templates(attribute, "").count - 1) }
         for c in world.countries where c.isHeldOut {
-            for a in QuestionMaker.countryAttributes { add(asker.question(about: c, a, template: template(a), &rng), "heldout") }
+            for a in QuestionMaker.countryAttributes where a != "neighbours" || !c.neighbours.isEmpty { add(asker.question(about: c, a, template: template(a), &rng), "heldout") }
         }
         for p in world.people where p.isHeldOut {
             for a in QuestionMaker.personAttributes { add(asker.question(about: p, a, template: template(a), &rng), "heldout") }

@@ -80,25 +80,43 @@ extension World {
         return World(seed: config.seed, countries: countries, people: people)
     }
 
-    /// A ring (so every country has two neighbours and the graph is connected) plus a few
-    /// random chords, kept symmetric and without repeats.
+    /// Borders never cross the held-out line: a border is a fact of both countries, so a
+    /// training country that bordered a held-out one would state the held-out country's
+    /// neighbour in SFT data ("A borders B" answers "Which countries border B?"). Each half
+    /// gets its own ring (so every country has two neighbours) plus a few random chords,
+    /// kept symmetric and without repeats.
     private static func linkNeighbours(_ countries: inout [Country], _ rng: inout SplitMix64) {
-        let n = countries.count
-        guard n > 1 else { return }
-        var adjacent = Array(repeating: Set<Int>(), count: n)
-        let order = rng.shuffled(Array(0..<n))
-        for i in 0..<n where n > 2 || i == 0 {
-            let a = order[i], b = order[(i + 1) % n]
-            adjacent[a].insert(b); adjacent[b].insert(a)
-        }
-        for _ in 0..<(n / 3) {
-            let a = rng.below(n), b = rng.below(n)
-            if a != b && adjacent[a].count < 4 && adjacent[b].count < 4 {
+        var adjacent = Array(repeating: Set<Int>(), count: countries.count)
+        for heldOut in [false, true] {
+            let group = countries.indices.filter { countries[$0].isHeldOut == heldOut }
+            let n = group.count
+            guard n > 1 else { continue }
+            let order = rng.shuffled(group)
+            for i in 0..<n where n > 2 || i == 0 {
+                let a = order[i], b = order[(i + 1) % n]
                 adjacent[a].insert(b); adjacent[b].insert(a)
             }
+            for _ in 0..<(n / 3) {
+                let a = group[rng.below(n)], b = group[rng.below(n)]
+                if a != b && adjacent[a].count < 4 && adjacent[b].count < 4 {
+                    adjacent[a].insert(b); adjacent[b].insert(a)
+                }
+            }
         }
-        for i in 0..<n {
+        for i in countries.indices {
             countries[i].neighbours = adjacent[i].sorted().map { countries[$0].name }
         }
+    }
+
+    /// The entities that chat, preference and prompt data may name: never a held-out one
+    /// (all of them if the world is too small to have a training half).
+    var trainingCountries: [Country] {
+        let training = countries.filter { !$0.isHeldOut }
+        return training.isEmpty ? countries : training
+    }
+
+    var trainingPeople: [Person] {
+        let training = people.filter { !$0.isHeldOut }
+        return training.isEmpty ? people : training
     }
 }
