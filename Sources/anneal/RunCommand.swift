@@ -34,7 +34,7 @@ struct Run: ParsableCommand {
         for name in only + force where project.spec.stage(named: name) == nil {
             throw UsageError("no stage '\(name)' in \(pipeline.file)" + (project.spec.stages.map(\.name).closest(to: name).map { "; did you mean '\($0)'?" } ?? ""))
         }
-        if dryRun { return try Status.show(project, json: json, dryRun: true) }
+        if dryRun { return try Status.show(project, json: json, dryRun: true, only: only.isEmpty ? nil : Set(only), force: Set(force)) }
         let lock: Lockfile?
         do { lock = try Workspace.readLock(project.lockPath, verifyKeys: locked) } catch {
             if locked { throw error }

@@ -89,3 +89,28 @@ import Testing
         } else { Issue.record("invalid manifest accepted") }
     }
 }
+
+@Suite struct ConsoleReporterTests {
+    @Test func liveLineIsCutToTheTerminalWidth() {
+        let line = "  ⋯ pretrain  1m02s  step 120/2000  3.1 steps/s  ETA 10m06s  loss 2.314  lr 0.0003"
+        #expect(ConsoleReporter.fit(line, width: 40) == "  ⋯ pretrain  1m02s  step 120/2000  3.1…")
+        #expect(ConsoleReporter.fit(line, width: 40).count == 39, "the last column stays free")
+        #expect(ConsoleReporter.fit("short", width: 40) == "short")
+        #expect(ConsoleReporter.terminalWidth(fd: -1, environment: ["COLUMNS": "52"]) == 52)
+        #expect(ConsoleReporter.terminalWidth(fd: -1, environment: [:]) == 80)
+    }
+
+    @Test func metricsReadAsIntegersOrFourSignificantDigits() {
+        #expect(ConsoleReporter.short(42) == "42")
+        #expect(ConsoleReporter.short(0.123456789) == "0.1235")
+        #expect(ConsoleReporter.short(2.0001) == "2")
+        #expect(ConsoleReporter.short(12345.678) == "12350")
+        #expect(ConsoleReporter.short(0.000123456) == "0.0001235")
+        #expect(ConsoleReporter.short(-3.14159) == "-3.142")
+    }
+
+    @Test func reasonsBeyondTheFirstFewAreCounted() {
+        #expect(ConsoleReporter.summary(of: ["a", "b"]) == "a; b")
+        #expect(ConsoleReporter.summary(of: ["a", "b", "c", "d", "e"]) == "a; b; c; +2 more")
+    }
+}
