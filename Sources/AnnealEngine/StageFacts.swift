@@ -68,9 +68,13 @@ public struct StageFacts: Sendable, Equatable {
         if kind != old.kind { out.append("kind \(old.kind) → \(kind)") }
         if version != old.version { out.append("\(command != nil && plugin == nil ? "command protocol" : "plugin") version \(old.version) → \(version)") }
         if seed != old.seed { out.append("seed \(old.seed.map(String.init) ?? "unread") → \(seed.map(String.init) ?? "unread")") }
-        out += Self.diff(old.referenced, referenced, prefix: "")
+        // A pipeline value the stage starts or stops referring to was not added or removed:
+        // the stage's own `with` or command changed, and that is the reason given.
+        let referencedChanges = Self.diff(old.referenced.filter { referenced[$0.key] != nil },
+                                          referenced.filter { old.referenced[$0.key] != nil }, prefix: "")
+        out += referencedChanges
         out += Self.diff(old.params.flattened(), params.flattened(), prefix: "with.")
-        if command != old.command, Self.diff(old.referenced, referenced, prefix: "").isEmpty { out.append("command changed") }
+        if command != old.command, referencedChanges.isEmpty { out.append("command changed") }
         if plugin != old.plugin, version == old.version { out.append("plugin files changed (same version)") }
         if outputNames.sorted() != old.outputNames.sorted() { out.append("outputs \(old.outputNames.sorted()) → \(outputNames.sorted())") }
         for name in Set(inputs.keys).union(old.inputs.keys).union(unknownInputs.keys).sorted() {

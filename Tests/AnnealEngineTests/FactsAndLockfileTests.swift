@@ -93,7 +93,7 @@ import Testing
 @Suite struct ConsoleReporterTests {
     @Test func liveLineIsCutToTheTerminalWidth() {
         let line = "  ⋯ pretrain  1m02s  step 120/2000  3.1 steps/s  ETA 10m06s  loss 2.314  lr 0.0003"
-        #expect(ConsoleReporter.fit(line, width: 40) == "  ⋯ pretrain  1m02s  step 120/2000  3.1…")
+        #expect(ConsoleReporter.fit(line, width: 40) == "  ⋯ pretrain  1m02s  step 120/2000  3.…")
         #expect(ConsoleReporter.fit(line, width: 40).count == 39, "the last column stays free")
         #expect(ConsoleReporter.fit("short", width: 40) == "short")
         #expect(ConsoleReporter.terminalWidth(fd: -1, environment: ["COLUMNS": "52"]) == 52)
