@@ -17,7 +17,7 @@ public struct StageSchema: Sendable {
     public var headline: [String] = []
 
     public init(name: String, version: String, summary: String = "", inputs: [String], optionalInputs: [String] = [],
-                outputs: [String], params: [ParamSpec], threads: Int = 1) {
+                outputs: [String], params: [ParamSpec], threads: Int = 1, headline: [String] = []) {
         self.name = name
         self.version = version
         self.summary = summary
@@ -26,6 +26,7 @@ public struct StageSchema: Sendable {
         self.outputs = outputs
         self.params = params
         self.threads = threads
+        self.headline = headline
     }
 }
 
