@@ -66,6 +66,17 @@ func findRun(_ ref: String, in ledger: Ledger) throws -> Ledger.Run {
                      + "\ngive more characters of the id")
 }
 
+/// Whether a process holds the cache's writer lock: a run marked `running` in the ledger
+/// runs only while one does. A shared lock is refused exactly while a writer holds it.
+func isWriting(_ cache: CacheOption) -> Bool {
+    let fd = open(cache.store.lockPath, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+    flock(fd, LOCK_UN)
+    return false
+}
+
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a run's stages, or one stage's output log (also while it runs).")
 
@@ -92,7 +103,7 @@ struct Log: ParsableCommand {
         }
         var execution = ex.first { $0.stage == stage }
         // A stage of a running run may not have started yet: wait for it when following.
-        while follow, execution == nil, try ledger.findRun(r.id)?.status == "running" {
+        while follow, execution == nil, try ledger.findRun(r.id)?.status == "running", isWriting(cache) {
             Thread.sleep(forTimeInterval: 0.2)
             execution = try ledger.execution(run: r.id, stage: stage)
         }
@@ -106,8 +117,9 @@ struct Log: ParsableCommand {
         defer { try? handle.close() }
         FileHandle.standardOutput.write(handle.readDataToEndOfFile())
         guard follow else { return }
-        // Tail until the ledger says the stage is over, then print what it wrote last.
-        while try ledger.execution(run: r.id, stage: stage)?.status == "running" {
+        // Tail until the ledger says the stage is over (or the run holding it is gone: a killed
+        // run leaves its stages marked running), then print what it wrote last.
+        while try ledger.execution(run: r.id, stage: stage)?.status == "running", isWriting(cache) {
             Thread.sleep(forTimeInterval: 0.2)
             FileHandle.standardOutput.write(handle.readDataToEndOfFile())
         }

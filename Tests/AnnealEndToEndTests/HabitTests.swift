@@ -134,6 +134,22 @@ import Testing
         #expect(p.process.terminationStatus == 0)
     }
 
+    @Test func logFollowEndsWhenTheRunIsKilled() {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: f\nstages:\n  slow:\n    run: sh -c 'echo begin; sleep 5; echo x > ${outputs.o}/v'\n    outputs: [o]\n")
+        let p = s.start(["run", "p.yaml"])
+        var during = ""
+        for _ in 0..<100 where !during.contains("begin") {
+            Thread.sleep(forTimeInterval: 0.1)
+            during = s.anneal("log", "last", "slow").stdout
+        }
+        kill(p.process.processIdentifier, SIGKILL)
+        p.process.waitUntilExit()
+        // The ledger still says `running`; nobody holds the cache lock, so following ends.
+        #expect(s.anneal("log", "last", "slow", "--follow").stdout == "begin\n")
+    }
+
     @Test func runsFromASubdirectoryOrWithDashC() {
         let s = Sandbox()
         defer { s.remove() }
