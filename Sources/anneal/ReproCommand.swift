@@ -23,12 +23,21 @@ struct Repro: ParsableCommand {
         }
         let ext = (lockPath as NSString).pathExtension
         if ext == "yaml" || ext == "yml" {
-            let lock = Lockfile.path(forPipeline: lockPath)
-            throw UsageError("repro takes a lockfile, not a pipeline: try `anneal repro \(lock)`"
-                             + (FileManager.default.fileExists(atPath: lock) ? "" : " after `anneal run \(lockPath)` has written it"))
+            // The hint uses the paths as the user typed them, wherever they are.
+            let typed = lockfile ?? lockPath
+            throw UsageError("repro takes a lockfile, not a pipeline: try `anneal repro \(Lockfile.path(forPipeline: typed))`"
+                             + (FileManager.default.fileExists(atPath: Lockfile.path(forPipeline: lockPath)) ? "" : " after `anneal run \(typed)` has written it"))
         }
         guard FileManager.default.fileExists(atPath: lockPath) else { throw UsageError("no lockfile \(lockPath)") }
-        let lock = try Lockfile.read(lockPath)
+        let lock: Lockfile
+        do { lock = try Lockfile.read(lockPath) } catch {
+            // A pipeline under another name: YAML with stages but no lockfile schema.
+            if let text = try? String(contentsOfFile: lockPath, encoding: .utf8),
+               let root = YAMLParser(file: lockPath).parse(text).root, root["schema"] == nil, root["stages"] != nil {
+                throw UsageError("\(lockfile ?? lockPath) is not a lockfile (it has no 'schema'); repro takes the .lock file `anneal run PIPELINE` writes next to its pipeline")
+            }
+            throw error
+        }
         var pipelineFile = lock.pipeline
         if !FileManager.default.fileExists(atPath: pipelineFile) {
             // The lock records the path it was written with; next to the lock is the other natural place.

@@ -68,6 +68,10 @@ import Testing
         #expect(r.code == 2)
         #expect(r.stderr.contains("repro takes a lockfile"), "\(r.stderr)")
         #expect(r.stderr.contains("p.lock"))
+        s.write("pipeline.txt", Self.chain)
+        let other = s.anneal("repro", "pipeline.txt")
+        #expect(other.code == 2)
+        #expect(other.stderr.contains("pipeline.txt is not a lockfile"), "\(other.stderr)")
     }
 
     @Test func initThenRunWithNoArgument() {
