@@ -41,19 +41,39 @@ import Testing
         #expect(facts(command: "b").reasons(comparedTo: facts(command: "a"), unknownInputs: [:]) == ["command changed"])
     }
 
+    @Test func aStageThatCannotReadTheSeedLeavesItOutOfItsKey() {
+        var blind = facts(command: "echo")
+        blind.seed = nil
+        #expect(!blind.keyMaterial.canonicalJSON.contains("\"seed\""))
+        #expect(facts(command: "echo").reasons(comparedTo: blind, unknownInputs: [:]) == ["seed unread → 7"])
+    }
+
+    @Test func referencesThatComeOrGoAreNotReportedAsParams() {
+        // `with: {k: ${params.n}}` overridden by `--set stages.a.with.k=7`: params.n was not removed.
+        var now = facts()
+        now.params = .map(["k": .int(7)])
+        now.referenced = [:]
+        var old = facts()
+        old.params = .map(["k": .int(2)])
+        old.referenced = ["params.n": .int(2)]
+        #expect(now.reasons(comparedTo: old, unknownInputs: [:]) == ["param with.k: 2 → 7"])
+        #expect(old.reasons(comparedTo: now, unknownInputs: [:]) == ["param with.k: 7 → 2"])
+    }
+
     @Test func lockfileRoundTripsAndIsSorted() throws {
         let dir = scratchDir()
         defer { ContentStore.removeTree(dir) }
         var b = facts(command: "sh -c 'echo \"hi\" ${outputs.o}'")
         b.params = .map(["text": .string("a: b\n\u{e9}"), "xs": .list([.double(0.1), .bool(true), .null])])
         let lock = Lockfile(tool: "anneal test", compute: .map(["cores": .int(2)]), pipeline: "p.yaml", name: "n",
-                            stages: ["zeta": facts(), "alpha": b])
+                            stages: ["zeta": facts(), "alpha": b], overrides: ["params.n=3", "stages.a.with.k='x y'"])
         try lock.write(to: dir + "/p.lock")
         let text = try String(contentsOfFile: dir + "/p.lock", encoding: .utf8)
         #expect(text.range(of: "\"alpha\"")!.lowerBound < text.range(of: "\"zeta\"")!.lowerBound)
         let back = try Lockfile.read(dir + "/p.lock")
         #expect(back.stages == lock.stages)
         #expect(back.compute == lock.compute && back.pipeline == "p.yaml")
+        #expect(back.overrides == ["params.n=3", "stages.a.with.k='x y'"])
         #expect(Lockfile.path(forPipeline: "pipelines/tinychat.yaml") == "pipelines/tinychat.lock")
     }
 
