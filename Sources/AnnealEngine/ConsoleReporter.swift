@@ -37,7 +37,7 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
         case .started(let stage, let reasons):
             live[stage] = Live(started: now)
             order.append(stage)
-            emit("▶ \(stage)" + (reasons.isEmpty ? "" : " (\(reasons.prefix(3).joined(separator: "; ")))"))
+            emit("▶ \(stage)" + (reasons.isEmpty ? "" : " (\(Self.summary(of: reasons)))"))
         case .progress(let stage, let step, let total, let metrics, let message):
             guard var l = live[stage] else { return }
             if let step { l.step = step; if l.firstStep == nil { l.firstStep = (step, now) } }
@@ -58,7 +58,7 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
             let mark = ["ran": "✓", "cached": "·", "failed": "✗", "skipped": "-", "interrupted": "!"][r.status.rawValue] ?? "?"
             var line = "\(mark) \(r.name) \(r.status.rawValue)"
             if r.status == .ran { line += String(format: " in %.1fs", r.seconds) }
-            if let m = r.metrics.sorted(by: { $0.key < $1.key }).first, r.status == .ran { line += "  \(m.key) \(Self.short(m.value))" }
+            if r.status == .ran { for name in r.headline { if let v = r.metrics[name] { line += "  \(name) \(Self.short(v))" } } }
             if r.status == .skipped, let why = r.reasons.first { line += " (\(why))" }
             emit(line)
             if let e = r.error { emit("  " + e.replacingOccurrences(of: "\n", with: "\n  ")) }
@@ -98,10 +98,33 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
 
     private func redraw(_ now: Double) {
         clearLive()
-        let lines = order.compactMap { name in live[name].map { "  ⋯ " + describe(name, $0, now) } }
+        // A live line that wrapped would take two rows, and the cursor-up that clears it one.
+        let width = Self.terminalWidth()
+        let lines = order.compactMap { name in live[name].map { Self.fit("  ⋯ " + describe(name, $0, now), width: width) } }
         if !lines.isEmpty { FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8)) }
         drawnLines = lines.count
         lastDraw = now
+    }
+
+    /// The terminal's columns (TIOCGWINSZ on `fd`), else `$COLUMNS`, else 80.
+    static func terminalWidth(fd: Int32 = 2, environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        var size = winsize()
+        if withUnsafeMutablePointer(to: &size, { ioctl(fd, UInt(TIOCGWINSZ), $0) }) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if let c = environment["COLUMNS"].flatMap(Int.init), c > 0 { return c }
+        return 80
+    }
+
+    /// `line` cut to fit in `width` columns, with `…` where it was cut; the last column stays
+    /// free so that a full line never makes the terminal wrap.
+    static func fit(_ line: String, width: Int) -> String {
+        let room = max(1, width - 1)
+        return line.count <= room ? line : String(line.prefix(room - 1)) + "…"
+    }
+
+    /// The first `limit` reasons and how many were left out: `a; b; c; +2 more`.
+    public static func summary(of reasons: [String], limit: Int = 3) -> String {
+        let shown = reasons.prefix(limit).joined(separator: "; ")
+        return reasons.count > limit ? shown + "; +\(reasons.count - limit) more" : shown
     }
 
     /// Local wall-clock time as HH:mm:ss (a DateFormatter per line cost 40% of a no-op run).
@@ -118,7 +141,15 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
             : "\(Int(s) / 3600)h\(String(format: "%02d", Int(s) % 3600 / 60))m"
     }
 
+    /// A metric for people: integers as integers, anything else to 4 significant digits, with
+    /// no exponent from 1,000 up (12345.678 → 12350, 0.123456 → 0.1235).
     static func short(_ v: Double) -> String {
-        v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: abs(v) < 0.01 ? "%.3g" : "%.4f", v)
+        guard v.isFinite else { return "\(v)" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int(v)) }
+        if abs(v) >= 1000, abs(v) < 1e15 {
+            let unit = pow(10, floor(log10(abs(v))) - 3)
+            return String(Int((v / unit).rounded() * unit))
+        }
+        return String(format: "%.4g", v)
     }
 }

@@ -13,13 +13,17 @@ public struct Lockfile: Sendable {
     public var pipeline: String
     public var name: String
     public var stages: [String: StageFacts]
+    /// The `--set` overrides of the run that wrote the lock, in order: `repro` applies them,
+    /// so the lockfile alone reproduces its run.
+    public var overrides: [String]
 
-    public init(tool: String, compute: Value, pipeline: String, name: String, stages: [String: StageFacts]) {
+    public init(tool: String, compute: Value, pipeline: String, name: String, stages: [String: StageFacts], overrides: [String] = []) {
         self.tool = tool
         self.compute = compute
         self.pipeline = pipeline
         self.name = name
         self.stages = stages
+        self.overrides = overrides
     }
 
     /// `DIR/NAME.yaml` → `DIR/NAME.lock`.
@@ -35,6 +39,7 @@ public struct Lockfile: Sendable {
         out += "compute: \(compute.canonicalJSON)\n"
         out += "pipeline: \(Value.jsonQuoted(pipeline))\n"
         out += "name: \(Value.jsonQuoted(name))\n"
+        if !overrides.isEmpty { out += "overrides: \(Value.list(overrides.map(Value.string)).canonicalJSON)\n" }
         out += stages.isEmpty ? "stages: {}\n" : "stages:\n"
         for name in stages.keys.sorted() {
             let f = stages[name]!
@@ -42,7 +47,7 @@ public struct Lockfile: Sendable {
             out += "    kind: \(Value.jsonQuoted(f.kind))\n"
             out += "    version: \(Value.jsonQuoted(f.version))\n"
             out += "    key: \(Value.jsonQuoted(f.key))\n"
-            out += "    seed: \(f.seed)\n"
+            if let seed = f.seed { out += "    seed: \(seed)\n" }
             if let c = f.command { out += "    command: \(Value.jsonQuoted(c))\n" }
             if let p = f.plugin { out += "    plugin: \(Value.jsonQuoted(p))\n" }
             out += "    params: \(f.params.canonicalJSON)\n"
@@ -84,7 +89,7 @@ public struct Lockfile: Sendable {
                 throw .lockfile("\(path): stage '\(name)' lacks kind or version")
             }
             var f = StageFacts(kind: kind, version: version, command: s["command"]?.stringValue, plugin: s["plugin"]?.stringValue,
-                               seed: s["seed"]?.intValue ?? 0, params: s["params"] ?? .map([:]),
+                               seed: s["seed"]?.intValue, params: s["params"] ?? .map([:]),
                                referenced: s["referenced"]?.mapValue ?? [:], inputs: facts("inputs"),
                                outputNames: (s["outputs_declared"]?.listValue ?? []).compactMap(\.stringValue))
             f.outputs = facts("outputs")
@@ -94,6 +99,7 @@ public struct Lockfile: Sendable {
             stages[name] = f
         }
         return Lockfile(tool: v["tool"]?.stringValue ?? "", compute: v["compute"] ?? .map([:]),
-                        pipeline: v["pipeline"]?.stringValue ?? "", name: v["name"]?.stringValue ?? "", stages: stages)
+                        pipeline: v["pipeline"]?.stringValue ?? "", name: v["name"]?.stringValue ?? "", stages: stages,
+                        overrides: (v["overrides"]?.listValue ?? []).compactMap(\.stringValue))
     }
 }

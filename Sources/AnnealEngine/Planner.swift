@@ -25,10 +25,13 @@ public struct Planner {
         self.stats = stats
     }
 
-    public func status(lock: Lockfile?) -> [StageStatus] {
+    /// `only` and `force` mean what they mean to `run`: the statuses of the selected stages
+    /// (and what they depend on), with forced ones stale for the reason `forced`.
+    public func status(lock: Lockfile?, only: Set<String>? = nil, force: Set<String> = []) -> [StageStatus] {
         var outputs: [String: [String: OutputFact]] = [:]
         var out: [StageStatus] = []
-        for stage in project.ordered {
+        let selected = only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) }
+        for stage in project.ordered where selected?.contains(stage.name) ?? true {
             let kind = project.kind(of: stage)
             let inputs: (known: [String: OutputFact], unknown: [String: String])
             do { inputs = try project.inputFacts(of: stage, upstream: outputs, stats: stats) } catch {
@@ -40,15 +43,20 @@ public struct Planner {
                 outputs[stage.name] = entry.outputs
                 var f = facts
                 f.outputs = entry.outputs
-                out.append(StageStatus(name: stage.name, isFresh: true, reasons: [], facts: f, entry: entry))
+                let forced = force.contains(stage.name)
+                out.append(StageStatus(name: stage.name, isFresh: !forced, reasons: forced ? [Self.forced] : [], facts: f, entry: entry))
                 continue
             }
+            let reasons = Self.reasons(facts, unknown: inputs.unknown, old: lock?.stages[stage.name])
             out.append(StageStatus(name: stage.name, isFresh: false,
-                                   reasons: Self.reasons(facts, unknown: inputs.unknown, old: lock?.stages[stage.name]),
+                                   reasons: force.contains(stage.name) ? [Self.forced] + reasons : reasons,
                                    facts: inputs.unknown.isEmpty ? facts : nil))
         }
         return out
     }
+
+    /// The reason of a stage run because `--force` named it.
+    public static let forced = "forced"
 
     static func reasons(_ facts: StageFacts, unknown: [String: String], old: StageFacts?) -> [String] {
         guard let old else {

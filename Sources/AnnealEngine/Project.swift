@@ -16,6 +16,8 @@ public struct Project: Sendable {
     /// Recorded in the lockfile: what the bytes of numeric stages depend on besides the inputs.
     public var computeFingerprint: Value
     public var toolVersion: String
+    /// The `--set` overrides the spec was loaded with; recorded in the lockfile.
+    public var overrides: [String] = []
 
     public init(spec: PipelineSpec, registry: StageRegistry, store: ContentStore, workspace: String, pipelinePath: String,
                 lockPath: String, builtinLauncher: [String], computeFingerprint: Value, toolVersion: String) {

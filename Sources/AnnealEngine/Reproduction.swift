@@ -34,7 +34,10 @@ public struct Reproduction {
         return out
     }
 
-    public static func compare(_ summary: RunSummary, lock: Lockfile, order: [String]) -> Report {
+    /// `original` is the user's store, which may still hold the locked objects, and `rebuilt`
+    /// the scratch store of the rebuild: a diverging output names its first differing file.
+    public static func compare(_ summary: RunSummary, lock: Lockfile, order: [String], original: ContentStore? = nil,
+                               rebuilt: ContentStore? = nil) -> Report {
         var verdicts: [StageVerdict] = []
         let results = Dictionary(summary.stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var diverged = Set<String>()
@@ -53,6 +56,14 @@ public struct Reproduction {
                 let w = want.outputs[o]?.digest, g = got.outputs[o]?.digest
                 if w != g {
                     details.append("output '\(o)': locked \(w.map { String($0.prefix(12)) } ?? "none"), rebuilt \(g.map { String($0.prefix(12)) } ?? "none")")
+                    if let w, let g, let original, let rebuilt {
+                        if original.hasObject(w), rebuilt.hasObject(g) {
+                            let file = TreeComparison.firstDifference(original: original.objectPath(w), rebuilt: rebuilt.objectPath(g))
+                            details.append("output '\(o)': first differing file \(file ?? "none (same files; the digests differ)")")
+                        } else {
+                            details.append("output '\(o)': the original object is not in the cache \(original.root), so the differing file cannot be named")
+                        }
+                    }
                 }
             }
             let upstreamDiverged = want.inputs.keys.contains { got.inputs[$0]?.digest != want.inputs[$0]?.digest }

@@ -31,6 +31,8 @@ public struct StageResult: Sendable {
     public var exitCode: Int32?
     public var log: String?
     public var metrics: [String: Double] = [:]
+    /// Names of the metrics that sum the stage up, in order (see `StageSchema.headline`).
+    public var headline: [String] = []
 }
 
 public struct RunSummary: Sendable {

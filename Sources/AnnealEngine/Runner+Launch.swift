@@ -29,7 +29,10 @@ extension Runner {
             }
             let paramsPath = "\(scratch)/params.json"
             try writeAtomically(stage.params.prettyJSON, to: paramsPath)
-            logPath = "\(scratch)/stage.log"
+            // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
+            let logDir = "\(project.store.logsDir)/\(runID)"
+            try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+            logPath = "\(logDir)/\(stage.name).log"
             let inputs = project.inputPaths(of: stage, facts: facts.inputs)
             let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
             var env = ProcessInfo.processInfo.environment
@@ -38,8 +41,8 @@ extension Runner {
             env["ANNEAL_INPUTS"] = Value.map(inputs.mapValues(Value.string)).canonicalJSON
             env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
             env["ANNEAL_PARAMS"] = paramsPath
-            env["ANNEAL_SEED"] = String(stage.seed)
-            env["ANNEAL_THREADS"] = String(stage.threads)
+            env["ANNEAL_SEED"] = stage.readsSeed ? String(stage.seed) : nil
+            env["ANNEAL_THREADS"] = String(threadBudget(of: stage))
             env["ANNEAL_STAGE"] = stage.name
             env["ANNEAL_KIND"] = stage.kindName
             env["ANNEAL_WORKSPACE"] = project.workspace
@@ -55,13 +58,15 @@ extension Runner {
         condition.lock()
         running[stage.name] = process
         condition.unlock()
-        record(StageResult(name: stage.name, status: .ran, reasons: reasons), started: started.timeIntervalSince1970, status: "running")
+        record(StageResult(name: stage.name, status: .ran, reasons: reasons, log: logPath), started: started.timeIntervalSince1970, status: "running")
 
         let outputDirectories = outputDirs
         DispatchQueue.global().async { [self] in
             var metrics: [String: Double] = [:]
+            var lastReported: [String] = []
             var points: [Ledger.MetricPoint] = []
             let code = process.wait { report in
+                if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
                 for (k, v) in report.metrics {
                     metrics[k] = v
                     points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
@@ -71,13 +76,15 @@ extension Runner {
                                           message: report.message))
             }
             try? ledger.record(run: runID, stage: stage.name, points: points)
-            let log = keepLog(logPath, stage: stage.name)
+            let log: String? = logPath
             var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
                                      facts: facts, exitCode: code, log: log, metrics: metrics)
+            let declared = project.kind(of: stage)?.schema.headline ?? []
+            result.headline = (declared.isEmpty ? lastReported : declared).filter { metrics[$0] != nil }
             if code != 0 {
                 result.status = isInterrupted ? .interrupted : .failed
                 result.error = "stage '\(stage.name)' \(code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)")"
-                    + Self.tail(of: log)
+                    + Self.tail(of: log, run: runID, stage: stage.name)
             } else {
                 do {
                     var outs: [String: OutputFact] = [:]
@@ -134,19 +141,14 @@ extension Runner {
         }
     }
 
-    /// Moves the stage's log next to the run's other logs; returns its path.
-    private func keepLog(_ path: String, stage: String) -> String? {
-        let dir = "\(project.store.logsDir)/\(runID)"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let dest = "\(dir)/\(stage).log"
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        return rename(path, dest) == 0 ? dest : nil
-    }
-
-    static func tail(of log: String?) -> String {
+    /// The last lines of a failed stage's log, and the command that prints all of it.
+    static func tail(of log: String?, run: String, stage: String, lines count: Int = 10) -> String {
         guard let log, let text = try? String(contentsOfFile: log, encoding: .utf8) else { return "" }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(5)
-        return lines.isEmpty ? "" : "; last lines of its log:\n" + lines.map { "    " + $0 }.joined(separator: "\n")
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        guard !lines.isEmpty else { return "" }
+        let shown = lines.suffix(count)
+        return "; last \(shown.count == lines.count ? "lines" : "\(shown.count) of \(lines.count) lines") of its log:\n"
+            + shown.map { "    " + $0 }.joined(separator: "\n") + "\n  whole log: anneal log \(run) \(stage)"
     }
 
     static func envName(_ s: String) -> String {

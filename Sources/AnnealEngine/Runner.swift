@@ -55,12 +55,19 @@ public final class Runner: @unchecked Sendable {
         try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command)
         let order = project.ordered
         let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
+        if options.locked, let refused = lockedRefusal(order: order, selected: selected) {
+            refused.forEach { reporter.report(.finished($0)) }
+            try? ledger.record(refused.map(execution))
+            stats.save()
+            try ledger.finishRun(id: runID, status: "failed", lockfile: nil)
+            return RunSummary(runID: runID, status: "failed", stages: refused, lockfile: nil, filesHashed: stats.filesHashed)
+        }
         var results: [String: StageResult] = [:]
         var outputs: [String: [String: OutputFact]] = [:]
         let declared = Set(order.map(\.name))
         var lockStages = lock?.stages.filter { declared.contains($0.key) } ?? [:]
         var lockDirty = lock == nil || lockStages.count != lock!.stages.count || lock!.tool != project.toolVersion
-            || lock!.compute != project.computeFingerprint
+            || lock!.compute != project.computeFingerprint || lock!.overrides != project.overrides
         var busyThreads = 0
         var failedAny = false
         // Launched and not yet handled: a stage that finished since the last pass is neither
@@ -109,19 +116,23 @@ public final class Runner: @unchecked Sendable {
                     case .failure(let f):
                         done(f.result)
                     case .success(let (facts, reasons)):
-                        if !options.forceAll, !options.force.contains(stage.name), let entry = actions.lookup(facts.key) {
+                        let entry = options.forceAll ? nil : actions.lookup(facts.key)
+                        if let entry, !options.force.contains(stage.name) {
                             var f = facts
                             f.outputs = entry.outputs
                             done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
                         } else {
-                            guard busyThreads == 0 || busyThreads + stage.threads <= options.jobs else {
+                            let why = !options.force.contains(stage.name) ? reasons
+                                : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
+                            let threads = threadBudget(of: stage)
+                            guard busyThreads == 0 || busyThreads + threads <= options.jobs else {
                                 prepared[stage.name] = (facts, reasons)
                                 continue
                             }
                             prepared[stage.name] = nil
-                            busyThreads += stage.threads
-                            inFlight[stage.name] = stage.threads
-                            launch(stage, facts: facts, reasons: reasons)
+                            busyThreads += threads
+                            inFlight[stage.name] = threads
+                            launch(stage, facts: facts, reasons: why)
                         }
                     }
                     progressed = true
@@ -155,6 +166,10 @@ public final class Runner: @unchecked Sendable {
         try ledger.finishRun(id: runID, status: status, lockfile: lockPath.map { project.absolute($0) })
         return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath, filesHashed: stats.filesHashed)
     }
+
+    /// The cores a stage may use: what it declares, never more than `--jobs`, so that
+    /// `ANNEAL_THREADS` is the budget the scheduler really gives it.
+    func threadBudget(of stage: StageSpec) -> Int { min(stage.threads, options.jobs) }
 
     var isInterrupted: Bool {
         condition.lock()
@@ -192,7 +207,7 @@ public final class Runner: @unchecked Sendable {
 
     private func writeLock(_ stages: [String: StageFacts]) {
         let l = Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
-                         name: project.spec.name, stages: stages)
+                         name: project.spec.name, stages: stages, overrides: project.overrides)
         do { try l.write(to: project.lockPath) } catch {
             reporter.report(.waiting("warning: \(error.description)"))
         }

@@ -12,14 +12,15 @@ public struct StageFacts: Sendable, Equatable {
     public var version: String
     public var command: String?
     public var plugin: String?
-    public var seed: Int
+    /// Nil for a stage that cannot read its seed (`StageSpec.readsSeed`): not part of its key.
+    public var seed: Int?
     public var params: Value
     public var referenced: [String: Value]
     public var inputs: [String: OutputFact]
     public var outputNames: [String]
     public var outputs: [String: OutputFact] = [:]
 
-    public init(kind: String, version: String, command: String?, plugin: String?, seed: Int, params: Value,
+    public init(kind: String, version: String, command: String?, plugin: String?, seed: Int?, params: Value,
                 referenced: [String: Value], inputs: [String: OutputFact], outputNames: [String]) {
         self.kind = kind
         self.version = version
@@ -42,16 +43,17 @@ public struct StageFacts: Sendable, Equatable {
             if case .plugin(_, let c, let digest)? = kind?.launch { command = c; plugin = digest }
         }
         self.init(kind: stage.kindName, version: kind?.schema.version ?? Self.commandVersion, command: command, plugin: plugin,
-                  seed: stage.seed, params: stage.params, referenced: stage.referencedParams, inputs: inputs,
+                  seed: stage.readsSeed ? stage.seed : nil, params: stage.params, referenced: stage.referencedParams, inputs: inputs,
                   outputNames: stage.outputs)
     }
 
     var keyMaterial: Value {
         var m: [String: Value] = [
-            "format": .int(Self.keyFormat), "kind": .string(kind), "version": .string(version), "seed": .int(seed),
+            "format": .int(Self.keyFormat), "kind": .string(kind), "version": .string(version),
             "params": params, "referenced": .map(referenced), "outputs": .list(outputNames.sorted().map(Value.string)),
             "inputs": .map(inputs.mapValues { .string($0.digest) }),
         ]
+        if let seed { m["seed"] = .int(seed) }
         if let command { m["command"] = .string(command) }
         if let plugin { m["plugin"] = .string(plugin) }
         return .map(m)
@@ -65,10 +67,14 @@ public struct StageFacts: Sendable, Equatable {
         var out: [String] = []
         if kind != old.kind { out.append("kind \(old.kind) → \(kind)") }
         if version != old.version { out.append("\(command != nil && plugin == nil ? "command protocol" : "plugin") version \(old.version) → \(version)") }
-        if seed != old.seed { out.append("seed \(old.seed) → \(seed)") }
-        out += Self.diff(old.referenced, referenced, prefix: "")
+        if seed != old.seed { out.append("seed \(old.seed.map(String.init) ?? "unread") → \(seed.map(String.init) ?? "unread")") }
+        // A pipeline value the stage starts or stops referring to was not added or removed:
+        // the stage's own `with` or command changed, and that is the reason given.
+        let referencedChanges = Self.diff(old.referenced.filter { referenced[$0.key] != nil },
+                                          referenced.filter { old.referenced[$0.key] != nil }, prefix: "")
+        out += referencedChanges
         out += Self.diff(old.params.flattened(), params.flattened(), prefix: "with.")
-        if command != old.command, Self.diff(old.referenced, referenced, prefix: "").isEmpty { out.append("command changed") }
+        if command != old.command, referencedChanges.isEmpty { out.append("command changed") }
         if plugin != old.plugin, version == old.version { out.append("plugin files changed (same version)") }
         if outputNames.sorted() != old.outputNames.sorted() { out.append("outputs \(old.outputNames.sorted()) → \(outputNames.sorted())") }
         for name in Set(inputs.keys).union(old.inputs.keys).union(unknownInputs.keys).sorted() {

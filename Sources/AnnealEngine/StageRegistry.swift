@@ -67,6 +67,7 @@ public struct StageRegistry: StageCatalog {
 /// inputs: [docs]
 /// optional_inputs: []
 /// outputs: [counts]
+/// headline: [words]          # metrics the finished-stage line shows (default: the last reported)
 /// params:
 ///   min_len: {type: int, default: 1, summary: shortest word counted}
 ///   mode: {type: string, default: words, allowed: [words, chars]}
@@ -75,7 +76,7 @@ public struct PluginManifest: Sendable {
     public var schema: StageSchema
     public var command: String
 
-    static let keys = ["name", "version", "summary", "command", "threads", "inputs", "optional_inputs", "outputs", "params"]
+    static let keys = ["name", "version", "summary", "command", "threads", "inputs", "optional_inputs", "outputs", "params", "headline"]
     static let paramKeys = ["type", "default", "required", "allowed", "summary", "fields"]
 
     public static func parse(_ text: String, file: String, directoryName: String) -> Result<PluginManifest, PipelineErrors> {
@@ -110,9 +111,11 @@ public struct PluginManifest: Sendable {
             if let n = t.value.intValue, n >= 1 { threads = n } else { diags.append(Diagnostic(t.mark, "'threads' must be an integer ≥ 1")) }
         }
         let params = paramSpecs(root["params"], diags: &diags)
+        let headline = names("headline")
         if !diags.isEmpty { return .failure(PipelineErrors(diags, sources: [file: text])) }
-        let schema = StageSchema(name: name, version: version, summary: root["summary"]?.scalar ?? "", inputs: names("inputs"),
+        var schema = StageSchema(name: name, version: version, summary: root["summary"]?.scalar ?? "", inputs: names("inputs"),
                                  optionalInputs: names("optional_inputs"), outputs: outputs, params: params, threads: threads)
+        schema.headline = headline
         return .success(PluginManifest(schema: schema, command: command))
     }
 

@@ -183,7 +183,9 @@ extension LoadContext {
             action = .command(expanded.displayString)
         }
         let seed = d.seed ?? globals.seed
-        return StageSpec(name: d.name, action: action, inputs: d.inputs, outputs: d.outputs, params: params,
-                         referencedParams: referenced, seed: seed, threads: d.threads ?? d.schema?.threads ?? 1, mark: d.mark)
+        var stage = StageSpec(name: d.name, action: action, inputs: d.inputs, outputs: d.outputs, params: params,
+                              referencedParams: referenced, seed: seed, threads: d.threads ?? d.schema?.threads ?? 1, mark: d.mark)
+        if case .command = d.action { stage.readsSeed = d.seed != nil || referenced["seed"] != nil }
+        return stage
     }
 }

@@ -29,7 +29,28 @@ extension LoadContext {
             error(mark, "override names no stage '\(path[1])'", hint: didYouMean(path[1], names))
             return root
         }
+        if path[0] == "params", path.count >= 2, !declaresParam(path.dropFirst(), in: root["params"], mark: mark) { return root }
         return set(root, path[...], to: value, mark: mark)
+    }
+
+    /// An override of a pipeline param changes a value the file declares; a new name is
+    /// almost always a typo, which would otherwise change nothing and go unnoticed.
+    private mutating func declaresParam(_ path: ArraySlice<String>, in params: YAMLNode?, mark: SourceMark) -> Bool {
+        var node = params
+        var prefix = "params"
+        for key in path {
+            guard let pairs = node?.pairs else { return true }  // `set` reports a non-mapping
+            let names = pairs.compactMap(\.key.scalar)
+            guard let next = node?[key] else {
+                error(mark, "override names no pipeline param '\(prefix).\(key)'",
+                      hint: closestMatch(to: key, in: names).map { "did you mean '\(prefix).\($0)'?" }
+                          ?? (names.isEmpty ? "'\(prefix)' declares none" : "declared: \(names.map { prefix + "." + $0 }.joined(separator: ", "))"))
+                return false
+            }
+            node = next
+            prefix += "." + key
+        }
+        return true
     }
 
     private func remark(_ node: YAMLNode, _ mark: SourceMark) -> YAMLNode {

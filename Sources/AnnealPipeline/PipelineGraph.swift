@@ -1,27 +1,29 @@
 /// The stage graph: edges run from a stage to the stages whose outputs it reads.
 public enum PipelineGraph {
-    /// A cycle as a path that returns to its start (`a -> b -> a`), or nil for a DAG.
-    /// Stages are visited in file order so the same file always reports the same cycle.
-    public static func findCycle(_ stages: [StageSpec]) -> [String]? {
+    /// Every cycle closed by a back edge of a depth-first walk, each as a path that returns to
+    /// its start (`a -> b -> a`); empty for a DAG. Stages are visited in file order so the
+    /// same file always reports the same cycles, and two cycles apart are both reported.
+    public static func findCycles(_ stages: [StageSpec]) -> [[String]] {
         let deps = Dictionary(stages.map { ($0.name, $0.upstreamStages) }, uniquingKeysWith: { a, _ in a })
         var state: [String: Int] = [:]  // 1 = on the current path, 2 = done
         var path: [String] = []
-        func visit(_ n: String) -> [String]? {
+        var cycles: [[String]] = []
+        func visit(_ n: String) {
             state[n] = 1
             path.append(n)
             for d in deps[n] ?? [] where deps[d] != nil {
-                if state[d] == 1 { return Array(path[path.firstIndex(of: d)!...]) + [d] }
-                if state[d] == nil, let c = visit(d) { return c }
+                if state[d] == 1 { cycles.append(Array((Array(path[path.firstIndex(of: d)!...]) + [d]).reversed())) }
+                if state[d] == nil { visit(d) }
             }
             path.removeLast()
             state[n] = 2
-            return nil
         }
-        for s in stages where state[s.name] == nil {
-            if let c = visit(s.name) { return Array(c.reversed()) }
-        }
-        return nil
+        for s in stages where state[s.name] == nil { visit(s.name) }
+        return cycles
     }
+
+    /// The first of `findCycles`, or nil for a DAG.
+    public static func findCycle(_ stages: [StageSpec]) -> [String]? { findCycles(stages).first }
 
     /// Stages in an order where each comes after everything it reads; ties keep file order.
     public static func topologicalOrder(_ stages: [StageSpec]) -> [StageSpec] {

@@ -32,6 +32,10 @@ public struct StageSpec: Sendable {
     public var seed: Int
     public var threads: Int
     public var mark: SourceMark
+    /// Whether the stage can see its seed. A command stage that neither uses `${seed}` nor sets
+    /// `seed:` cannot: its action key leaves the seed out, so changing the pipeline's seed
+    /// does not rerun it (and it gets no `ANNEAL_SEED`). Stage kinds always can.
+    public var readsSeed = true
 
     public var kindName: String {
         switch action {

@@ -12,9 +12,12 @@ public struct StageSchema: Sendable {
     public var params: [ParamSpec]
     /// Cores the stage keeps busy; the scheduler never runs more than `--jobs` at once.
     public var threads: Int
+    /// The metrics the finished-stage line shows, in order (`loss`, `tokens_per_s`); when
+    /// empty, those of the stage's last progress report.
+    public var headline: [String] = []
 
     public init(name: String, version: String, summary: String = "", inputs: [String], optionalInputs: [String] = [],
-                outputs: [String], params: [ParamSpec], threads: Int = 1) {
+                outputs: [String], params: [ParamSpec], threads: Int = 1, headline: [String] = []) {
         self.name = name
         self.version = version
         self.summary = summary
@@ -23,6 +26,7 @@ public struct StageSchema: Sendable {
         self.outputs = outputs
         self.params = params
         self.threads = threads
+        self.headline = headline
     }
 }
 

@@ -17,7 +17,7 @@ struct CleanStage: BuiltinStage {
             ParamSpec("min_chars", .int, default: .int(1)),
             ParamSpec("max_chars", .int, default: .int(100_000)),
             ParamSpec("samples_per_rule", .int, default: .int(5)),
-        ], threads: 2)
+        ], threads: 2, headline: ["documents", "kept", "docs_per_s"])
 
     static func run(_ ctx: StageContext) throws {
         let input = try DocumentInput.file(try ctx.input("docs"), input: "docs")

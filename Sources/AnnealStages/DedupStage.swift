@@ -14,7 +14,7 @@ struct DedupStage: BuiltinStage {
             ParamSpec("permutations", .int, default: .int(128)),
             ParamSpec("exact", .bool, default: .bool(true)),
             ParamSpec("near", .bool, default: .bool(true)),
-        ], threads: 2)
+        ], threads: 2, headline: ["documents", "kept", "near_duplicates"])
 
     static func run(_ ctx: StageContext) throws {
         let input = try DocumentInput.file(try ctx.input("docs"), input: "docs")

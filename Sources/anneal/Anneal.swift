@@ -6,12 +6,17 @@ import ArgumentParser
 import Foundation
 
 let toolVersion = "anneal 0.1.0"
-let defaultPipeline = "pipelines/tinychat.yaml"
+/// How help texts name the default pipeline (`Workspace.defaultPipeline` picks it).
+let defaultPipeline = "pipelines/tinychat.yaml, or the only pipeline in pipelines/"
 
 struct Anneal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "anneal",
         abstract: "A declarative, content-addressed pipeline runner for training language models.",
+        discussion: """
+            Run from a workspace or any directory inside it; `anneal -C DIR COMMAND …` runs as if \
+            started in DIR.
+            """,
         version: toolVersion,
         subcommands: [Run.self, Status.self, Dag.self, Validate.self, Repro.self, PathCommand.self,
                       Runs.self, Log.self, Metrics.self, GC.self, Cache.self, Init.self, Stages.self, Encode.self, Decode.self, Bench.self, ExecStage.self]
@@ -24,7 +29,7 @@ struct CacheOption: ParsableArguments {
     var directory: String?
 
     var path: String {
-        directory ?? ProcessInfo.processInfo.environment["ANNEAL_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "cache"
+        (directory ?? ProcessInfo.processInfo.environment["ANNEAL_CACHE"].flatMap { $0.isEmpty ? nil : $0 }).map(Workspace.userPath) ?? "cache"
     }
 
     var store: ContentStore { ContentStore(root: path) }
@@ -38,7 +43,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: "Override a value: stages.NAME.with.KEY=VALUE, params.NAME=VALUE or seed=N.")
     var overrides: [String] = []
 
-    var file: String { pipeline ?? defaultPipeline }
+    var file: String { pipeline.map(Workspace.userPath) ?? Workspace.defaultPipeline ?? Workspace.standardPipeline }
 
     /// Options for commands that name their pipeline with `-p FILE` rather than positionally.
     static func named(_ file: String?) throws -> PipelineOptions {
@@ -74,6 +79,7 @@ enum Workspace {
     static func project(_ options: PipelineOptions, store: ContentStore) throws -> Project {
         let registry = self.registry
         let loader = PipelineLoader(catalog: registry, workspace: root)
+        if options.pipeline == nil, Workspace.defaultPipeline == nil { throw noDefaultPipeline }
         let spec: PipelineSpec
         do {
             spec = try loader.load(file: options.file, overrides: options.overrides)
@@ -82,9 +88,11 @@ enum Workspace {
             e.sources.merge(registry.sources) { a, _ in a }
             throw e
         }
-        return Project(spec: spec, registry: registry, store: store, workspace: root, pipelinePath: options.file,
-                       lockPath: Lockfile.path(forPipeline: options.file), builtinLauncher: [executable, "exec-stage"],
-                       computeFingerprint: computeFingerprint, toolVersion: toolVersion)
+        var project = Project(spec: spec, registry: registry, store: store, workspace: root, pipelinePath: options.file,
+                              lockPath: Lockfile.path(forPipeline: options.file), builtinLauncher: [executable, "exec-stage"],
+                              computeFingerprint: computeFingerprint, toolVersion: toolVersion)
+        project.overrides = options.overrides
+        return project
     }
 
     /// The cache's ledger if anything has run with it; read-only commands never create one.

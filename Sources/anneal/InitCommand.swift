@@ -26,7 +26,7 @@ struct Init: ParsableCommand {
             try text.write(toFile: full, atomically: true, encoding: .utf8)
             if executable { chmod(full, 0o755) }
         }
-        print("created \(directory): run `cd \(directory) && anneal run pipelines/example.yaml`")
+        print("created \(directory): run `cd \(directory) && anneal run` (pipelines/example.yaml is its only, so default, pipeline)")
     }
 }
 
@@ -52,6 +52,7 @@ enum Scaffold {
         command: sh ${plugin}/wordcount.sh
         inputs: [docs]
         outputs: [counts]
+        headline: [words]
         params:
           min_length: {type: int, default: 1, summary: shortest word counted}
 

@@ -15,11 +15,11 @@ struct Status: ParsableCommand {
         try Self.show(try Workspace.project(pipeline, store: cache.store), json: json, dryRun: false)
     }
 
-    static func show(_ project: Project, json: Bool, dryRun: Bool) throws {
+    static func show(_ project: Project, json: Bool, dryRun: Bool, only: Set<String>? = nil, force: Set<String> = []) throws {
         let lock = try? Workspace.readLock(project.lockPath)
         let ledger = Workspace.existingLedger(project.store)
         let stats = StatCache(ledger: ledger)
-        let statuses = Planner(project: project, stats: stats).status(lock: lock ?? nil)
+        let statuses = Planner(project: project, stats: stats).status(lock: lock ?? nil, only: only, force: force)
         if json {
             printJSON(.map([
                 "pipeline": .string(project.pipelinePath),

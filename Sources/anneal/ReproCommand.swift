@@ -7,7 +7,7 @@ struct Repro: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild every stage from scratch in a fresh store and compare each output with the lockfile.")
 
-    @Argument(help: "Lockfile (default: pipelines/tinychat.lock).")
+    @Argument(help: "Lockfile (default: the lockfile of the default pipeline, \(defaultPipeline)).")
     var lockfile: String?
     @OptionGroup var cache: CacheOption
     @Option(help: "Cores to keep busy at once (default: all).")
@@ -18,9 +18,26 @@ struct Repro: ParsableCommand {
     var json = false
 
     func run() throws {
-        let lockPath = lockfile ?? Lockfile.path(forPipeline: defaultPipeline)
+        guard let lockPath = lockfile.map(Workspace.userPath) ?? Workspace.defaultPipeline.map(Lockfile.path(forPipeline:)) else {
+            throw Workspace.noDefaultPipeline
+        }
+        let ext = (lockPath as NSString).pathExtension
+        if ext == "yaml" || ext == "yml" {
+            // The hint uses the paths as the user typed them, wherever they are.
+            let typed = lockfile ?? lockPath
+            throw UsageError("repro takes a lockfile, not a pipeline: try `anneal repro \(Lockfile.path(forPipeline: typed))`"
+                             + (FileManager.default.fileExists(atPath: Lockfile.path(forPipeline: lockPath)) ? "" : " after `anneal run \(typed)` has written it"))
+        }
         guard FileManager.default.fileExists(atPath: lockPath) else { throw UsageError("no lockfile \(lockPath)") }
-        let lock = try Lockfile.read(lockPath)
+        let lock: Lockfile
+        do { lock = try Lockfile.read(lockPath) } catch {
+            // A pipeline under another name: YAML with stages but no lockfile schema.
+            if let text = try? String(contentsOfFile: lockPath, encoding: .utf8),
+               let root = YAMLParser(file: lockPath).parse(text).root, root["schema"] == nil, root["stages"] != nil {
+                throw UsageError("\(lockfile ?? lockPath) is not a lockfile (it has no 'schema'); repro takes the .lock file `anneal run PIPELINE` writes next to its pipeline")
+            }
+            throw error
+        }
         var pipelineFile = lock.pipeline
         if !FileManager.default.fileExists(atPath: pipelineFile) {
             // The lock records the path it was written with; next to the lock is the other natural place.
@@ -28,11 +45,14 @@ struct Repro: ParsableCommand {
             guard FileManager.default.fileExists(atPath: sibling) else { throw UsageError("the lockfile names pipeline \(lock.pipeline), which does not exist") }
             pipelineFile = sibling
         }
-        let scratchRoot = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("anneal-repro-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let scratchRoot = scratch.map(Workspace.userPath) ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("anneal-repro-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         defer { if scratch == nil { ContentStore.removeTree(scratchRoot) } }
         let store = ContentStore(root: scratchRoot)
         try store.prepare()
-        let options = try PipelineOptions.parse([pipelineFile])
+        // The lock names its pipeline relative to the workspace, not to where the user is.
+        if Workspace.invokedFrom != nil, !pipelineFile.hasPrefix("/") { pipelineFile = FileManager.default.currentDirectoryPath + "/" + pipelineFile }
+        var options = try PipelineOptions.parse([pipelineFile])
+        options.overrides = lock.overrides
         var project = try Workspace.project(options, store: store)
         project.lockPath = lockPath
         if lock.compute != project.computeFingerprint {
@@ -53,7 +73,7 @@ struct Repro: ParsableCommand {
             let signals = SignalWatcher { runner.interrupt() }
             let summary = try runner.run()
             signals.stop()
-            report = Reproduction.compare(summary, lock: lock, order: project.ordered.map(\.name))
+            report = Reproduction.compare(summary, lock: lock, order: project.ordered.map(\.name), original: cache.store, rebuilt: store)
         }
         if json {
             printJSON(.map([

@@ -34,7 +34,7 @@ struct Run: ParsableCommand {
         for name in only + force where project.spec.stage(named: name) == nil {
             throw UsageError("no stage '\(name)' in \(pipeline.file)" + (project.spec.stages.map(\.name).closest(to: name).map { "; did you mean '\($0)'?" } ?? ""))
         }
-        if dryRun { return try Status.show(project, json: json, dryRun: true) }
+        if dryRun { return try Status.show(project, json: json, dryRun: true, only: only.isEmpty ? nil : Set(only), force: Set(force)) }
         let lock: Lockfile?
         do { lock = try Workspace.readLock(project.lockPath, verifyKeys: locked) } catch {
             if locked { throw error }
@@ -44,6 +44,11 @@ struct Run: ParsableCommand {
         if locked, lock == nil {
             printError("error: --locked, but there is no lockfile \(project.lockPath); run without --locked once to write it")
             throw Failure(code: Exit.failed)
+        }
+        if locked, let lock, lock.overrides != pipeline.overrides {
+            printError("note: \(project.lockPath) was written by a run with "
+                       + (lock.overrides.isEmpty ? "no --set" : lock.overrides.map { "--set \($0)" }.joined(separator: " "))
+                       + "; this run has " + (pipeline.overrides.isEmpty ? "none" : pipeline.overrides.map { "--set \($0)" }.joined(separator: " ")))
         }
         try store.prepare()
         let reporter = ConsoleReporter()
@@ -68,7 +73,12 @@ struct Run: ParsableCommand {
             var line = "\(summary.count(.ran)) ran, \(summary.count(.cached)) cached"
             for s in [StageResult.Status.failed, .skipped, .interrupted] where summary.count(s) > 0 { line += ", \(summary.count(s)) \(s.rawValue)" }
             printError("\(line) — run \(summary.runID)" + (summary.status == "ok" ? "" : " \(summary.status)"))
-            if let e = summary.firstError { printError("first error: \(e.split(separator: "\n").first ?? "")") }
+            if let failed = summary.stages.first(where: { $0.status == .failed }), let e = failed.error {
+                // The log's tail was shown with the stage; the summary keeps to one line.
+                let head = e.split(separator: "\n").first.map(String.init) ?? ""
+                printError("first error: \(head.components(separatedBy: "; last ").first ?? head)"
+                           + (failed.log != nil ? " (whole log: anneal log \(summary.runID) \(failed.name))" : ""))
+            }
         }
         switch summary.status {
         case "ok": return

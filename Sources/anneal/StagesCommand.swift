@@ -36,6 +36,7 @@ struct Stages: ParsableCommand {
             print("  inputs:  \((s.inputs + s.optionalInputs.map { $0 + "?" }).joined(separator: ", "))")
             print("  outputs: \(s.outputs.joined(separator: ", "))")
             print("  threads: \(s.threads)")
+            if !s.headline.isEmpty { print("  headline: \(s.headline.joined(separator: ", "))") }
             print("  with:")
             for line in Self.paramLines(s.params, indent: "    ") { print(line) }
         }
@@ -65,6 +66,7 @@ struct Stages: ParsableCommand {
         if case .plugin = k.launch { kind = "plugin" }
         return .map(["name": .string(s.name), "version": .string(s.version), "kind": .string(kind), "summary": .string(s.summary),
                      "inputs": .list(s.inputs.map(Value.string)), "optional_inputs": .list(s.optionalInputs.map(Value.string)),
-                     "outputs": .list(s.outputs.map(Value.string)), "threads": .int(s.threads), "params": .list(s.params.map(param))])
+                     "outputs": .list(s.outputs.map(Value.string)), "threads": .int(s.threads), "params": .list(s.params.map(param)),
+                     "headline": .list(s.headline.map(Value.string))])
     }
 }

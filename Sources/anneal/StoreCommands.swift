@@ -51,18 +51,46 @@ struct Runs: ParsableCommand {
     }
 }
 
+/// A run by id, unique id prefix, or `last`; an ambiguous prefix lists its candidates.
+func findRun(_ ref: String, in ledger: Ledger) throws -> Ledger.Run {
+    if ref == "last" || ref == "latest" {
+        guard let r = try ledger.findRun(ref) else { throw UsageError("no runs yet in this cache") }
+        return r
+    }
+    let limit = 10
+    let matches = try ledger.runs(matching: ref, limit: limit)
+    guard matches.count != 1 else { return matches[0] }
+    guard !matches.isEmpty else { throw UsageError("no run '\(ref)' (see `anneal runs`)") }
+    throw UsageError("run id prefix '\(ref)' is ambiguous; it matches \(matches.count == limit ? "these and more" : "\(matches.count) runs"):\n"
+                     + matches.map { "  \($0.id)  \(timestamp($0.started))  \($0.pipeline)" }.joined(separator: "\n")
+                     + "\ngive more characters of the id")
+}
+
+/// Whether a process holds the cache's writer lock: a run marked `running` in the ledger
+/// runs only while one does. A shared lock is refused exactly while a writer holds it.
+func isWriting(_ cache: CacheOption) -> Bool {
+    let fd = open(cache.store.lockPath, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+    flock(fd, LOCK_UN)
+    return false
+}
+
 struct Log: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a run's stages, or one stage's output log.")
+    static let configuration = CommandConfiguration(abstract: "Show a run's stages, or one stage's output log (also while it runs).")
 
     @Argument(help: "Run id, a prefix of one, or 'last'.")
     var runID: String
     @Argument(help: "Stage whose log to print.")
     var stage: String?
+    @Flag(name: [.short, .long], help: "Keep printing the stage's log as it grows, until the stage ends.")
+    var follow = false
     @OptionGroup var cache: CacheOption
 
     func run() throws {
         let ledger = try openLedger(cache)
-        guard let r = try ledger.findRun(runID) else { throw UsageError("no run '\(runID)' (see `anneal runs`)") }
+        let r = try findRun(runID, in: ledger)
         let ex = try ledger.executions(run: r.id)
         guard let stage else {
             print("run \(r.id)  \(r.status)  \(r.pipeline)  started \(timestamp(r.started))")
@@ -73,52 +101,126 @@ struct Log: ParsableCommand {
             }
             return
         }
-        guard let e = ex.first(where: { $0.stage == stage }) else {
+        var execution = ex.first { $0.stage == stage }
+        // A stage of a running run may not have started yet: wait for it when following.
+        while follow, execution == nil, try ledger.findRun(r.id)?.status == "running", isWriting(cache) {
+            Thread.sleep(forTimeInterval: 0.2)
+            execution = try ledger.execution(run: r.id, stage: stage)
+        }
+        guard let e = execution else {
             throw UsageError("run \(r.id) has no stage '\(stage)'" + (ex.map(\.stage).closest(to: stage).map { "; did you mean '\($0)'?" } ?? ""))
         }
-        guard let path = e.log, let data = FileManager.default.contents(atPath: path) else {
+        guard let path = e.log, let handle = FileHandle(forReadingAtPath: path) else {
             print("(stage '\(stage)' was \(e.status) in run \(r.id): no log)")
             return
         }
-        FileHandle.standardOutput.write(data)
+        defer { try? handle.close() }
+        FileHandle.standardOutput.write(handle.readDataToEndOfFile())
+        guard follow else { return }
+        // Tail until the ledger says the stage is over (or the run holding it is gone: a killed
+        // run leaves its stages marked running), then print what it wrote last.
+        while try ledger.execution(run: r.id, stage: stage)?.status == "running", isWriting(cache) {
+            Thread.sleep(forTimeInterval: 0.2)
+            FileHandle.standardOutput.write(handle.readDataToEndOfFile())
+        }
+        FileHandle.standardOutput.write(handle.readDataToEndOfFile())
     }
 }
 
 struct Metrics: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the latest metrics by stage, or one stage's series.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show the metrics of the results a pipeline holds now, or of a past run; or one stage's series.",
+        discussion: """
+            The results a pipeline holds now are those `anneal run` would serve from the cache: the \
+            metrics of the execution that produced them, never of another pipeline's stage of the same \
+            name or of an interrupted run. `anneal metrics STAGE` (a stage of the default pipeline) \
+            still means `--stage STAGE`.
+            """)
 
-    @Argument(help: "Stage whose metric series to print.")
+    @Argument(help: "Pipeline file (default: \(defaultPipeline)).")
+    var target: String?
+    @Option(help: "Print this stage's metric series (step, value).")
     var stage: String?
+    @Option(name: .customLong("run"), help: "The metrics a past run produced: a run id, a prefix of one, or 'last'.")
+    var pastRun: String?
     @OptionGroup var cache: CacheOption
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
 
+    /// `metrics STAGE` from before pipelines were scoped: a word that names no file is a stage.
+    var targetIsStage: Bool {
+        guard let target, stage == nil else { return false }
+        return !(target.hasSuffix(".yaml") || target.hasSuffix(".yml") || target.contains("/")
+                 || FileManager.default.fileExists(atPath: Workspace.userPath(target)))
+    }
+    var pipelineArgument: String? { targetIsStage ? nil : target }
+    var stageName: String? { targetIsStage ? target : stage }
+
     func run() throws {
         let ledger = try openLedger(cache)
-        if let stage {
-            let series = try ledger.series(stage: stage)
-            if json {
-                printJSON(.map(["stage": .string(stage), "series": .map(series.mapValues { pts in
-                    .list(pts.map { .map(["step": $0.0.map(Value.int) ?? .null, "value": .double($0.1)]) })
-                })]))
-                return
+        let actions = ActionCache(store: cache.store)
+        var results: [StageMetrics] = []
+        var stale: [String] = []
+        if let pastRun {
+            let r = try findRun(pastRun, in: ledger)
+            for e in try ledger.executions(run: r.id) where e.status == "ran" || e.status == "cached" {
+                if e.status == "cached", let key = e.key, let entry = actions.rawEntry(key) {
+                    results.append(StageMetrics(stage: e.stage, producer: try ledger.lastCompletedExecution(key: key), metrics: entry.metrics))
+                } else {
+                    results.append(StageMetrics(stage: e.stage, producer: e, metrics: try ledger.series(run: r.id, stage: e.stage).compactMapValues { $0.last?.1 }))
+                }
             }
-            for (name, pts) in series.sorted(by: { $0.key < $1.key }) {
-                print(name)
-                for (step, v) in pts { print("  \(step.map(String.init) ?? "-")\t\(v)") }
+        } else {
+            let project = try Workspace.project(try PipelineOptions.named(pipelineArgument), store: cache.store)
+            let lock = try? Workspace.readLock(project.lockPath)
+            for s in Planner(project: project, stats: StatCache(ledger: ledger)).status(lock: lock ?? nil) {
+                guard s.isFresh, let entry = s.entry else { stale.append(s.name); continue }
+                results.append(StageMetrics(stage: s.name, producer: try ledger.lastCompletedExecution(key: entry.key), metrics: entry.metrics))
             }
-            if series.isEmpty { print("no metrics for stage '\(stage)'") }
-            return
         }
-        let latest = try ledger.latestMetrics()
+        if let stageName { return try printSeries(stageName, results: results, stale: stale, ledger: ledger) }
         if json {
-            printJSON(.map(["stages": .map(latest.mapValues { .map($0.mapValues(Value.double)) })]))
+            printJSON(.map(["stages": .map(Dictionary(results.map { ($0.stage, Value.map($0.metrics.mapValues(Value.double))) },
+                                                      uniquingKeysWith: { a, _ in a })),
+                            "stale": .list(stale.map(Value.string))]))
             return
         }
-        for (s, m) in latest.sorted(by: { $0.key < $1.key }) {
-            print("\(s): " + m.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "  "))
+        for r in results where !r.metrics.isEmpty {
+            print("\(r.stage): " + r.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "  "))
         }
-        if latest.isEmpty { print("no metrics recorded yet") }
+        for s in stale { print("\(s): stale, no current result (run it, or see a past run's with --run)") }
+        if results.allSatisfy(\.metrics.isEmpty) && stale.isEmpty { print("no metrics recorded") }
+    }
+
+    /// A stage's final metrics and the execution that produced them (unknown if the ledger
+    /// lost it: another cache's ledger, say).
+    struct StageMetrics {
+        var stage: String
+        var producer: Ledger.Execution?
+        var metrics: [String: Double]
+    }
+
+    /// The series of the execution that produced the stage's result.
+    private func printSeries(_ name: String, results: [StageMetrics], stale: [String],
+                             ledger: Ledger) throws {
+        guard let result = results.first(where: { $0.stage == name }) else {
+            if stale.contains(name) { throw UsageError("stage '\(name)' is stale: it holds no current result (see a past run's with --run RUN)") }
+            let names = results.map(\.stage) + stale
+            throw UsageError("no stage '\(name)'" + (pastRun.map { " in run \($0)" } ?? "")
+                             + (names.closest(to: name).map { "; did you mean '\($0)'?" } ?? ""))
+        }
+        let series = try result.producer.map { try ledger.series(run: $0.runID, stage: $0.stage) } ?? [:]
+        if json {
+            printJSON(.map(["stage": .string(name), "run": result.producer.map { .string($0.runID) } ?? .null, "series": .map(series.mapValues { pts in
+                .list(pts.map { .map(["step": $0.0.map(Value.int) ?? .null, "value": .double($0.1)]) })
+            })]))
+            return
+        }
+        for (metric, pts) in series.sorted(by: { $0.key < $1.key }) {
+            print(metric)
+            for (step, v) in pts { print("  \(step.map(String.init) ?? "-")\t\(v)") }
+        }
+        if series.isEmpty { print("no metric series for stage '\(name)'") }
     }
 }
 

@@ -16,7 +16,7 @@ struct TokenizerOptions: ParsableArguments {
     @OptionGroup var cache: CacheOption
 
     func load() throws -> BPETokenizer {
-        var path = tokenizer
+        var path = Workspace.userPath(tokenizer)
         if !FileManager.default.fileExists(atPath: path) {
             guard tokenizer.contains(".") else { throw UsageError("no tokenizer at \(tokenizer): give a path or STAGE.OUTPUT") }
             path = try PathCommand.resolve(tokenizer, in: try Workspace.project(try PipelineOptions.named(pipelineFile), store: cache.store))
@@ -28,7 +28,7 @@ struct TokenizerOptions: ParsableArguments {
 
     func input() throws -> Data {
         guard let file else { return FileHandle.standardInput.readDataToEndOfFile() }
-        guard let data = FileManager.default.contents(atPath: file) else { throw UsageError("cannot read \(file)") }
+        guard let data = FileManager.default.contents(atPath: Workspace.userPath(file)) else { throw UsageError("cannot read \(file)") }
         return data
     }
 }

@@ -88,9 +88,9 @@ import Testing
         #expect(path.code == 0)
         #expect(try String(contentsOfFile: path.stdout.trimmingCharacters(in: .newlines) + "/w", encoding: .utf8) == "done\n")
         #expect(s.anneal("path", "train.modle", "-p", "p.yaml").stderr.contains("did you mean 'train.model'?"))
-        let metrics = s.anneal("metrics", "--json")
+        let metrics = s.anneal("metrics", "p.yaml", "--json")
         #expect(metrics.json?["stages"]?["train"]?["loss"]?.doubleValue == 0.1)
-        let series = s.anneal("metrics", "train", "--json").json?["series"]?["loss"]?.listValue ?? []
+        let series = s.anneal("metrics", "p.yaml", "--stage", "train", "--json").json?["series"]?["loss"]?.listValue ?? []
         #expect(series.compactMap { $0["step"]?.intValue } == [1, 2, 3])
         #expect(s.anneal("log", String(runID.prefix(15)), "train").stdout == "trained\n")
         let runs = s.anneal("runs", "--json").json?["runs"]?.listValue ?? []

@@ -41,19 +41,39 @@ import Testing
         #expect(facts(command: "b").reasons(comparedTo: facts(command: "a"), unknownInputs: [:]) == ["command changed"])
     }
 
+    @Test func aStageThatCannotReadTheSeedLeavesItOutOfItsKey() {
+        var blind = facts(command: "echo")
+        blind.seed = nil
+        #expect(!blind.keyMaterial.canonicalJSON.contains("\"seed\""))
+        #expect(facts(command: "echo").reasons(comparedTo: blind, unknownInputs: [:]) == ["seed unread → 7"])
+    }
+
+    @Test func referencesThatComeOrGoAreNotReportedAsParams() {
+        // `with: {k: ${params.n}}` overridden by `--set stages.a.with.k=7`: params.n was not removed.
+        var now = facts()
+        now.params = .map(["k": .int(7)])
+        now.referenced = [:]
+        var old = facts()
+        old.params = .map(["k": .int(2)])
+        old.referenced = ["params.n": .int(2)]
+        #expect(now.reasons(comparedTo: old, unknownInputs: [:]) == ["param with.k: 2 → 7"])
+        #expect(old.reasons(comparedTo: now, unknownInputs: [:]) == ["param with.k: 7 → 2"])
+    }
+
     @Test func lockfileRoundTripsAndIsSorted() throws {
         let dir = scratchDir()
         defer { ContentStore.removeTree(dir) }
         var b = facts(command: "sh -c 'echo \"hi\" ${outputs.o}'")
         b.params = .map(["text": .string("a: b\n\u{e9}"), "xs": .list([.double(0.1), .bool(true), .null])])
         let lock = Lockfile(tool: "anneal test", compute: .map(["cores": .int(2)]), pipeline: "p.yaml", name: "n",
-                            stages: ["zeta": facts(), "alpha": b])
+                            stages: ["zeta": facts(), "alpha": b], overrides: ["params.n=3", "stages.a.with.k='x y'"])
         try lock.write(to: dir + "/p.lock")
         let text = try String(contentsOfFile: dir + "/p.lock", encoding: .utf8)
         #expect(text.range(of: "\"alpha\"")!.lowerBound < text.range(of: "\"zeta\"")!.lowerBound)
         let back = try Lockfile.read(dir + "/p.lock")
         #expect(back.stages == lock.stages)
         #expect(back.compute == lock.compute && back.pipeline == "p.yaml")
+        #expect(back.overrides == ["params.n=3", "stages.a.with.k='x y'"])
         #expect(Lockfile.path(forPipeline: "pipelines/tinychat.yaml") == "pipelines/tinychat.lock")
     }
 
@@ -87,5 +107,30 @@ import Testing
                 "m.yaml:1:1: error: unknown manifest key 'versoin'; did you mean 'version'?",
             ])
         } else { Issue.record("invalid manifest accepted") }
+    }
+}
+
+@Suite struct ConsoleReporterTests {
+    @Test func liveLineIsCutToTheTerminalWidth() {
+        let line = "  ⋯ pretrain  1m02s  step 120/2000  3.1 steps/s  ETA 10m06s  loss 2.314  lr 0.0003"
+        #expect(ConsoleReporter.fit(line, width: 40) == "  ⋯ pretrain  1m02s  step 120/2000  3.…")
+        #expect(ConsoleReporter.fit(line, width: 40).count == 39, "the last column stays free")
+        #expect(ConsoleReporter.fit("short", width: 40) == "short")
+        #expect(ConsoleReporter.terminalWidth(fd: -1, environment: ["COLUMNS": "52"]) == 52)
+        #expect(ConsoleReporter.terminalWidth(fd: -1, environment: [:]) == 80)
+    }
+
+    @Test func metricsReadAsIntegersOrFourSignificantDigits() {
+        #expect(ConsoleReporter.short(42) == "42")
+        #expect(ConsoleReporter.short(0.123456789) == "0.1235")
+        #expect(ConsoleReporter.short(2.0001) == "2")
+        #expect(ConsoleReporter.short(12345.678) == "12350")
+        #expect(ConsoleReporter.short(0.000123456) == "0.0001235")
+        #expect(ConsoleReporter.short(-3.14159) == "-3.142")
+    }
+
+    @Test func reasonsBeyondTheFirstFewAreCounted() {
+        #expect(ConsoleReporter.summary(of: ["a", "b"]) == "a; b")
+        #expect(ConsoleReporter.summary(of: ["a", "b", "c", "d", "e"]) == "a; b; c; +2 more")
     }
 }

@@ -57,6 +57,11 @@ import Testing
         let e = errors("name: c\nstages:\n  a: {run: x, inputs: {i: c.o}, outputs: [o]}\n  b: {run: x, inputs: {i: a.o}, outputs: [o]}\n  c: {run: x, inputs: {i: b.o}, outputs: [o]}\n")
         #expect(e == ["p.yaml:3:6: error: dependency cycle: a -> b -> c -> a"])
         #expect(errors("name: s\nstages:\n  a: {run: x, inputs: {i: a.o}, outputs: [o]}\n") == ["p.yaml:3:6: error: dependency cycle: a -> a"])
+        // Every cycle, not only the first: two apart, and two through one stage.
+        #expect(errors("name: c\nstages:\n  a: {run: x, inputs: {i: b.o}, outputs: [o]}\n  b: {run: x, inputs: {i: a.o}, outputs: [o]}\n  c: {run: x, inputs: {i: d.o}, outputs: [o]}\n  d: {run: x, inputs: {i: c.o}, outputs: [o]}\n") == [
+            "p.yaml:3:6: error: dependency cycle: a -> b -> a", "p.yaml:5:6: error: dependency cycle: c -> d -> c",
+        ])
+        #expect(errors("name: c\nstages:\n  a: {run: x, inputs: {i: b.o}, outputs: [o]}\n  b: {run: x, inputs: {i: a.o, j: c.o}, outputs: [o]}\n  c: {run: x, inputs: {i: b.o}, outputs: [o]}\n").count == 2)
     }
 
     @Test func interpolationErrors() {
@@ -83,6 +88,7 @@ import Testing
         #expect(spec.params["w"] == .int(64))
         #expect(errors(text, overrides: ["stages.fti.with.lr=1"]) == ["--set stages.fti.with.lr=1: error: override names no stage 'fti'; did you mean 'fit'?"])
         #expect(errors(text, overrides: ["stages.fit.with.lr=slow"]) == ["--set stages.fit.with.lr=slow: error: parameter 'with.lr' of stage 'fit' must be a float, found string 'slow'"])
+        #expect(errors(text, overrides: ["params.ww=1"]) == ["--set params.ww=1: error: override names no pipeline param 'params.ww'; did you mean 'params.w'?"])
         #expect(errors(text, overrides: ["nonsense"]) == ["--set nonsense: error: an override is KEY=VALUE, e.g. stages.sft.with.lr=1e-4"])
     }
 
