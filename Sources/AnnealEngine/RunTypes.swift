@@ -31,6 +31,9 @@ public struct StageResult: Sendable {
     public var exitCode: Int32?
     public var log: String?
     public var metrics: [String: Double] = [:]
+    /// The stage succeeded but the store could not keep its outputs (an I/O error): the run
+    /// ends with the internal-error exit code, not "a stage failed".
+    public var isStoreFailure = false
 }
 
 public struct RunSummary: Sendable {
@@ -42,6 +45,8 @@ public struct RunSummary: Sendable {
     public var filesHashed = 0
 
     public var firstError: String? { stages.first { $0.status == .failed }?.error }
+    /// True if the store failed to keep some stage's outputs (exit 3).
+    public var hasStoreFailure: Bool { stages.contains { $0.isStoreFailure } }
     public func count(_ s: StageResult.Status) -> Int { stages.filter { $0.status == s }.count }
 }
 

@@ -28,10 +28,14 @@ struct Repro: ParsableCommand {
             guard FileManager.default.fileExists(atPath: sibling) else { throw UsageError("the lockfile names pipeline \(lock.pipeline), which does not exist") }
             pipelineFile = sibling
         }
-        let scratchRoot = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("anneal-repro-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        Reproduction.removeAbandonedScratch(in: NSTemporaryDirectory())
+        let scratchRoot = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("\(Reproduction.scratchPrefix)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         defer { if scratch == nil { ContentStore.removeTree(scratchRoot) } }
         let store = ContentStore(root: scratchRoot)
         try store.prepare()
+        let scratchLock = CacheLock()
+        try scratchLock.acquire(path: store.lockPath) { printError($0) }
+        defer { scratchLock.release() }
         let options = try PipelineOptions.parse([pipelineFile])
         var project = try Workspace.project(options, store: store)
         project.lockPath = lockPath
@@ -49,7 +53,7 @@ struct Repro: ParsableCommand {
             runOptions.writeLockfile = false
             runOptions.command = "repro \(lockPath)"
             let runner = Runner(project: project, options: runOptions, reporter: ConsoleReporter(), ledger: ledger,
-                                stats: StatCache(ledger: nil), lock: lock)
+                                stats: try StatCache(ledger: nil), lock: lock)
             let signals = SignalWatcher { runner.interrupt() }
             let summary = try runner.run()
             signals.stop()

@@ -52,6 +52,7 @@ struct Run: ParsableCommand {
         defer { cacheLock.release() }
         store.removeDeadScratch()
         let ledger = try Ledger(path: store.ledgerPath)
+        try ledger.markAbandonedRuns()
         var options = RunOptions(jobs: jobs)
         options.keepGoing = keepGoing
         options.force = Set(force)
@@ -59,7 +60,7 @@ struct Run: ParsableCommand {
         options.locked = locked
         options.command = CommandLine.arguments.dropFirst().joined(separator: " ")
         let runner = Runner(project: project, options: options, reporter: reporter, ledger: ledger,
-                            stats: StatCache(ledger: ledger), lock: lock)
+                            stats: try StatCache(ledger: ledger), lock: lock)
         let signals = SignalWatcher { runner.interrupt() }
         let summary = try runner.run()
         signals.stop()
@@ -70,6 +71,7 @@ struct Run: ParsableCommand {
             printError("\(line) — run \(summary.runID)" + (summary.status == "ok" ? "" : " \(summary.status)"))
             if let e = summary.firstError { printError("first error: \(e.split(separator: "\n").first ?? "")") }
         }
+        if summary.hasStoreFailure { throw Failure(code: Exit.internal) }
         switch summary.status {
         case "ok": return
         case "interrupted": throw Failure(code: Exit.interrupted)
