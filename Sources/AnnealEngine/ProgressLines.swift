@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits what a stage writes on its progress descriptor into lines.
 ///
 /// Each byte is scanned once, however it arrives, and at most `limit` bytes of an unfinished
@@ -21,7 +23,8 @@ struct ProgressLines {
     mutating func append(_ bytes: UnsafeRawBufferPointer, line: (String) -> Void) {
         var start = 0
         while start < bytes.count {
-            guard let newline = bytes[start...].firstIndex(of: 0x0A) else { break }
+            guard let found = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) else { break }
+            let newline = bytes.baseAddress!.distance(to: UnsafeRawPointer(found))
             let piece = UnsafeRawBufferPointer(rebasing: bytes[start..<newline])
             if discarding {
                 discarding = false
