@@ -78,6 +78,52 @@ import Testing
         #expect(finish(p, within: 60) == 0)
     }
 
+    @Test func fd3DataWithoutNewlinesIsDroppedNotHeld() {
+        let s = Sandbox()
+        defer { s.remove() }
+        single(s, script: """
+            head -c 50000000 /dev/zero | tr '\\0' a >&3
+            echo '{"step": 7}' >&3
+            echo x > "$ANNEAL_OUTPUT_O/f"
+
+            """)
+        _ = s.run()
+        #expect(s.anneal("log", "last", "a").stdout.contains("anneal: dropped 1 progress line(s) longer than 1048576 bytes on fd 3"))
+    }
+
+    @Test func aKilledGcNeverLeavesAPartialObjectUnderItsName() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("big.py", """
+            import os
+            d = os.environ["ANNEAL_OUTPUT_O"]
+            for i in range(5000):
+                with open(os.path.join(d, "f%05d" % i), "w") as f:
+                    f.write(str(i))
+
+            """)
+        let big = pipeline("  big:\n    run: python3 big.py\n    outputs: [o]\n")
+        let small = pipeline("  small:\n    run: sh -c 'echo > \"$ANNEAL_OUTPUT_O/f\"'\n    outputs: [o]\n")
+        s.write("p.yaml", big)
+        let d = digest(s.run(), "big")
+        let object = "\(s.dir)/cache/objects/\(d.prefix(2))/\(d)"
+        s.write("p.yaml", small)
+        _ = s.run()
+        // Kill gc the moment the object under its name starts to change: either it is gone
+        // (moved away whole) or, before the fix, some of its files are.
+        let gc = s.start(["gc", "--keep-runs", "0"])
+        while gc.process.isRunning, ((try? FileManager.default.contentsOfDirectory(atPath: object).count) ?? -1) == 5000 {
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        kill(gc.process.processIdentifier, SIGKILL)
+        gc.process.waitUntilExit()
+        let verify = s.anneal("cache", "verify", "--json")
+        #expect(verify.code == 0, "\(verify.stdout)")
+        s.write("p.yaml", big)
+        _ = s.run()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: object).count == 5000)
+    }
+
     @Test func anOutputReplacedByALinkOrAFileIsAnErrorNamingIt() {
         let s = Sandbox()
         defer { s.remove() }
