@@ -49,6 +49,21 @@ import Testing
         #expect(error(r).hasSuffix("cannot move output into \(s.dir)/other/objects/\(d.prefix(2))/\(d): Not a directory"), "\(error(r))")
     }
 
+    /// Root may write anywhere; scripts/test-unprivileged runs this one.
+    @Test(.enabled(if: getuid() != 0, "needs an unprivileged user"))
+    func aPermissionErrorIsReportedAsOne() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        single(s, script: "echo data > \"$ANNEAL_OUTPUT_O/f\"\n")
+        let d = digest(s.run())
+        let prefix = "\(s.dir)/other/objects/\(d.prefix(2))"
+        try FileManager.default.createDirectory(atPath: prefix, withIntermediateDirectories: true)
+        chmod(prefix, 0o555)
+        defer { chmod(prefix, 0o755) }
+        let r = s.run("p.yaml", ["--cache", "other"], code: 3)
+        #expect(error(r).hasSuffix("cannot move output into \(prefix)/\(d): Permission denied"), "\(error(r))")
+    }
+
     @Test func aBackgroundProcessCannotChangeAnOutputAfterItIsHashed() throws {
         let s = Sandbox()
         defer { s.remove() }
