@@ -12,8 +12,10 @@ public struct OutputFact: Sendable, Equatable {
 
     var value: Value { .map(["digest": .string(digest), "size": .int(Int(size))]) }
 
+    /// Nil unless the digest is 64 lowercase hex digits: a digest read from a file becomes a
+    /// path in the store, and `../../x` must never be one.
     init?(_ v: Value?) {
-        guard let d = v?["digest"]?.stringValue, let s = v?["size"]?.intValue else { return nil }
+        guard let d = v?["digest"]?.stringValue, Digest.isValid(d), let s = v?["size"]?.intValue else { return nil }
         self.init(digest: d, size: Int64(s))
     }
 }
@@ -96,4 +98,14 @@ public struct ActionCache: Sendable {
     }
 
     public func remove(_ key: String) { unlink(path(key)) }
+
+    /// Moves a damaged entry into the quarantine, kept for inspection and never read again.
+    func quarantine(_ key: String) throws(StoreError) {
+        try? FileManager.default.createDirectory(atPath: store.quarantineDir, withIntermediateDirectories: true)
+        let dest = "\(store.quarantineDir)/action-\(key)-\(Int(Date().timeIntervalSince1970)).json"
+        guard rename(path(key), dest) == 0 else {
+            let code = errno
+            throw .io("cannot quarantine action entry \(key) into \(store.quarantineDir): \(String(cString: strerror(code)))")
+        }
+    }
 }

@@ -10,28 +10,41 @@ public struct CacheMaintenance {
         public var objects: Int
         public var bytes: Int64
         public var corrupt: [String]
+        /// Action entries that do not parse, name another key or hold an invalid digest.
+        public var corruptActions: [String] = []
         /// Action entries whose objects are missing: not corruption (those stages rerun), reported.
         public var dangling: [String]
+        /// What could not be moved to the quarantine, with why.
+        public var quarantineFailures: [String] = []
     }
 
-    /// Re-hashes every object; damaged ones are quarantined so they are never served again.
+    /// Re-hashes every object and checks every action entry; damaged ones are quarantined so
+    /// they are never served again. The caller holds the cache lock: objects a concurrent
+    /// `gc` deletes would otherwise read as damaged.
     public func verify(quarantine: Bool = true) -> Verification {
-        var corrupt: [String] = []
-        var bytes: Int64 = 0
+        var v = Verification(objects: 0, bytes: 0, corrupt: [], dangling: [])
         let objects = store.allObjects()
+        v.objects = objects.count
         for d in objects {
             if let tree = try? Digest.ofTree(store.objectPath(d)), tree.digest == d {
-                bytes += tree.size
-            } else {
-                corrupt.append(d)
-                if quarantine { try? store.quarantine(d) }
+                v.bytes += tree.size
+                continue
             }
+            v.corrupt.append(d)
+            guard quarantine else { continue }
+            do { try store.quarantine(d) } catch { v.quarantineFailures.append(error.description) }
         }
         let actions = ActionCache(store: store)
-        let dangling = actions.allKeys().filter { k in
-            actions.rawEntry(k)?.outputs.values.contains { !store.hasObject($0.digest) } ?? true
+        for k in actions.allKeys().sorted() {
+            guard Digest.isValid(k), let entry = actions.rawEntry(k), entry.key == k else {
+                v.corruptActions.append(k)
+                guard quarantine else { continue }
+                do { try actions.quarantine(k) } catch { v.quarantineFailures.append(error.description) }
+                continue
+            }
+            if entry.outputs.values.contains(where: { !store.hasObject($0.digest) }) { v.dangling.append(k) }
         }
-        return Verification(objects: objects.count, bytes: bytes, corrupt: corrupt, dangling: dangling.sorted())
+        return v
     }
 
     public struct Collection: Sendable {
@@ -72,7 +85,7 @@ public struct CacheMaintenance {
         }
         if !dryRun {
             dropActions.forEach(actions.remove)
-            dropObjects.forEach(store.removeObject)
+            for d in dropObjects { try store.removeObject(d) }
         }
         return Collection(actions: dropActions.sorted(), objects: dropObjects, bytes: bytes, keptObjects: keepObjects.count)
     }

@@ -12,8 +12,17 @@ import Foundation
 /// cache/ledger.sqlite        runs, executions, metrics, the stat cache
 /// cache/lock                 held (flock) by the one process writing
 /// ```
-/// An object appears by a single rename of a fully written, hashed directory, so no reader
-/// ever sees a partial one; an action entry is written after its objects exist.
+/// Objects appear and disappear atomically:
+/// - an object appears by a single rename of a fully written, hashed directory, which is then
+///   sealed (every write bit removed, its top directory last);
+/// - it disappears (`gc`, a damaged object replaced) by a rename into `tmp/` under this
+///   process's id, and only then is deleted, so a kill mid-delete leaves scratch, never a
+///   partial object under a digest; the next run removes that scratch;
+/// - an object is complete exactly when its top directory is read-only. That costs no more
+///   than the `stat` that finds it, and every way to lose part of an object makes its top
+///   directory writable first (a commit killed before sealing; an older `gc` that deleted in
+///   place). An incomplete object is never served: the stage reruns and its commit replaces it.
+/// An action entry is written after its objects exist.
 public struct ContentStore: Sendable {
     public let root: String
 
@@ -33,9 +42,11 @@ public struct ContentStore: Sendable {
         "\(objectsDir)/\(digest.prefix(2))/\(digest)"
     }
 
+    /// True if a complete object is stored under `digest` (see the type's notes).
     public func hasObject(_ digest: String) -> Bool {
+        guard Digest.isValid(digest) else { return false }
         var st = stat()
-        return stat(objectPath(digest), &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+        return lstat(objectPath(digest), &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && st.st_mode & 0o222 == 0
     }
 
     public func prepare() throws(StoreError) {
@@ -51,37 +62,68 @@ public struct ContentStore: Sendable {
     public func makeScratch(stage: String) throws(StoreError) -> String {
         let dir = "\(tmpDir)/\(getpid())-\(stage)-\(UInt32.random(in: 0...UInt32.max))"
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw .io("cannot create scratch directory \(dir): \(error.localizedDescription)")
+            throw .io("cannot create the scratch directory \(dir): \(error.localizedDescription)")
         }
         return dir
     }
 
-    /// Removes scratch directories of processes that no longer exist (a killed run).
+    /// Removes scratch directories of processes that no longer exist (a killed run or gc).
     public func removeDeadScratch() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: tmpDir)) ?? []
         for name in names {
             guard let pid = Int32(name.prefix { $0 != "-" }), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { Self.removeTree(tmpDir + "/" + name) }
+            if kill(pid, 0) != 0 && errno == ESRCH { FileTree.remove(tmpDir + "/" + name) }
         }
     }
 
-    /// Hashes a finished output directory and moves it into the objects. Returns the digest.
-    /// If an equal object exists already, the new copy is discarded: objects are immutable.
-    public func commit(directory: String) throws(StoreError) -> (digest: String, size: Int64, files: Int) {
+    /// Checks a finished output directory (`OutputCheck`), hashes it and moves it into the
+    /// objects. Returns the digest. If a complete object of that digest exists, the new copy
+    /// is discarded (objects are immutable) unless `replacingDamaged` is set (`run --force`)
+    /// and re-hashing shows the stored one no longer matches its name.
+    ///
+    /// The rename comes before sealing: Linux needs write permission on a directory to move
+    /// it to a new parent (its `..` entry changes), so sealing first fails for any user but root.
+    public func commit(directory: String, output: String = "output", replacingDamaged: Bool = false)
+        throws(StoreError) -> (digest: String, size: Int64, files: Int) {
+        try OutputCheck.prepare(directory, name: output)
         let tree = try Digest.ofTree(directory)
         let dest = objectPath(tree.digest)
-        if hasObject(tree.digest) {
-            Self.removeTree(directory)
+        // Stages of one run commit in parallel and may produce equal outputs.
+        Self.commitLock.lock()
+        defer { Self.commitLock.unlock() }
+        if hasObject(tree.digest), !replacingDamaged || verify(tree.digest) {
+            FileTree.remove(directory)
             return tree
         }
+        var st = stat()
+        if lstat(dest, &st) == 0 { try discard(dest) }  // incomplete or damaged: never served again
         let parent = (dest as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        Self.makeReadOnly(directory)
-        guard rename(directory, dest) == 0 else {
-            if hasObject(tree.digest) { Self.removeTree(directory); return tree }
-            throw .io("cannot move output into \(dest): \(String(cString: strerror(errno)))")
+        if mkdir(parent, 0o755) != 0 && errno != EEXIST {
+            throw .io("cannot create \(parent): \(String(cString: strerror(errno)))")
         }
+        if lstat(directory, &st) == 0, st.st_mode & S_IWUSR == 0 { chmod(directory, st.st_mode & 0o7777 | S_IWUSR) }
+        guard rename(directory, dest) == 0 else {
+            let code = errno  // before anything else can overwrite it
+            throw .io("cannot move output into \(dest): \(String(cString: strerror(code)))")
+        }
+        try FileTree.makeReadOnly(dest)
         return tree
+    }
+
+    /// Takes `path` out of the objects by renaming it into this process's scratch, then
+    /// deletes it. A kill between the two leaves only scratch behind.
+    func discard(_ path: String) throws(StoreError) {
+        let trash = "\(tmpDir)/\(getpid())-discarded-\(UInt32.random(in: 0...UInt32.max))"
+        if mkdir(tmpDir, 0o755) != 0 && errno != EEXIST {
+            throw .io("cannot create \(tmpDir): \(String(cString: strerror(errno)))")
+        }
+        try unseal(path)
+        guard rename(path, trash) == 0 else {
+            let code = errno
+            if code == ENOENT { return }
+            throw .io("cannot remove \(path): \(String(cString: strerror(code)))")
+        }
+        FileTree.remove(trash)
     }
 
     /// Re-hashes one object; true if its contents still match its name.
@@ -94,7 +136,7 @@ public struct ContentStore: Sendable {
         var out: [String] = []
         for prefix in (try? FileManager.default.contentsOfDirectory(atPath: objectsDir)) ?? [] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(objectsDir)/\(prefix)")) ?? []
-                where name.count == 64 && name.hasPrefix(prefix) { out.append(name) }
+                where Digest.isValid(name) && name.hasPrefix(prefix) { out.append(name) }
         }
         return out.sorted()
     }
@@ -104,34 +146,33 @@ public struct ContentStore: Sendable {
     public func quarantine(_ digest: String) throws(StoreError) {
         try? FileManager.default.createDirectory(atPath: quarantineDir, withIntermediateDirectories: true)
         let dest = "\(quarantineDir)/\(digest)-\(Int(Date().timeIntervalSince1970))"
+        try unseal(objectPath(digest))
         guard rename(objectPath(digest), dest) == 0 else {
-            throw .io("cannot quarantine \(digest): \(String(cString: strerror(errno)))")
+            let code = errno
+            throw .io("cannot quarantine \(digest) into \(quarantineDir): \(String(cString: strerror(code)))")
         }
     }
 
-    public func removeObject(_ digest: String) { Self.removeTree(objectPath(digest)) }
+    private static let commitLock = NSLock()
 
-    static func makeReadOnly(_ path: String) {
+    /// Makes an object's top directory writable, which is both what moving it to another
+    /// parent needs and what marks it incomplete: from here on it is never served.
+    private func unseal(_ path: String) throws(StoreError) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
-        if st.st_mode & S_IFMT == S_IFDIR {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { makeReadOnly(path + "/" + name) }
+        if st.st_mode & S_IFMT == S_IFDIR, chmod(path, st.st_mode & 0o7777 | S_IWUSR) != 0 {
+            let code = errno
+            throw .io("cannot remove \(path): \(String(cString: strerror(code)))")
         }
-        if st.st_mode & S_IFMT != S_IFLNK { chmod(path, st.st_mode & ~0o222 & 0o7777) }
     }
 
-    /// Deletes a tree even if it was made read-only.
-    public static func removeTree(_ path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if st.st_mode & S_IFMT == S_IFDIR {
-            chmod(path, 0o755)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { removeTree(path + "/" + name) }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
+    public func removeObject(_ digest: String) throws(StoreError) {
+        guard Digest.isValid(digest) else { return }
+        try discard(objectPath(digest))
     }
+
+    /// Deletes a tree even if it was made read-only, however deep it is.
+    public static func removeTree(_ path: String) { FileTree.remove(path) }
 }
 
 /// Writes a file by writing a sibling temporary file, flushing it and renaming it over the
@@ -145,16 +186,18 @@ public func writeAtomically(_ text: String, to path: String) throws(StoreError) 
     while written < bytes.count {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
         if n < 0 {
-            if errno == EINTR { continue }
+            let code = errno
+            if code == EINTR { continue }
             close(fd); unlink(tmp)
-            throw .io("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw .io("cannot write \(path): \(String(cString: strerror(code)))")
         }
         written += n
     }
     fsync(fd)
     close(fd)
     guard rename(tmp, path) == 0 else {
+        let code = errno
         unlink(tmp)
-        throw .io("cannot replace \(path): \(String(cString: strerror(errno)))")
+        throw .io("cannot replace \(path): \(String(cString: strerror(code)))")
     }
 }

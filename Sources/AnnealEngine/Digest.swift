@@ -12,6 +12,17 @@ public enum Digest {
 
     public static func of(string: String) -> String { of(Data(string.utf8)) }
 
+    /// True for exactly 64 lowercase hex digits: the only digests that may become paths in
+    /// the store. Digests read from files (action entries, lockfiles) are checked with it.
+    public static func isValid(_ s: String) -> Bool {
+        var count = 0
+        for b in s.utf8 {
+            guard (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) else { return false }
+            count += 1
+        }
+        return count == 64
+    }
+
     static func hex(_ d: SHA256.Digest) -> String {
         let digits = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 64) { out in

@@ -5,8 +5,10 @@ import GRDB
 /// of workspace inputs. SQLite in WAL mode, so `status` and `metrics` read while a run writes.
 public final class Ledger: Sendable {
     let pool: DatabasePool
+    let path: String
 
     public init(path: String) throws(StoreError) {
+        self.path = path
         var config = Configuration()
         config.busyMode = .timeout(30)
         do {
@@ -41,7 +43,11 @@ public final class Ledger: Sendable {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.read(body) } catch { throw .ledger("\(error)") }
+        do { return try pool.read(body) } catch let damage as LedgerDamage {
+            throw .ledger("\(path): \(damage)")
+        } catch {
+            throw .ledger("\(error)")
+        }
     }
 
     // MARK: runs
@@ -70,9 +76,26 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Marks runs (and their executions) still `running` as `interrupted`. Called with the
+    /// cache lock held: no other process is running then, so those runs' processes were killed.
+    @discardableResult
+    public func markAbandonedRuns() throws(StoreError) -> Int {
+        // A read first: the usual answer is "none", and a no-op run should not pay a write for it.
+        let any = try read { db in try Row.fetchOne(db, sql: "SELECT 1 FROM runs WHERE status = 'running' LIMIT 1") != nil }
+        guard any else { return 0 }
+        var count = 0
+        try write { db in
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: "UPDATE executions SET status = 'interrupted', finished = ? WHERE status = 'running'", arguments: [now])
+            try db.execute(sql: "UPDATE runs SET status = 'interrupted', finished = ? WHERE status = 'running'", arguments: [now])
+            count = db.changesCount
+        }
+        return count
+    }
+
     public func runs(limit: Int = 50) throws(StoreError) -> [Run] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started DESC LIMIT ?", arguments: [limit]).map(Self.run)
+            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started DESC LIMIT ?", arguments: [limit]).map { try Self.run($0) }
         }
     }
 
@@ -80,17 +103,21 @@ public final class Ledger: Sendable {
     public func findRun(_ ref: String) throws(StoreError) -> Run? {
         try read { db in
             if ref == "last" || ref == "latest" {
-                return try Row.fetchOne(db, sql: "SELECT * FROM runs ORDER BY started DESC LIMIT 1").map(Self.run)
+                return try Row.fetchOne(db, sql: "SELECT * FROM runs ORDER BY started DESC LIMIT 1").map { try Self.run($0) }
             }
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id LIKE ? ORDER BY started DESC LIMIT 2",
                                         arguments: [ref + "%"])
-            return rows.count == 1 ? Self.run(rows[0]) : rows.first { ($0["id"] as String) == ref }.map(Self.run)
+            if rows.count == 1 { return try Self.run(rows[0]) }
+            for row in rows where try row.required("id", in: "runs") as String == ref { return try Self.run(row) }
+            return nil
         }
     }
 
-    static func run(_ r: Row) -> Run {
-        Run(id: r["id"], pipeline: r["pipeline"], command: r["command"], started: r["started"], finished: r["finished"],
-            status: r["status"], lockfile: r["lockfile"])
+    static func run(_ r: Row) throws -> Run {
+        let t = "runs"
+        return Run(id: try r.required("id", in: t), pipeline: try r.required("pipeline", in: t), command: try r.required("command", in: t),
+                   started: try r.required("started", in: t), finished: try r.optional("finished", in: t),
+                   status: try r.required("status", in: t), lockfile: try r.optional("lockfile", in: t))
     }
 
     // MARK: executions
@@ -124,9 +151,12 @@ public final class Ledger: Sendable {
 
     public func executions(run: String) throws(StoreError) -> [Execution] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE run_id = ? ORDER BY started, stage", arguments: [run]).map {
-                Execution(runID: $0["run_id"], stage: $0["stage"], status: $0["status"], key: $0["key"], started: $0["started"],
-                          finished: $0["finished"], exitCode: $0["exit_code"], error: $0["error"], log: $0["log"])
+            let t = "executions"
+            return try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE run_id = ? ORDER BY started, stage", arguments: [run]).map {
+                Execution(runID: try $0.required("run_id", in: t), stage: try $0.required("stage", in: t),
+                          status: try $0.required("status", in: t), key: try $0.optional("key", in: t),
+                          started: try $0.optional("started", in: t), finished: try $0.optional("finished", in: t),
+                          exitCode: try $0.optional("exit_code", in: t), error: try $0.optional("error", in: t), log: try $0.optional("log", in: t))
             }
         }
     }
@@ -134,15 +164,19 @@ public final class Ledger: Sendable {
     /// Keys of actions used by the `n` most recent runs (kept by `gc`).
     public func recentKeys(runs n: Int) throws(StoreError) -> Set<String> {
         try read { db in
-            Set(try String.fetchAll(db, sql: """
+            Set(try Row.fetchAll(db, sql: """
                 SELECT key FROM executions WHERE key IS NOT NULL AND run_id IN
                     (SELECT id FROM runs ORDER BY started DESC LIMIT ?)
-                """, arguments: [n]))
+                """, arguments: [n]).map { try $0.required("key", in: "executions") as String })
         }
     }
 
     public func lockfiles() throws(StoreError) -> Set<String> {
-        try read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT lockfile FROM runs WHERE lockfile IS NOT NULL")) }
+        try read { db in
+            Set(try Row.fetchAll(db, sql: "SELECT DISTINCT lockfile FROM runs WHERE lockfile IS NOT NULL").map {
+                try $0.required("lockfile", in: "runs") as String
+            })
+        }
     }
 
     // MARK: metrics
@@ -169,7 +203,7 @@ public final class Ledger: Sendable {
         try read { db in
             var out: [String: [String: Double]] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT stage, name, value FROM metrics ORDER BY time, rowid") {
-                out[r["stage"], default: [:]][r["name"]] = r["value"]
+                out[try r.required("stage", in: "metrics"), default: [:]][try r.required("name", in: "metrics")] = try r.required("value", in: "metrics")
             }
             return out
         }
@@ -178,12 +212,13 @@ public final class Ledger: Sendable {
     /// A stage's series (step, value) per metric name, from its most recent run that logged any.
     public func series(stage: String) throws(StoreError) -> [String: [(Int?, Double)]] {
         try read { db in
-            guard let run = try String.fetchOne(db, sql: "SELECT run_id FROM metrics WHERE stage = ? ORDER BY time DESC, rowid DESC LIMIT 1",
-                                                arguments: [stage]) else { return [:] }
+            guard let row = try Row.fetchOne(db, sql: "SELECT run_id FROM metrics WHERE stage = ? ORDER BY time DESC, rowid DESC LIMIT 1",
+                                             arguments: [stage]) else { return [:] }
+            let run: String = try row.required("run_id", in: "metrics")
             var out: [String: [(Int?, Double)]] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT step, name, value FROM metrics WHERE stage = ? AND run_id = ? ORDER BY rowid",
                                       arguments: [stage, run]) {
-                out[r["name"], default: []].append((r["step"], r["value"]))
+                out[try r.required("name", in: "metrics"), default: []].append((try r.optional("step", in: "metrics"), try r.required("value", in: "metrics")))
             }
             return out
         }
@@ -202,7 +237,10 @@ public final class Ledger: Sendable {
         try read { db in
             var out: [String: (FileState, String)] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT * FROM file_state") {
-                out[r["path"]] = (FileState(device: r["device"], inode: r["inode"], size: r["size"], mtimeNs: r["mtime_ns"]), r["digest"])
+                let t = "file_state"
+                let state = FileState(device: try r.required("device", in: t), inode: try r.required("inode", in: t),
+                                      size: try r.required("size", in: t), mtimeNs: try r.required("mtime_ns", in: t))
+                out[try r.required("path", in: t)] = (state, try r.required("digest", in: t))
             }
             return out
         }

@@ -84,15 +84,24 @@ public struct Lockfile: Sendable {
         }
         var stages: [String: StageFacts] = [:]
         for (name, s) in v["stages"]?.mapValue ?? [:] {
-            func facts(_ k: String) -> [String: OutputFact] { (s[k]?.mapValue ?? [:]).compactMapValues { OutputFact($0) } }
+            func facts(_ k: String) throws(StoreError) -> [String: OutputFact] {
+                var out: [String: OutputFact] = [:]
+                for (item, v) in s[k]?.mapValue ?? [:] {
+                    guard let fact = OutputFact(v) else {
+                        throw .lockfile("\(path): stage '\(name)' \(k.dropLast()) '\(item)' has no valid digest (64 lowercase hex digits) and size; restore the lockfile from version control or rerun `anneal run` to rewrite it")
+                    }
+                    out[item] = fact
+                }
+                return out
+            }
             guard let kind = s["kind"]?.stringValue, let version = s["version"]?.stringValue else {
                 throw .lockfile("\(path): stage '\(name)' lacks kind or version")
             }
             var f = StageFacts(kind: kind, version: version, command: s["command"]?.stringValue, plugin: s["plugin"]?.stringValue,
                                seed: s["seed"]?.intValue, params: s["params"] ?? .map([:]),
-                               referenced: s["referenced"]?.mapValue ?? [:], inputs: facts("inputs"),
+                               referenced: s["referenced"]?.mapValue ?? [:], inputs: try facts("inputs"),
                                outputNames: (s["outputs_declared"]?.listValue ?? []).compactMap(\.stringValue))
-            f.outputs = facts("outputs")
+            f.outputs = try facts("outputs")
             if verifyKeys, let key = s["key"]?.stringValue, key != f.key {
                 throw .lockfile("\(path): stage '\(name)' records key \(key.prefix(12)) but its facts hash to \(f.key.prefix(12)); the lockfile was edited by hand or written by another key format")
             }

@@ -19,6 +19,30 @@ public struct Reproduction {
         public var isReproduced: Bool { firstDivergence == nil }
     }
 
+    /// `repro` rebuilds in `TMPDIR/anneal-repro-PID-RANDOM`, a store whose cache lock the repro
+    /// holds while it runs. A SIGKILLed repro cannot remove its scratch, so every repro first
+    /// removes the scratch stores of this user that nobody holds (the kernel drops a flock when
+    /// its holder dies; this works across PID namespaces, unlike asking whether PID lives).
+    public static let scratchPrefix = "anneal-repro-"
+
+    public static func removeAbandonedScratch(in directory: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(scratchPrefix) {
+            let path = (directory as NSString).appendingPathComponent(name)
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid() else { continue }
+            let fd = open(path + "/lock", O_RDWR | O_CLOEXEC)
+            if fd < 0 {
+                // Killed before it made its lock: only the pid in the name can tell.
+                let pid = Int32(name.dropFirst(scratchPrefix.count).prefix { $0 != "-" }) ?? 0
+                if pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH { FileTree.remove(path) }
+                continue
+            }
+            defer { close(fd) }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { FileTree.remove(path) }
+        }
+    }
+
     /// Stages whose declaration no longer matches the lock: nothing to reproduce there.
     public static func declarationDrift(project: Project, lock: Lockfile) -> [StageVerdict] {
         var out: [StageVerdict] = []

@@ -86,22 +86,35 @@ extension Runner {
                 result.error = "stage '\(stage.name)' \(code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)")"
                     + Self.tail(of: log, run: runID, stage: stage.name)
             } else {
-                do {
-                    var outs: [String: OutputFact] = [:]
-                    for (name, dir) in outputDirectories {
-                        let tree = try project.store.commit(directory: dir)
-                        outs[name] = OutputFact(digest: tree.digest, size: tree.size)
-                    }
-                    result.facts!.outputs = outs
-                    try actions.record(ActionEntry(key: facts.key, stage: stage.name, outputs: outs, metrics: metrics, seconds: result.seconds))
-                } catch {
-                    result.status = .failed
-                    result.error = "stage '\(stage.name)': cannot store its outputs: \(error)"
-                }
+                commitOutputs(outputDirectories, of: stage, into: &result)
             }
             ContentStore.removeTree(scratch)
             record(result, started: started.timeIntervalSince1970, status: result.status.rawValue)
             deliver(result)
+        }
+    }
+
+    /// The commit protocol's second half: each output checked, hashed and stored, then the
+    /// action entry. A bad output fails the stage; an I/O error also marks a store failure.
+    private func commitOutputs(_ directories: [String: String], of stage: StageSpec, into result: inout StageResult) {
+        do {
+            var outs: [String: OutputFact] = [:]
+            let forced = options.forceAll || options.force.contains(stage.name)
+            for (name, dir) in directories.sorted(by: { $0.key < $1.key }) {
+                let tree = try project.store.commit(directory: dir, output: name, replacingDamaged: forced)
+                outs[name] = OutputFact(digest: tree.digest, size: tree.size)
+            }
+            result.facts!.outputs = outs
+            try actions.record(ActionEntry(key: result.facts!.key, stage: stage.name, outputs: outs, metrics: result.metrics,
+                                           seconds: result.seconds))
+        } catch {
+            result.status = .failed
+            if case .output(let why) = error {
+                result.error = "stage '\(stage.name)': \(why)"
+            } else {
+                result.error = "stage '\(stage.name)': cannot store its outputs: \(error)"
+                result.isStoreFailure = true
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import Foundation
 final class StageProcess: @unchecked Sendable {
     let pid: pid_t
     private let progressFD: Int32
+    let logPath: String
 
     /// A progress line a stage wrote: `{"step": 10, "total": 100, "metrics": {"loss": 2.3}, "message": "…"}`.
     /// Top-level numbers other than `step` and `total` count as metrics too.
@@ -69,42 +70,48 @@ final class StageProcess: @unchecked Sendable {
             throw .io("cannot start `\(argv[0])`: \(String(cString: strerror(rc)))")
         }
         pid = child
+        self.logPath = logPath
     }
 
-    /// Reads progress lines until the process exits; returns its exit status (or 128+signal).
+    /// Reads progress lines until the stage is over; returns its exit status (or 128+signal).
+    ///
+    /// A stage is over when its whole process group is: once the leader exits, whatever it
+    /// left running is terminated (`endGroup`) before the caller hashes the outputs, so no
+    /// background process can change an output after it was hashed. Reading the progress
+    /// descriptor ends with the group, even if an escaped process still holds it open.
     func wait(onReport: (Report) -> Void) -> Int32 {
-        var buffer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        var status: Int32 = 0
-        var exited = false
+        var lines = ProgressLines()
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+        defer { chunk.deallocate() }
         var open = true
-        func drainLines() {
-            while let nl = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[..<nl], as: UTF8.self)
-                buffer.removeSubrange(...nl)
-                if let r = Self.parse(line) { onReport(r) }
+        /// Reads once if data arrives within `timeout` ms; false when nothing was read.
+        func readProgress(timeout: Int32) -> Bool {
+            guard open else { return false }
+            var pfd = pollfd(fd: progressFD, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, timeout) > 0 else { return false }
+            let n = read(progressFD, chunk.baseAddress, chunk.count)
+            if n > 0 {
+                lines.append(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) { if let r = Self.parse($0) { onReport(r) } }
+                return true
             }
+            if n == 0 || (errno != EINTR && errno != EAGAIN) { open = false }
+            return false
         }
-        while !exited || open {
-            if open {
-                var pfd = pollfd(fd: progressFD, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&pfd, 1, exited ? 0 : 200)
-                if ready > 0 {
-                    let n = chunk.withUnsafeMutableBytes { read(progressFD, $0.baseAddress, 65536) }
-                    if n > 0 { buffer += chunk[0..<n]; drainLines() } else if n == 0 || errno != EINTR { open = false }
-                } else if exited {
-                    open = false  // a descendant still holds the pipe; the stage itself is done
-                }
-            }
-            if !exited {
-                let w = waitpid(pid, &status, open ? WNOHANG : 0)
-                if w == pid { exited = true } else if w < 0 && errno != EINTR { exited = true; status = 127 << 8 }
-            }
+        var status: Int32 = 0
+        while true {
+            _ = readProgress(timeout: 200)
+            let w = waitpid(pid, &status, open ? WNOHANG : 0)
+            if w == pid { break }
+            if w < 0 && errno != EINTR { status = 127 << 8; break }
         }
+        endGroup { _ = readProgress(timeout: 20) }
+        // What the group wrote before it ended; bounded, for a process that left the group.
+        var reads = 0
+        while reads < 256, readProgress(timeout: 0) { reads += 1 }
         close(progressFD)
-        if !buffer.isEmpty, let r = Self.parse(String(decoding: buffer, as: UTF8.self)) { onReport(r) }
-        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return code
+        lines.finish { if let r = Self.parse($0) { onReport(r) } }
+        if lines.dropped > 0 { note("anneal: dropped \(lines.dropped) progress line(s) longer than \(lines.limit) bytes on fd 3") }
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Sends `signal` to the stage's whole process group.

@@ -105,6 +105,10 @@ public struct PluginManifest: Sendable {
         let command = root["command"]?.scalar ?? ""
         if command.isEmpty { diags.append(Diagnostic(root.mark, "missing required key 'command'")) }
         let outputs = names("outputs")
+        // Each output becomes a directory named after it: `../../x` would move the user's files.
+        for item in root["outputs"]?.items ?? [] where !(item.scalar.map(isIdentifier) ?? true) {
+            diags.append(Diagnostic(item.mark, "invalid output name '\(item.scalar ?? "")': output names must start with a letter and hold only letters, digits, '_' and '-'"))
+        }
         if outputs.isEmpty { diags.append(Diagnostic(root["outputs"]?.mark ?? root.mark, "a stage declares at least one output in 'outputs'")) }
         var threads = 1
         if let t = root["threads"] {

@@ -13,9 +13,9 @@ public final class StatCache: @unchecked Sendable {
     private let ledger: Ledger?
     public private(set) var filesHashed = 0
 
-    public init(ledger: Ledger?) {
+    public init(ledger: Ledger?) throws(StoreError) {
         self.ledger = ledger
-        known = (try? ledger?.fileStates()) ?? [:]
+        known = try ledger?.fileStates() ?? [:]
     }
 
     /// Digest and size of a workspace file or directory.

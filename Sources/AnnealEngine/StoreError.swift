@@ -5,6 +5,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case locked(String)
     case ledger(String)
     case lockfile(String)
+    /// A stage left an output the store cannot accept: the stage failed, not the store.
+    case output(String)
 
     public var description: String {
         switch self {
@@ -13,6 +15,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .locked(let m): m
         case .ledger(let m): "ledger: \(m)"
         case .lockfile(let m): m
+        case .output(let m): m
         }
     }
 }

@@ -118,7 +118,8 @@ struct LoadContext {
     }
 }
 
-func isIdentifier(_ s: String) -> Bool {
+/// Names of stages, inputs and outputs: they become directory names and environment variables.
+public func isIdentifier(_ s: String) -> Bool {
     guard let first = s.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_" else { return false }
     return s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" }
 }

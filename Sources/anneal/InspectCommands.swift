@@ -18,7 +18,7 @@ struct Status: ParsableCommand {
     static func show(_ project: Project, json: Bool, dryRun: Bool, only: Set<String>? = nil, force: Set<String> = []) throws {
         let lock = try? Workspace.readLock(project.lockPath)
         let ledger = Workspace.existingLedger(project.store)
-        let stats = StatCache(ledger: ledger)
+        let stats = try StatCache(ledger: ledger)
         let statuses = Planner(project: project, stats: stats).status(lock: lock ?? nil, only: only, force: force)
         if json {
             printJSON(.map([
@@ -129,7 +129,7 @@ struct PathCommand: ParsableCommand {
                              + (stage.outputs.closest(to: parts[1]).map { "; did you mean '\(stage.name).\($0)'?" } ?? "; outputs: \(stage.outputs.joined(separator: ", "))"))
         }
         let ledger = Workspace.existingLedger(project.store)
-        let statuses = Planner(project: project, stats: StatCache(ledger: ledger)).status(lock: try? Workspace.readLock(project.lockPath))
+        let statuses = Planner(project: project, stats: try StatCache(ledger: ledger)).status(lock: try? Workspace.readLock(project.lockPath))
         guard let s = statuses.first(where: { $0.name == stage.name }), s.isFresh, let d = s.entry?.outputs[parts[1]]?.digest else {
             let why = statuses.first { $0.name == stage.name }?.reasons.joined(separator: "; ") ?? ""
             printError("error: stage '\(stage.name)' is stale (\(why)); run `anneal run \(project.pipelinePath)` first")

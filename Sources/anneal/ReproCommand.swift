@@ -45,10 +45,14 @@ struct Repro: ParsableCommand {
             guard FileManager.default.fileExists(atPath: sibling) else { throw UsageError("the lockfile names pipeline \(lock.pipeline), which does not exist") }
             pipelineFile = sibling
         }
-        let scratchRoot = scratch.map(Workspace.userPath) ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("anneal-repro-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        Reproduction.removeAbandonedScratch(in: NSTemporaryDirectory())
+        let scratchRoot = scratch.map(Workspace.userPath) ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("\(Reproduction.scratchPrefix)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         defer { if scratch == nil { ContentStore.removeTree(scratchRoot) } }
         let store = ContentStore(root: scratchRoot)
         try store.prepare()
+        let scratchLock = CacheLock()
+        try scratchLock.acquire(path: store.lockPath) { printError($0) }
+        defer { scratchLock.release() }
         // The lock names its pipeline relative to the workspace, not to where the user is.
         if Workspace.invokedFrom != nil, !pipelineFile.hasPrefix("/") { pipelineFile = FileManager.default.currentDirectoryPath + "/" + pipelineFile }
         var options = try PipelineOptions.parse([pipelineFile])
@@ -69,7 +73,7 @@ struct Repro: ParsableCommand {
             runOptions.writeLockfile = false
             runOptions.command = "repro \(lockPath)"
             let runner = Runner(project: project, options: runOptions, reporter: ConsoleReporter(), ledger: ledger,
-                                stats: StatCache(ledger: nil), lock: lock)
+                                stats: try StatCache(ledger: nil), lock: lock)
             let signals = SignalWatcher { runner.interrupt() }
             let summary = try runner.run()
             signals.stop()

@@ -57,6 +57,7 @@ struct Run: ParsableCommand {
         defer { cacheLock.release() }
         store.removeDeadScratch()
         let ledger = try Ledger(path: store.ledgerPath)
+        try ledger.markAbandonedRuns()
         var options = RunOptions(jobs: jobs)
         options.keepGoing = keepGoing
         options.force = Set(force)
@@ -64,7 +65,7 @@ struct Run: ParsableCommand {
         options.locked = locked
         options.command = CommandLine.arguments.dropFirst().joined(separator: " ")
         let runner = Runner(project: project, options: options, reporter: reporter, ledger: ledger,
-                            stats: StatCache(ledger: ledger), lock: lock)
+                            stats: try StatCache(ledger: ledger), lock: lock)
         let signals = SignalWatcher { runner.interrupt() }
         let summary = try runner.run()
         signals.stop()
@@ -80,6 +81,7 @@ struct Run: ParsableCommand {
                            + (failed.log != nil ? " (whole log: anneal log \(summary.runID) \(failed.name))" : ""))
             }
         }
+        if summary.hasStoreFailure { throw Failure(code: Exit.internal) }
         switch summary.status {
         case "ok": return
         case "interrupted": throw Failure(code: Exit.interrupted)

@@ -240,6 +240,8 @@ struct GC: ParsableCommand {
         let lock = CacheLock()
         try lock.acquire(path: cache.store.lockPath) { printError($0) }
         defer { lock.release() }
+        cache.store.removeDeadScratch()
+        try ledger.markAbandonedRuns()
         let c = try CacheMaintenance(store: cache.store).collect(ledger: ledger, keepRuns: keepRuns, dryRun: dryRun)
         if json {
             printJSON(.map(["dry_run": .bool(dryRun), "actions": .list(c.actions.map(Value.string)),
@@ -262,16 +264,28 @@ struct Cache: ParsableCommand {
         var json = false
 
         func run() throws {
+            let lock = CacheLock()
+            // Without the lock a concurrent `gc` would make deleted objects read as damaged.
+            if FileManager.default.fileExists(atPath: cache.store.root) {
+                try lock.acquire(path: cache.store.lockPath) { printError($0) }
+            }
+            defer { lock.release() }
             let v = CacheMaintenance(store: cache.store).verify()
             if json {
-                printJSON(.map(["objects": .int(v.objects), "bytes": .int(Int(v.bytes)), "ok": .bool(v.corrupt.isEmpty),
-                                "corrupt": .list(v.corrupt.map(Value.string)), "dangling_actions": .list(v.dangling.map(Value.string))]))
+                printJSON(.map(["objects": .int(v.objects), "bytes": .int(Int(v.bytes)),
+                                "ok": .bool(v.corrupt.isEmpty && v.corruptActions.isEmpty && v.quarantineFailures.isEmpty),
+                                "corrupt": .list(v.corrupt.map(Value.string)), "dangling_actions": .list(v.dangling.map(Value.string)),
+                                "corrupt_actions": .list(v.corruptActions.map(Value.string)),
+                                "quarantine_failures": .list(v.quarantineFailures.map(Value.string))]))
             } else {
                 for d in v.corrupt { print("corrupt object \(d): moved to \(cache.store.quarantineDir); the stage that made it will rerun") }
+                for k in v.corruptActions { print("corrupt action entry \(k): moved to \(cache.store.quarantineDir); its stage will rerun") }
                 if !v.dangling.isEmpty { print("\(v.dangling.count) action entries refer to missing objects; their stages will rerun") }
-                print("\(v.objects) objects, \(v.bytes) bytes verified; \(v.corrupt.count) corrupt")
+                print("\(v.objects) objects, \(v.bytes) bytes verified; \(v.corrupt.count) corrupt, \(v.corruptActions.count) corrupt action entries")
             }
-            if !v.corrupt.isEmpty { throw Failure(code: Exit.failed) }
+            for f in v.quarantineFailures { printError("error: \(f); it is no longer served, remove it by hand") }
+            if !v.quarantineFailures.isEmpty { throw Failure(code: Exit.internal) }
+            if !v.corrupt.isEmpty || !v.corruptActions.isEmpty { throw Failure(code: Exit.failed) }
         }
     }
 }

@@ -4,8 +4,11 @@ import Testing
 /// The built-in data stages through the real binary: tinyworld → clean → dedup → tokenize,
 /// reproduced bit for bit from its lockfile, and a user's own JSONL file.
 @Suite struct DataPipelineTests {
+    /// The source tree, for its pipelines; `ANNEAL_REPOSITORY` when the tests run where the
+    /// clone is out of reach (scripts/test-unprivileged).
     static var repository: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        if let r = ProcessInfo.processInfo.environment["ANNEAL_REPOSITORY"] { return r }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
     @Test func tinychatDataHalfRunsAndReproduces() throws {

@@ -7,9 +7,9 @@ import Testing
     func facts(lr: Double = 2e-4, input: String = "aa", command: String? = nil) -> StageFacts {
         var f = StageFacts(kind: "sft", version: "2", command: command, plugin: nil, seed: 7,
                            params: .map(["lr": .double(lr), "lora": .map(["rank": .int(8)])]),
-                           referenced: ["params.width": .int(128)], inputs: ["model": OutputFact(digest: input, size: 10)],
+                           referenced: ["params.width": .int(128)], inputs: ["model": OutputFact(digest: String(repeating: input, count: 32), size: 10)],
                            outputNames: ["model"])
-        f.outputs = ["model": OutputFact(digest: "ff", size: 20)]
+        f.outputs = ["model": OutputFact(digest: String(repeating: "ff", count: 32), size: 20)]
         return f
     }
 
@@ -107,6 +107,35 @@ import Testing
                 "m.yaml:1:1: error: unknown manifest key 'versoin'; did you mean 'version'?",
             ])
         } else { Issue.record("invalid manifest accepted") }
+    }
+
+    @Test func pluginManifestOutputsAreNames() {
+        let text = """
+            version: 1
+            command: x
+            outputs:
+              - ../../../../tmp/x/important
+              - ..
+              - .
+              - ""
+              - a/b
+              - x y
+              - fine_name-2
+
+            """
+        guard case .failure(let e) = PluginManifest.parse(text, file: "m.yaml", directoryName: "x") else {
+            Issue.record("outputs that are paths were accepted")
+            return
+        }
+        let rule = "output names must start with a letter and hold only letters, digits, '_' and '-'"
+        #expect(e.diagnostics.map(\.description) == [
+            "m.yaml:4:5: error: invalid output name '../../../../tmp/x/important': \(rule)",
+            "m.yaml:5:5: error: invalid output name '..': \(rule)",
+            "m.yaml:6:5: error: invalid output name '.': \(rule)",
+            "m.yaml:7:6: error: invalid output name '': \(rule)",
+            "m.yaml:8:5: error: invalid output name 'a/b': \(rule)",
+            "m.yaml:9:5: error: invalid output name 'x y': \(rule)",
+        ])
     }
 }
 

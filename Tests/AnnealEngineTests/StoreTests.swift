@@ -73,6 +73,7 @@ func scratchDir(_ name: String = #function) -> String {
         try cache.record(entry)
         #expect(cache.lookup(entry.key) == nil, "objects missing: a miss")
         try FileManager.default.createDirectory(atPath: store.objectPath(String(repeating: "cd", count: 32)), withIntermediateDirectories: true)
+        chmod(store.objectPath(String(repeating: "cd", count: 32)), 0o555)  // sealed: a complete object
         #expect(cache.lookup(entry.key)?.metrics == ["loss": 1.5])
         #expect(cache.allKeys() == [entry.key])
     }

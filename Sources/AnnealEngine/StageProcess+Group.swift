@@ -1,0 +1,58 @@
+import Foundation
+
+/// Ending a stage's process group once its leader has exited.
+extension StageProcess {
+    /// Grace between SIGTERM and SIGKILL for what a stage left running.
+    static let terminationGrace = 2.0
+
+    /// Terminates whatever the stage left in its process group: SIGTERM, then SIGKILL after
+    /// `terminationGrace` seconds. `whileWaiting` runs between checks (it reads progress, so a
+    /// member blocked on a full pipe can still finish and exit). Returns once no member is alive.
+    func endGroup(whileWaiting: () -> Void) {
+        guard groupIsAlive() else { return }
+        kill(-pid, SIGTERM)
+        kill(-pid, SIGCONT)  // a stopped member acts on SIGTERM only once it runs
+        for (signal, grace) in [(SIGKILL, Self.terminationGrace), (0, 10.0)] {
+            let deadline = Date().addingTimeInterval(grace)
+            while groupIsAlive(), Date() < deadline { whileWaiting(); usleep(10_000) }
+            guard groupIsAlive() else { return }
+            if signal != 0 {
+                note("anneal: stage processes still running \(Self.terminationGrace)s after SIGTERM; sent SIGKILL")
+                kill(-pid, signal)
+            }
+        }
+    }
+
+    /// True while a process of the group is alive. Zombies do not count: they are done, and
+    /// in a container whose init never reaps, orphans stay zombies forever.
+    func groupIsAlive() -> Bool {
+        guard kill(-pid, 0) == 0 else { return errno == EPERM }
+        #if os(Linux)
+        return Self.liveMembers(ofGroup: pid)
+        #else
+        return true
+        #endif
+    }
+
+    /// Whether `/proc` lists a process of group `group` that is not a zombie.
+    static func liveMembers(ofGroup group: pid_t) -> Bool {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+        for name in names where name.first?.isNumber == true {
+            // "PID (COMM) STATE PPID PGRP …"; COMM may hold spaces and parentheses.
+            guard let text = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = text.lastIndex(of: ")") else { continue }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            if fields.count > 2, fields[2] == "\(group)", fields[0] != "Z" { return true }
+        }
+        return false
+    }
+
+    /// Appends an explanation to the stage's log.
+    func note(_ text: String) {
+        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let line = Array((text + "\n").utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}
