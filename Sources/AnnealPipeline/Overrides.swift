@@ -17,8 +17,17 @@ extension LoadContext {
                   hint: didYouMean(path[0], ["stages", "params", "seed", "name"]))
             return root
         }
+        guard path.count <= Limits.depth else {
+            error(mark, "an override's key nests deeper than \(Limits.depth)")
+            return root
+        }
         let valueText = String(text[text.index(after: eq)...])
         let parsed = YAMLParser(file: mark.file).parse(valueText)
+        if parsed.isRefused, let problem = parsed.diagnostics.last {
+            // A value past a limit is refused, never taken as a plain string instead.
+            error(mark, problem.message, hint: problem.hint)
+            return root
+        }
         var value = parsed.root ?? YAMLNode(.scalar(valueText, isPlain: false), mark: mark)
         if !parsed.diagnostics.isEmpty || value.pairs != nil && valueText.first != "{" {
             value = YAMLNode(.scalar(valueText, isPlain: false), mark: mark)
