@@ -4,6 +4,9 @@
 public enum Limits {
     /// Levels of nested lists and mappings in any YAML or JSON anneal reads.
     public static let depth = 256
+    /// A lockfile records a stage's values under `stages.NAME.params`/`referenced`: a few
+    /// levels deeper than the pipeline held them.
+    public static let lockfileDepth = depth + 8
     /// `threads:` of a stage or plugin: enough for any machine, small enough that sums of
     /// them never overflow.
     public static let threads = 1...4096

@@ -32,6 +32,10 @@ extension LoadContext {
         if !parsed.diagnostics.isEmpty || value.pairs != nil && valueText.first != "{" {
             value = YAMLNode(.scalar(valueText, isPlain: false), mark: mark)
         }
+        guard path.count + Self.height(value) <= Limits.depth else {
+            error(mark, "nesting deeper than \(Limits.depth)", hint: "the key's \(path.count) levels and the value's together")
+            return root
+        }
         value = remark(value, mark)
         if path[0] == "stages", path.count >= 2, root["stages"]?[path[1]] == nil {
             let names = root["stages"]?.pairs?.compactMap(\.key.scalar) ?? []
@@ -39,6 +43,15 @@ extension LoadContext {
             return root
         }
         return set(root, path[...], to: value, mark: mark)
+    }
+
+    /// Levels of lists and mappings in `node`; the parser has bounded it.
+    static func height(_ node: YAMLNode) -> Int {
+        switch node.content {
+        case .scalar: 0
+        case .sequence(let items): 1 + (items.map(height).max() ?? 0)
+        case .mapping(let pairs): 1 + (pairs.map { height($0.value) }.max() ?? 0)
+        }
     }
 
     private func remark(_ node: YAMLNode, _ mark: SourceMark) -> YAMLNode {

@@ -13,8 +13,14 @@ public struct YAMLParser {
     public static let expansionByteBudget = 64 << 20
 
     public let file: String
+    /// Levels of lists and mappings; a lockfile holds pipeline values a few levels down, so
+    /// it reads with `Limits.lockfileDepth`.
+    public let maxDepth: Int
 
-    public init(file: String) { self.file = file }
+    public init(file: String, maxDepth: Int = Limits.depth) {
+        self.file = file
+        self.maxDepth = maxDepth
+    }
 
     public struct Result: Sendable {
         public var root: YAMLNode?
@@ -94,7 +100,7 @@ public struct YAMLParser {
             Result(root: nil, diagnostics: diagnostics + [d], isRefused: true)
         }
         func tooDeep(_ m: SourceMark) -> Diagnostic {
-            Diagnostic(m, "nesting deeper than \(Limits.depth)", hint: "flatten the structure; anneal reads at most \(Limits.depth) levels of lists and mappings")
+            Diagnostic(m, "nesting deeper than \(maxDepth)", hint: "flatten the structure; anneal reads at most \(maxDepth) levels of lists and mappings")
         }
 
         var event = yaml_event_t()
@@ -128,7 +134,7 @@ public struct YAMLParser {
                 let at = isQuoted ? SourceMark(file: file, line: m.line, column: m.column + 1) : m
                 finish(YAMLNode(.scalar(text, isPlain: isPlain), mark: at), weight: Weight(bytes: Int(s.length), height: 0), anchor: Self.string(s.anchor))
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
-                guard stack.count < Limits.depth else { return refuse(tooDeep(m)) }
+                guard stack.count < maxDepth else { return refuse(tooDeep(m)) }
                 if event.type == YAML_MAPPING_START_EVENT {
                     stack.append(Frame(mark: m, anchor: Self.string(event.data.mapping_start.anchor), isMapping: true))
                     continue
@@ -164,7 +170,7 @@ public struct YAMLParser {
                     finish(YAMLNode(.scalar("", isPlain: true), mark: m), weight: Weight(height: 0), anchor: nil)
                     continue
                 }
-                guard stack.count + target.weight.height <= Limits.depth else { return refuse(tooDeep(m)) }
+                guard stack.count + target.weight.height <= maxDepth else { return refuse(tooDeep(m)) }
                 expanded.nodes += target.weight.nodes
                 expanded.bytes += target.weight.bytes
                 if expanded.nodes > Self.expansionBudget {

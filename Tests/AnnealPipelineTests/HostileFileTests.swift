@@ -8,7 +8,7 @@ import Testing
 
     @Test func deepFlowNestingIsRefusedAtItsColumn() {
         let deep = "name: d\nx: " + String(repeating: "[", count: 20_000) + "\n" + stage
-        #expect(errors(deep) == ["p.yaml:2:260: error: nesting deeper than 256; flatten the structure; anneal reads at most 256 levels of lists and mappings"])
+        #expect(errors(deep) == ["p.yaml:2:259: error: nesting deeper than 256; flatten the structure; anneal reads at most 256 levels of lists and mappings"])
         let maps = "name: d\nx: " + String(repeating: "{a: ", count: 20_000) + "\n" + stage
         #expect(errors(maps).first?.hasPrefix("p.yaml:2:") == true)
         #expect(errors(maps).first?.contains("nesting deeper than 256") == true)
@@ -88,7 +88,7 @@ import Testing
             _ = try PipelineLoader(catalog: TestCatalog(), workspace: dir).load(file: file)
             Issue.record("a file with invalid UTF-8 loaded")
         } catch {
-            #expect(error.diagnostics.map(\.description) == ["\(file):3:15: error: invalid UTF-8 (byte 0xC3); save the file as UTF-8"])
+            #expect(error.diagnostics.map(\.description) == ["\(file):3:14: error: invalid UTF-8 (byte 0xC3); save the file as UTF-8"])
         }
     }
 }
