@@ -42,7 +42,7 @@ extension Sandbox {
     @Test func deepNestingInAPipelineOrSetIsExitTwo() {
         let s = Sandbox()
         defer { s.remove() }
-        s.write("p.yaml", "name: d\nparams: {x: " + String(repeating: "[", count: 20_000) + "}\nstages:\n  a: {run: 'true', outputs: [o]}\n")
+        s.write("p.yaml", "name: d\nparams: {x: " + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000) + "}\nstages:\n  a: {run: 'true', outputs: [o]}\n")
         let r = s.anneal("run", "p.yaml")
         #expect(r.code == 2)
         #expect(r.stderr.contains("p.yaml:2:"))
