@@ -132,3 +132,34 @@ import Testing
         #expect(EnvironmentName.of("a-b.c") == "A_B_C")
     }
 }
+
+/// Declared bounds of a stage's numeric parameters are checked at validation.
+@Suite struct ParameterRangeTests {
+    struct Bounded: StageCatalog {
+        static let kind = StageSchema(name: "bounded", version: "1", inputs: [], outputs: ["o"], params: [
+            ParamSpec("n", .int, default: .int(1), range: 1...1_024),
+            ParamSpec("share", .float, default: .double(0.5), range: 0...0.9),
+        ])
+        func schema(named name: String) -> StageSchema? { name == "bounded" ? Self.kind : nil }
+        var stageNames: [String] { ["bounded"] }
+    }
+
+    func errors(_ with: String) -> [String] {
+        do {
+            _ = try PipelineLoader(catalog: Bounded(), workspace: "/tmp")
+                .load(text: "name: r\nstages:\n  s: {uses: bounded, with: \(with)}\n", file: "p.yaml")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    @Test func valuesOutsideTheRangeAreErrors() {
+        #expect(errors("{n: 9223372036854775807, share: 1e300}") == [
+            "p.yaml:3:32: error: parameter 'with.n' of stage 's' must be in 1...1024, found 9223372036854775807",
+            "p.yaml:3:60: error: parameter 'with.share' of stage 's' must be in 0.0...0.9, found 1e+300",
+        ])
+        #expect(errors("{share: .nan}") == ["p.yaml:3:36: error: parameter 'with.share' of stage 's' must be in 0.0...0.9, found NaN"])
+        #expect(errors("{n: 1024, share: 0}") == [])
+    }
+}
