@@ -26,7 +26,8 @@ enum TextCheck {
                 i += 1; column += 1
                 continue
             }
-            if b == 0x0A { i += 1; line += 1; column = 1; continue }
+            // LF, CRLF and a lone CR each end a line, as libyaml counts them.
+            if b == 0x0A || (b == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A)) { i += 1; line += 1; column = 1; continue }
             if b == 0x09 || b == 0x0D { i += 1; column += 1; continue }
             if b == 0 { return at("NUL byte in the file", hint: "a text file holds no NUL bytes; is this a binary file?") }
             guard let (scalar, length) = decode(bytes, at: i) else {

@@ -76,6 +76,21 @@ extension Sandbox {
         #expect(s.read("p.lock") != deep, "run rewrites the lockfile it could not read")
     }
 
+    @Test func aDeepActionEntryIsAMissWithAWarning() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: d\nstages:\n  a:\n    run: sh -c 'echo 1 > ${outputs.o}/v'\n    outputs: [o]\n")
+        s.run()
+        let actions = s.dir + "/cache/actions"
+        let entries = (FileManager.default.enumerator(atPath: actions)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".json") }
+        #expect(entries.count == 1)
+        for e in entries { try? FileManager.default.removeItem(atPath: actions + "/" + e); s.write("cache/actions/" + e, String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)) }
+        let r = s.run()
+        #expect(r.statuses == ["a": "ran"])
+        #expect(r.stderr.contains("warning: ignoring the damaged action entry"), "\(r.stderr.prefix(300))")
+        #expect(s.run().statuses == ["a": "cached"])
+    }
+
     @Test func hugeThreadsAndBadBytesAreExitTwo() throws {
         let s = Sandbox()
         defer { s.remove() }

@@ -68,6 +68,7 @@ import Testing
             (Array("a: 1\n  b".utf8) + [0x00], "u.yaml:2:4: error: NUL byte in the file; a text file holds no NUL bytes; is this a binary file?"),
             (Array("a: \"x".utf8) + [0x07] + Array("\"\n".utf8), #"u.yaml:1:6: error: control character U+0007 is not allowed in YAML; write it as an escape in a double-quoted string, e.g. "\u0007""#),
             (Array("a: ".utf8) + [0xED, 0xA0, 0x80], "u.yaml:1:4: error: invalid UTF-8 (byte 0xED); save the file as UTF-8"),
+            (Array("a: 1\rb: 2\r\nc: ".utf8) + [0x7F], "u.yaml:3:4: error: control character U+007F is not allowed in YAML; write it as an escape in a double-quoted string, e.g. \"\\u007F\""),
             (Array("a: ".utf8) + [0xC2, 0x9B], "u.yaml:1:4: error: control character U+009B is not allowed in YAML; write it as an escape in a double-quoted string, e.g. \"\\u009B\""),
         ]
         for (bytes, expected) in cases {
