@@ -49,8 +49,9 @@ public enum CommandTemplate {
                 var text = quoted(value, levels: lexer.levels.map(\.quote))
                 if keepEscapes {
                     text = text.replacingOccurrences(of: "${", with: "$${")
-                    // `$` + a following literal `{` would read as a token in the later pass.
-                    if text.hasSuffix("$"), end + 1 < chars.count, chars[end + 1] == "{" { text += "$" }
+                    // A final `$` next to a `{` or a `${…}` token would read as `$${` in the
+                    // later pass: close and reopen the quotes, which adds nothing to the word.
+                    if text.hasSuffix("$") { text += lexer.levels[0].quote == .double ? "\"\"" : "''" }
                 }
                 out += text
                 lexer.markValue()

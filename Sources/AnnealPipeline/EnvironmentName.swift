@@ -9,6 +9,17 @@ public enum EnvironmentName {
 }
 
 extension LoadContext {
+    /// Inputs at their marks; a command stage's outputs at theirs, a kind's at its `uses`.
+    mutating func checkEnvironmentClashes(_ d: StageDraft, _ node: YAMLNode) {
+        checkEnvironmentClashes(d.inputs.map { ($0.name, $0.mark) }, what: "input", stage: d.name)
+        if d.schema == nil, let items = node["outputs"]?.items {
+            let declared = items.compactMap { item in item.scalar.map { ($0, item.mark) } }
+            checkEnvironmentClashes(declared.filter { d.outputs.contains($0.0) }, what: "output", stage: d.name)
+        } else {
+            checkEnvironmentClashes(d.outputs.map { ($0, node["uses"]?.mark ?? node.mark) }, what: "output", stage: d.name)
+        }
+    }
+
     /// Reports each name (with its mark) whose variable an earlier name of the list already has.
     mutating func checkEnvironmentClashes(_ names: [(name: String, mark: SourceMark)], what: String, stage: String) {
         var seen: [String: String] = [:]

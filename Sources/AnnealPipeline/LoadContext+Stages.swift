@@ -55,13 +55,7 @@ extension LoadContext {
         }
         draftOutputs(&d, node["outputs"])
         draftInputs(&d, node["inputs"])
-        checkEnvironmentClashes(d.inputs.map { ($0.name, $0.mark) }, what: "input", stage: name)
-        if d.schema == nil, let items = node["outputs"]?.items {
-            let declared = items.compactMap { item in item.scalar.map { ($0, item.mark) } }
-            checkEnvironmentClashes(declared.filter { d.outputs.contains($0.0) }, what: "output", stage: name)
-        } else {
-            checkEnvironmentClashes(d.outputs.map { ($0, node["uses"]?.mark ?? node.mark) }, what: "output", stage: name)
-        }
+        checkEnvironmentClashes(d, node)
         d.withNode = node["with"]
         if let w = d.withNode, w.pairs == nil {
             error(w.mark, "'with' must be a mapping of parameters, found \(w.kindName)")

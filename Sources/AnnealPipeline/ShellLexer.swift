@@ -83,7 +83,7 @@ struct ShellLexer {
         l.word = ""
         // The word after `-c` of a shell is a script for a shell one level down.
         if levels.count == k + 1, k + 1 < Self.maxLevels, let flag = l.words.last, Self.isScriptFlag(flag),
-           l.words.dropLast().contains(where: { Self.shells.contains(String($0.split(separator: "/").last ?? "")) }) {
+           Self.runsShell(l.words.dropLast()) {
             levels[k] = l
             levels.append(Level())
         }
@@ -99,6 +99,21 @@ struct ShellLexer {
     private func endCommand(_ l: inout Level, level k: Int) {
         l.words = []
     }
+
+    /// Whether the command these words begin is a shell (`sh`, `/bin/bash -e`, `env X=1 sh`,
+    /// `timeout 60 sh`), not a program that merely takes `sh` as an argument.
+    static func runsShell(_ words: ArraySlice<String>) -> Bool {
+        for w in words {
+            let name = String(w.split(separator: "/").last ?? "")
+            if shells.contains(name) { return true }
+            let isAssignment = w.contains("=") && !w.hasPrefix("=") && !w.prefix { $0 != "=" }.contains("/")
+            if isAssignment || wrappers.contains(name) || w.hasPrefix("-") || w.allSatisfy(\.isNumber) { continue }
+            return false
+        }
+        return false
+    }
+
+    static let wrappers: Set<String> = ["env", "exec", "nice", "nohup", "command", "time", "timeout", "stdbuf", "setsid", "ionice", "taskset", "chrt"]
 
     /// `-c`, or a cluster of single-letter options ending in `c` (`-ec`, `-xc`).
     static func isScriptFlag(_ w: String) -> Bool {

@@ -84,7 +84,7 @@ public struct YAMLParser {
         var diagnostics: [Diagnostic] = []
         var stack: [Frame] = []
         var anchors: [String: (node: YAMLNode, weight: Weight)] = [:]
-        var expanded = Weight(nodes: 0, bytes: 0, height: 0)
+        var expandedNodes = 0, expandedBytes = 0
         var root: YAMLNode?
         var documents = 0
 
@@ -135,11 +135,9 @@ public struct YAMLParser {
                 finish(YAMLNode(.scalar(text, isPlain: isPlain), mark: at), weight: Weight(bytes: Int(s.length), height: 0), anchor: Self.string(s.anchor))
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                 guard stack.count < maxDepth else { return refuse(tooDeep(m)) }
-                if event.type == YAML_MAPPING_START_EVENT {
-                    stack.append(Frame(mark: m, anchor: Self.string(event.data.mapping_start.anchor), isMapping: true))
-                    continue
-                }
-                stack.append(Frame(mark: m, anchor: Self.string(event.data.sequence_start.anchor), isMapping: false))
+                let isMapping = event.type == YAML_MAPPING_START_EVENT
+                let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+                stack.append(Frame(mark: m, anchor: Self.string(anchor), isMapping: isMapping))
             case YAML_SEQUENCE_END_EVENT:
                 let f = stack.removeLast()
                 finish(YAMLNode(.sequence(f.children), mark: f.mark), weight: f.weight, anchor: f.anchor)
@@ -171,12 +169,12 @@ public struct YAMLParser {
                     continue
                 }
                 guard stack.count + target.weight.height <= maxDepth else { return refuse(tooDeep(m)) }
-                expanded.nodes += target.weight.nodes
-                expanded.bytes += target.weight.bytes
-                if expanded.nodes > Self.expansionBudget {
+                expandedNodes += target.weight.nodes
+                expandedBytes += target.weight.bytes
+                if expandedNodes > Self.expansionBudget {
                     return refuse(Diagnostic(m, "aliases expand to more than \(Self.expansionBudget) nodes; refusing a possible alias bomb (expand '*\(name)' fewer times)"))
                 }
-                if expanded.bytes > Self.expansionByteBudget {
+                if expandedBytes > Self.expansionByteBudget {
                     return refuse(Diagnostic(m, "aliases expand to more than \(Self.expansionByteBudget >> 20) MiB of text; refusing a possible alias bomb (expand '*\(name)' fewer times)"))
                 }
                 var copy = target.node

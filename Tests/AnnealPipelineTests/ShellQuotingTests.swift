@@ -106,6 +106,26 @@ import Testing
         #expect(CommandTemplate.expand(c2, keepEscapes: false) { _, _ in .string("/OUT") } == "echo '${outputs.o}'x")
     }
 
+    @Test func aValueEndingInDollarStaysApartFromWhatFollows() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = try load("""
+            name: d
+            params: {a: x$, b: '{y}'}
+            stages:
+              s:
+                run: printf '<%s>' '${params.a}${params.b}' "${params.a}${outputs.o}" ${params.a}{z} sh -c 'printf "<%s>" "${params.a}"{w}'
+                outputs: [o]
+
+            """)
+        guard case .command(let c) = spec.stages[0].action else { Issue.record("not a command"); return }
+        let command = CommandTemplate.expand(c, keepEscapes: false) { expr, _ in expr == "outputs.o" ? .string("/OUT") : nil }
+        // `sh -c` here are printf's arguments, not a shell: the text is printed as it is.
+        #expect(try sh(command, in: dir) == "<x${y}><x$/OUT><x${z}><sh><-c><printf \"<%s>\" \"x$\"{w}>")
+        let inner = CommandTemplate.expand("sh -c 'printf \"<%s>\" ${params.a}{w}'", keepEscapes: true) { _, _ in .string("x$") }
+        #expect(try sh(CommandTemplate.expand(inner, keepEscapes: false) { _, _ in nil }, in: dir) == "<x${w}>")
+    }
+
     func scratch() throws -> String {
         let dir = NSTemporaryDirectory() + "anneal-quote-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
