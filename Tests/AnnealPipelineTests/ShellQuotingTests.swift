@@ -26,8 +26,14 @@ import Testing
         #"sh -c 'true; printf "<%s>" ${params.x}' # it's done"#,
     ]
 
+    /// A few strings drawn from every character a shell treats specially.
+    static func randomValues(_ n: Int) -> [String] {
+        let chars = Array("'\"\\$`{}()[]!#;&|<>*?~= \t\nab-")
+        return (0..<n).map { _ in String((0..<Int.random(in: 1...12)).map { _ in chars.randomElement()! }) }
+    }
+
     @Test(arguments: templates) func hostileParamsStayLiteral(_ template: String) throws {
-        for value in Self.hostile {
+        for value in Self.hostile + Self.randomValues(15) {
             let dir = try scratch()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let command = CommandTemplate.expand(template, keepEscapes: false) { _, _ in .string(value) }
@@ -124,6 +130,17 @@ import Testing
         #expect(try sh(command, in: dir) == "<x${y}><x$/OUT><x${z}><sh><-c><printf \"<%s>\" \"x$\"{w}>")
         let inner = CommandTemplate.expand("sh -c 'printf \"<%s>\" ${params.a}{w}'", keepEscapes: true) { _, _ in .string("x$") }
         #expect(try sh(CommandTemplate.expand(inner, keepEscapes: false) { _, _ in nil }, in: dir) == "<x${w}>")
+    }
+
+    /// Any text is a template: unbalanced quotes, stray braces and backslashes never trap.
+    @Test func arbitraryTemplatesNeverTrap() {
+        let pieces = ["'", "\"", "\\", "$", " ", "{", "}", "#", ";", "\n", "-c", "sh", "bash", "a=b", "${params.x}", "${inputs.i}", "$${", "$(", "${"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let template = (0..<Int.random(in: 0...30, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let loaded = CommandTemplate.expand(template, keepEscapes: true) { expr, _ in expr == "params.x" ? .string("v$'\"{") : nil }
+            _ = CommandTemplate.expand(loaded, keepEscapes: false) { expr, _ in expr == "inputs.i" ? .string("/a b") : nil }
+        }
     }
 
     func scratch() throws -> String {
