@@ -14,10 +14,15 @@ struct ShellLexer {
         var escaped = false
         var comment = false
         /// Words of the current simple command, after quote removal; a token shows as U+0001.
+        /// Only the first `wordLimit` words, each cut at `wordLimit` bytes, are kept: enough to
+        /// see `env X=1 sh -c`, and a hostile megabyte-long command stays linear.
         var words: [String] = []
         var word = ""
         var inWord = false
+        var isLong = false
     }
+
+    static let wordLimit = 64
 
     /// levels[0] is the shell that runs the command; each further level is the shell started
     /// by `sh -c` with the current word of the level above as its script.
@@ -31,7 +36,7 @@ struct ShellLexer {
     mutating func markValue() {
         for k in levels.indices {
             if !levels[k].inWord { levels[k].inWord = true; levels[k].word = "" }
-            levels[k].word += "\u{1}"
+            if levels[k].word.utf8.count < Self.wordLimit { levels[k].word += "\u{1}" }
         }
     }
 
@@ -69,7 +74,7 @@ struct ShellLexer {
 
     private mutating func emit(_ c: Character, _ l: inout Level, level k: Int) {
         startWord(&l, level: k)
-        l.word.append(c)
+        if l.word.utf8.count < Self.wordLimit { l.word.append(c) }
         if k + 1 < levels.count {
             levels[k] = l
             feed(c, level: k + 1)
@@ -82,7 +87,7 @@ struct ShellLexer {
         l.inWord = true
         l.word = ""
         // The word after `-c` of a shell is a script for a shell one level down.
-        if levels.count == k + 1, k + 1 < Self.maxLevels, let flag = l.words.last, Self.isScriptFlag(flag),
+        if levels.count == k + 1, k + 1 < Self.maxLevels, !l.isLong, let flag = l.words.last, Self.isScriptFlag(flag),
            Self.runsShell(l.words.dropLast()) {
             levels[k] = l
             levels.append(Level())
@@ -91,13 +96,14 @@ struct ShellLexer {
 
     private mutating func endWord(_ l: inout Level, level k: Int) {
         guard l.inWord else { return }
-        l.words.append(l.word)
+        if l.words.count < Self.wordLimit { l.words.append(l.word) } else { l.isLong = true }
         l.inWord = false
         if levels.count > k + 1 { levels.removeSubrange((k + 1)...) }
     }
 
     private func endCommand(_ l: inout Level, level k: Int) {
         l.words = []
+        l.isLong = false
     }
 
     /// Whether the command these words begin is a shell (`sh`, `/bin/bash -e`, `env X=1 sh`,

@@ -143,6 +143,17 @@ import Testing
         }
     }
 
+    /// A megabyte-long command (one word, or many) expands in linear time.
+    @Test func longCommandsStayLinear() {
+        let cases = [(String(repeating: "a", count: 1 << 20) + "${params.x}", "a'v w'"),
+                     (String(repeating: "a ", count: 1 << 19) + "${params.x}", "a 'v w'"),
+                     ("sh -c '" + String(repeating: "b ", count: 1 << 19) + "${params.x}'", #"b '\''v w'\'''"#)]
+        for (template, end) in cases {
+            let out = CommandTemplate.expand(template, keepEscapes: true) { _, _ in .string("v w") }
+            #expect(out.hasSuffix(end))
+        }
+    }
+
     func scratch() throws -> String {
         let dir = NSTemporaryDirectory() + "anneal-quote-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
