@@ -70,9 +70,10 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
         if let step = l.step {
             parts.append(l.total.map { "step \(step)/\($0)" } ?? "step \(step)")
             if let (s0, t0) = l.firstStep, step > s0, now > t0 {
-                let rate = Double(step - s0) / (now - t0)
+                // Steps come from the stage: in Double, no difference of them can overflow.
+                let rate = (Double(step) - Double(s0)) / (now - t0)
                 parts.append(String(format: "%.1f steps/s", rate))
-                if let total = l.total, rate > 0 { parts.append("ETA " + Self.duration(Double(total - step) / rate)) }
+                if let total = l.total, rate > 0 { parts.append("ETA " + Self.duration((Double(total) - Double(step)) / rate)) }
             }
         }
         for (k, v) in l.metrics.sorted(by: { $0.key < $1.key }).prefix(3) { parts.append("\(k) \(Self.short(v))") }
@@ -137,7 +138,8 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
     }
 
     static func duration(_ s: Double) -> String {
-        s < 60 ? String(format: "%.1fs", s) : s < 3600 ? "\(Int(s) / 60)m\(String(format: "%02d", Int(s) % 60))s"
+        guard s.isFinite, abs(s) < 1e12 else { return "?" }
+        return s < 60 ? String(format: "%.1fs", s) : s < 3600 ? "\(Int(s) / 60)m\(String(format: "%02d", Int(s) % 60))s"
             : "\(Int(s) / 3600)h\(String(format: "%02d", Int(s) % 3600 / 60))m"
     }
 

@@ -72,8 +72,8 @@ public struct Lockfile: Sendable {
     /// recorded keys disagree (a hand edit). `repro` and `--locked` rely on the keys, so they
     /// verify; `status` and `run` only read facts for reasons and skip the cost.
     public static func read(_ path: String, verifyKeys: Bool = true) throws(StoreError) -> Lockfile {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .lockfile("cannot read the lockfile \(path)") }
-        let parsed = YAMLParser(file: path).parse(text)
+        guard let data = FileManager.default.contents(atPath: path) else { throw .io("cannot read the lockfile \(path)") }
+        let parsed = YAMLParser(file: path, maxDepth: Limits.lockfileDepth).parse(bytes: Array(data))
         guard let root = parsed.root, parsed.diagnostics.isEmpty else {
             throw .lockfile("\(path) is not a valid lockfile: \(parsed.diagnostics.first?.description ?? "empty")")
         }

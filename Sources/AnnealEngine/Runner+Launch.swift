@@ -133,14 +133,20 @@ extension Runner {
     }
 
     /// The argv that runs the stage: inline commands and plugins through `/bin/sh -c`,
-    /// built-ins through the `anneal` binary itself.
+    /// built-ins through the `anneal` binary itself. Paths enter the command quoted for where
+    /// their token stands (`CommandTemplate`), so a path with a space or a `$(…)` in its name
+    /// stays one literal word.
     private func commandLine(_ stage: StageSpec, inputs: [String: String], outputs: [String: String]) throws(StoreError) -> [String] {
         func expand(_ template: String, plugin: String?) -> String {
-            var s = template
-            for (k, v) in inputs { s = s.replacingOccurrences(of: "${inputs.\(k)}", with: v) }
-            for (k, v) in outputs { s = s.replacingOccurrences(of: "${outputs.\(k)}", with: v) }
-            if let plugin { s = s.replacingOccurrences(of: "${plugin}", with: plugin) }
-            return s
+            CommandTemplate.expand(template, keepEscapes: false) { expr, _ in
+                let parts = expr.split(separator: ".", maxSplits: 1).map(String.init)
+                switch (parts.first, parts.count) {
+                case ("inputs", 2): return inputs[parts[1]].map(Value.string)
+                case ("outputs", 2): return outputs[parts[1]].map(Value.string)
+                case ("plugin", 1): return plugin.map(Value.string)
+                default: return nil
+                }
+            }
         }
         switch stage.action {
         case .command(let c):
@@ -164,7 +170,5 @@ extension Runner {
             + shown.map { "    " + $0 }.joined(separator: "\n") + "\n  whole log: anneal log \(run) \(stage)"
     }
 
-    static func envName(_ s: String) -> String {
-        s.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-    }
+    static func envName(_ s: String) -> String { EnvironmentName.of(s) }
 }

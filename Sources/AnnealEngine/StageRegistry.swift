@@ -35,8 +35,13 @@ public struct StageRegistry: StageCatalog {
         for name in names where FileManager.default.fileExists(atPath: "\(dir)/\(name)/stage.yaml") {
             let absolute = "\(dir)/\(name)/stage.yaml"
             let path = workspace.map { absolute.hasPrefix($0 + "/") ? String(absolute.dropFirst($0.count + 1)) : absolute } ?? absolute
-            let text = (try? String(contentsOfFile: absolute, encoding: .utf8)) ?? ""
+            let bytes = Array(FileManager.default.contents(atPath: absolute) ?? Data())
+            let text = String(decoding: bytes, as: UTF8.self)
             sources[path] = text
+            if let problem = YAMLParser(file: path).encodingProblem(bytes) {
+                broken[name] = [problem]
+                continue
+            }
             switch PluginManifest.parse(text, file: path, directoryName: name) {
             case .success(let m):
                 if kinds[m.schema.name] != nil {
@@ -112,7 +117,10 @@ public struct PluginManifest: Sendable {
         if outputs.isEmpty { diags.append(Diagnostic(root["outputs"]?.mark ?? root.mark, "a stage declares at least one output in 'outputs'")) }
         var threads = 1
         if let t = root["threads"] {
-            if let n = t.value.intValue, n >= 1 { threads = n } else { diags.append(Diagnostic(t.mark, "'threads' must be an integer ≥ 1")) }
+            switch Limits.threads(of: t) {
+            case .success(let n): threads = n
+            case .failure(let d): diags.append(d)
+            }
         }
         let params = paramSpecs(root["params"], diags: &diags)
         let headline = names("headline")

@@ -11,8 +11,9 @@ public struct SourceMark: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Where command-line overrides (`--set`) come from; they have no source line to show.
+    /// A long value is cut: the message names the override, it need not repeat all of it.
     public static func commandLine(_ text: String) -> SourceMark {
-        SourceMark(file: "--set \(text)", line: 0, column: 0)
+        SourceMark(file: "--set \(text.count > 100 ? text.prefix(96) + " …" : text)", line: 0, column: 0)
     }
 
     public var description: String { line > 0 ? "\(file):\(line):\(column)" : file }

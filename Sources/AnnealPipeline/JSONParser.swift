@@ -13,7 +13,7 @@ struct JSONParser {
     }
 
     mutating func parseValue(depth: Int = 0) -> Value? {
-        guard depth < 512 else { return nil }
+        guard depth < Limits.depth else { return nil }
         skipSpace()
         guard i < bytes.count else { return nil }
         switch bytes[i] {

@@ -55,17 +55,14 @@ extension LoadContext {
         }
         draftOutputs(&d, node["outputs"])
         draftInputs(&d, node["inputs"])
+        checkEnvironmentClashes(d, node)
         d.withNode = node["with"]
         if let w = d.withNode, w.pairs == nil {
             error(w.mark, "'with' must be a mapping of parameters, found \(w.kindName)")
             d.withNode = nil
         }
-        if let t = node["threads"] {
-            if case .int(let n) = t.value, n >= 1 { d.threads = n } else { error(t.mark, "'threads' must be an integer ≥ 1") }
-        }
-        if let s = node["seed"] {
-            if case .int(let n) = s.value { d.seed = n } else { error(s.mark, "'seed' must be an integer, found \(s.value.typeName)") }
-        }
+        if let t = node["threads"] { d.threads = threads(t) }
+        if let s = node["seed"] { d.seed = seed(s) }
         return d
     }
 
@@ -179,8 +176,7 @@ extension LoadContext {
         }
         var action = d.action
         if case .command(let cmd) = d.action, let m = d.commandMark {
-            let expanded = interpolate(cmd, mark: m, globals: globals, io: io, referenced: &referenced)
-            action = .command(expanded.displayString)
+            action = .command(interpolateCommand(cmd, mark: m, globals: globals, io: io, referenced: &referenced))
         }
         let seed = d.seed ?? globals.seed
         var stage = StageSpec(name: d.name, action: action, inputs: d.inputs, outputs: d.outputs, params: params,

@@ -17,11 +17,24 @@ extension LoadContext {
                   hint: didYouMean(path[0], ["stages", "params", "seed", "name"]))
             return root
         }
+        guard path.count <= Limits.depth else {
+            error(mark, "an override's key nests deeper than \(Limits.depth)")
+            return root
+        }
         let valueText = String(text[text.index(after: eq)...])
         let parsed = YAMLParser(file: mark.file).parse(valueText)
+        if parsed.isRefused, let problem = parsed.diagnostics.last {
+            // A value past a limit is refused, never taken as a plain string instead.
+            error(mark, problem.message, hint: problem.hint)
+            return root
+        }
         var value = parsed.root ?? YAMLNode(.scalar(valueText, isPlain: false), mark: mark)
         if !parsed.diagnostics.isEmpty || value.pairs != nil && valueText.first != "{" {
             value = YAMLNode(.scalar(valueText, isPlain: false), mark: mark)
+        }
+        guard path.count + Self.height(value) <= Limits.depth else {
+            error(mark, "nesting deeper than \(Limits.depth)", hint: "the key's \(path.count) levels and the value's together")
+            return root
         }
         value = remark(value, mark)
         if path[0] == "stages", path.count >= 2, root["stages"]?[path[1]] == nil {
@@ -51,6 +64,15 @@ extension LoadContext {
             prefix += "." + key
         }
         return true
+    }
+
+    /// Levels of lists and mappings in `node`; the parser has bounded it.
+    static func height(_ node: YAMLNode) -> Int {
+        switch node.content {
+        case .scalar: 0
+        case .sequence(let items): 1 + (items.map(height).max() ?? 0)
+        case .mapping(let pairs): 1 + (pairs.map { height($0.value) }.max() ?? 0)
+        }
     }
 
     private func remark(_ node: YAMLNode, _ mark: SourceMark) -> YAMLNode {

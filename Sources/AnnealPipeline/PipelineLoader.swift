@@ -25,9 +25,10 @@ public struct PipelineLoader: Sendable {
             throw PipelineErrors([Diagnostic(mark, exists ? "cannot read the pipeline file" : "no such pipeline file",
                                              hint: exists ? nil : "give a path, or run from a workspace with pipelines/tinychat.yaml")])
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw PipelineErrors([Diagnostic(mark, "the pipeline file is not valid UTF-8")])
+        if let problem = TextCheck.firstProblem(in: Array(data), file: file) {
+            throw PipelineErrors([problem], sources: [file: String(decoding: data, as: UTF8.self)])
         }
+        let text = String(decoding: data, as: UTF8.self)
         return try load(text: text, file: file, overrides: overrides)
     }
 
@@ -75,9 +76,7 @@ struct LoadContext {
             error(root.mark, "missing required key 'name'")
         }
         var seed = 0
-        if let s = root["seed"] {
-            if case .int(let v) = s.value { seed = v } else { error(s.mark, "'seed' must be an integer, found \(s.value.typeName)") }
-        }
+        if let s = root["seed"], let v = self.seed(s) { seed = v }
         var params = Value.map([:])
         if let p = root["params"] {
             if p.pairs == nil { error(p.mark, "'params' must be a mapping, found \(p.kindName)") } else { params = p.value }

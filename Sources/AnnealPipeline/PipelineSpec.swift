@@ -16,7 +16,9 @@ public struct StageSpec: Sendable {
     public enum Action: Sendable, Equatable {
         /// A stage kind from the catalog (built-in or a plugin in `stages/`).
         case uses(String)
-        /// An inline shell command.
+        /// An inline shell command: `${seed}`, `${name}` and `${params.…}` are written in, quoted
+        /// for where they stand; `${inputs.…}`, `${outputs.…}` and `$${` are left for
+        /// `CommandTemplate.expand` at launch.
         case command(String)
     }
 

@@ -43,9 +43,12 @@ public struct ParamSpec: Sendable {
     public var allowed: [String]?
     public var fields: [ParamSpec]?
     public var summary: String
+    /// Bounds of an int or float parameter, checked when the pipeline is validated so the
+    /// stage never computes with a number it cannot hold.
+    public var range: ClosedRange<Double>?
 
     public init(_ name: String, _ kind: Kind, default defaultValue: Value? = nil, required: Bool = false,
-                allowed: [String]? = nil, fields: [ParamSpec]? = nil, summary: String = "") {
+                allowed: [String]? = nil, fields: [ParamSpec]? = nil, summary: String = "", range: ClosedRange<Double>? = nil) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
@@ -53,6 +56,14 @@ public struct ParamSpec: Sendable {
         self.allowed = allowed
         self.fields = fields
         self.summary = summary
+        self.range = range
+    }
+
+    /// `range` as the user writes it: `1...1024` for an int, `0.0...0.9` for a float.
+    var rangeDescription: String? {
+        guard let r = range else { return nil }
+        func show(_ d: Double) -> String { kind == .int && abs(d) < 1e18 ? String(Int(d)) : Value.format(d) }
+        return "\(show(r.lowerBound))...\(show(r.upperBound))"
     }
 
     /// Whether `value` has this parameter's type. Ints are accepted where floats are declared

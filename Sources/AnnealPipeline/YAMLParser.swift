@@ -4,18 +4,38 @@ import CYAML
 ///
 /// Problems that do not stop parsing (duplicate keys) are collected; a syntax error ends
 /// the parse, since libyaml cannot resume after one. Aliases are expanded by value, with a
-/// budget on the total expanded size so a "billion laughs" file fails fast instead of
-/// exhausting memory.
+/// budget on the total expanded size (nodes and bytes) so a "billion laughs" file fails fast
+/// instead of exhausting memory. Nesting is limited to `Limits.depth`, so every later
+/// recursive walk of the tree (conversion to `Value`, interpolation, JSON) stays shallow.
 public struct YAMLParser {
     public static let expansionBudget = 100_000
+    /// Bytes of scalar text that aliases may add, all aliases together.
+    public static let expansionByteBudget = 64 << 20
 
     public let file: String
+    /// Levels of lists and mappings; a lockfile holds pipeline values a few levels down, so
+    /// it reads with `Limits.lockfileDepth`.
+    public let maxDepth: Int
 
-    public init(file: String) { self.file = file }
+    public init(file: String, maxDepth: Int = Limits.depth) {
+        self.file = file
+        self.maxDepth = maxDepth
+    }
 
     public struct Result: Sendable {
         public var root: YAMLNode?
         public var diagnostics: [Diagnostic]
+        /// The text broke a limit (depth, alias budget) or is not clean UTF-8: it is hostile or
+        /// broken, never to be read as a plain string instead (as `--set` does for bad YAML).
+        public var isRefused = false
+    }
+
+    /// What a finished subtree weighs: nodes, scalar bytes and height, for the alias budgets
+    /// and the depth limit (an alias grafts its whole subtree where it stands).
+    private struct Weight {
+        var nodes = 1
+        var bytes = 0
+        var height = 1
     }
 
     private struct Frame {
@@ -23,11 +43,26 @@ public struct YAMLParser {
         var anchor: String?
         var isMapping: Bool
         var children: [YAMLNode] = []
-        var size = 1
+        var weight = Weight()
     }
 
     public func parse(_ text: String) -> Result {
-        var bytes = Array(text.utf8)
+        parse(bytes: Array(text.utf8))
+    }
+
+    /// The first invalid UTF-8 sequence, NUL or control character of `bytes`, at its line and
+    /// column, or nil for clean text.
+    public func encodingProblem(_ bytes: [UInt8]) -> Diagnostic? {
+        TextCheck.firstProblem(in: bytes, file: file)
+    }
+
+    /// Parses raw file bytes: invalid UTF-8 and control characters are reported at their line
+    /// and column before libyaml sees them (its own message for them has no position).
+    public func parse(bytes input: [UInt8]) -> Result {
+        if let problem = TextCheck.firstProblem(in: input, file: file) {
+            return Result(root: nil, diagnostics: [problem], isRefused: true)
+        }
+        var bytes = input
         if bytes.isEmpty { bytes = [0x0A] }
         return bytes.withUnsafeBufferPointer { buffer in
             let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
@@ -48,16 +83,24 @@ public struct YAMLParser {
     private func run(_ parser: UnsafeMutablePointer<yaml_parser_t>) -> Result {
         var diagnostics: [Diagnostic] = []
         var stack: [Frame] = []
-        var anchors: [String: (node: YAMLNode, size: Int)] = [:]
-        var expanded = 0
+        var anchors: [String: (node: YAMLNode, weight: Weight)] = [:]
+        var expandedNodes = 0, expandedBytes = 0
         var root: YAMLNode?
         var documents = 0
 
-        func finish(_ node: YAMLNode, size: Int, anchor: String?) {
-            if let anchor { anchors[anchor] = (node, size) }
+        func finish(_ node: YAMLNode, weight: Weight, anchor: String?) {
+            if let anchor { anchors[anchor] = (node, weight) }
             if stack.isEmpty { root = node; return }
             stack[stack.count - 1].children.append(node)
-            stack[stack.count - 1].size += size
+            stack[stack.count - 1].weight.nodes += weight.nodes
+            stack[stack.count - 1].weight.bytes += weight.bytes
+            stack[stack.count - 1].weight.height = max(stack[stack.count - 1].weight.height, weight.height + 1)
+        }
+        func refuse(_ d: Diagnostic) -> Result {
+            Result(root: nil, diagnostics: diagnostics + [d], isRefused: true)
+        }
+        func tooDeep(_ m: SourceMark) -> Diagnostic {
+            Diagnostic(m, "nesting deeper than \(maxDepth)", hint: "flatten the structure; anneal reads at most \(maxDepth) levels of lists and mappings")
         }
 
         var event = yaml_event_t()
@@ -89,14 +132,15 @@ public struct YAMLParser {
                 // A quoted scalar's mark points at its first character, not the quote, so
                 // positions inside it (an interpolation token) land on the right column.
                 let at = isQuoted ? SourceMark(file: file, line: m.line, column: m.column + 1) : m
-                finish(YAMLNode(.scalar(text, isPlain: isPlain), mark: at), size: 1, anchor: Self.string(s.anchor))
-            case YAML_SEQUENCE_START_EVENT:
-                stack.append(Frame(mark: m, anchor: Self.string(event.data.sequence_start.anchor), isMapping: false))
-            case YAML_MAPPING_START_EVENT:
-                stack.append(Frame(mark: m, anchor: Self.string(event.data.mapping_start.anchor), isMapping: true))
+                finish(YAMLNode(.scalar(text, isPlain: isPlain), mark: at), weight: Weight(bytes: Int(s.length), height: 0), anchor: Self.string(s.anchor))
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                guard stack.count < maxDepth else { return refuse(tooDeep(m)) }
+                let isMapping = event.type == YAML_MAPPING_START_EVENT
+                let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+                stack.append(Frame(mark: m, anchor: Self.string(anchor), isMapping: isMapping))
             case YAML_SEQUENCE_END_EVENT:
                 let f = stack.removeLast()
-                finish(YAMLNode(.sequence(f.children), mark: f.mark), size: f.size, anchor: f.anchor)
+                finish(YAMLNode(.sequence(f.children), mark: f.mark), weight: f.weight, anchor: f.anchor)
             case YAML_MAPPING_END_EVENT:
                 let f = stack.removeLast()
                 var pairs: [YAMLNode.Pair] = []
@@ -116,22 +160,26 @@ public struct YAMLParser {
                     }
                     k += 2
                 }
-                finish(YAMLNode(.mapping(pairs), mark: f.mark), size: f.size, anchor: f.anchor)
+                finish(YAMLNode(.mapping(pairs), mark: f.mark), weight: f.weight, anchor: f.anchor)
             case YAML_ALIAS_EVENT:
                 let name = Self.string(event.data.alias.anchor) ?? ""
                 guard let target = anchors[name] else {
                     diagnostics.append(Diagnostic(m, "unknown alias '*\(name)'"))
-                    finish(YAMLNode(.scalar("", isPlain: true), mark: m), size: 1, anchor: nil)
+                    finish(YAMLNode(.scalar("", isPlain: true), mark: m), weight: Weight(height: 0), anchor: nil)
                     continue
                 }
-                expanded += target.size
-                if expanded > Self.expansionBudget {
-                    diagnostics.append(Diagnostic(m, "aliases expand to more than \(Self.expansionBudget) nodes; refusing a possible alias bomb (expand '*\(name)' fewer times)"))
-                    return Result(root: nil, diagnostics: diagnostics)
+                guard stack.count + target.weight.height <= maxDepth else { return refuse(tooDeep(m)) }
+                expandedNodes += target.weight.nodes
+                expandedBytes += target.weight.bytes
+                if expandedNodes > Self.expansionBudget {
+                    return refuse(Diagnostic(m, "aliases expand to more than \(Self.expansionBudget) nodes; refusing a possible alias bomb (expand '*\(name)' fewer times)"))
+                }
+                if expandedBytes > Self.expansionByteBudget {
+                    return refuse(Diagnostic(m, "aliases expand to more than \(Self.expansionByteBudget >> 20) MiB of text; refusing a possible alias bomb (expand '*\(name)' fewer times)"))
                 }
                 var copy = target.node
                 copy.mark = m
-                finish(copy, size: target.size, anchor: nil)
+                finish(copy, weight: target.weight, anchor: nil)
             default:
                 break
             }

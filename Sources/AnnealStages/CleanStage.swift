@@ -12,11 +12,11 @@ struct CleanStage: BuiltinStage {
             ParamSpec("skip", .list, default: .list([]),
                       summary: "rules to switch off: " + CleanRule.allCases.map(\.rawValue).joined(separator: ", ")),
             ParamSpec("pii", .bool, default: .bool(false), summary: "redact emails, phone numbers and IP addresses"),
-            ParamSpec("min_words", .int, default: .int(50)),
-            ParamSpec("max_words", .int, default: .int(100_000)),
-            ParamSpec("min_chars", .int, default: .int(1)),
-            ParamSpec("max_chars", .int, default: .int(100_000)),
-            ParamSpec("samples_per_rule", .int, default: .int(5)),
+            ParamSpec("min_words", .int, default: .int(50), range: 0...2_147_483_647),
+            ParamSpec("max_words", .int, default: .int(100_000), range: 0...2_147_483_647),
+            ParamSpec("min_chars", .int, default: .int(1), range: 0...2_147_483_647),
+            ParamSpec("max_chars", .int, default: .int(100_000), range: 0...2_147_483_647),
+            ParamSpec("samples_per_rule", .int, default: .int(5), range: 0...1_000_000),
         ], threads: 2, headline: ["documents", "kept", "docs_per_s"])
 
     static func run(_ ctx: StageContext) throws {

@@ -9,9 +9,9 @@ struct DedupStage: BuiltinStage {
         name: "dedup", version: "1", summary: "Removes exact and near-duplicate documents (MinHash LSH)",
         inputs: ["docs"], outputs: ["docs", "report"],
         params: formatParams + [
-            ParamSpec("threshold", .float, default: .double(0.7), summary: "Jaccard similarity above which documents are duplicates"),
-            ParamSpec("ngram", .int, default: .int(5), summary: "words per shingle"),
-            ParamSpec("permutations", .int, default: .int(128)),
+            ParamSpec("threshold", .float, default: .double(0.7), summary: "Jaccard similarity above which documents are duplicates", range: 0.05...1),
+            ParamSpec("ngram", .int, default: .int(5), summary: "words per shingle", range: 1...1_000),
+            ParamSpec("permutations", .int, default: .int(128), range: 1...1_024),
             ParamSpec("exact", .bool, default: .bool(true)),
             ParamSpec("near", .bool, default: .bool(true)),
         ], threads: 2, headline: ["documents", "kept", "near_duplicates"])

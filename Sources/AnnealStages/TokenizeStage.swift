@@ -9,11 +9,11 @@ struct TokenizeStage: BuiltinStage {
         name: "tokenize", version: "1", summary: "Trains a byte-level BPE tokenizer and writes token shards",
         inputs: ["docs"], outputs: ["tokenizer", "shards"],
         params: formatParams + [
-            ParamSpec("vocab_size", .int, default: .int(4096)),
-            ParamSpec("min_frequency", .int, default: .int(2), summary: "pairs seen fewer times are never merged"),
+            ParamSpec("vocab_size", .int, default: .int(4096), range: 256...16_777_216),
+            ParamSpec("min_frequency", .int, default: .int(2), summary: "pairs seen fewer times are never merged", range: 0...2_147_483_647),
             ParamSpec("special_tokens", .list, default: .list(ChatTemplate.specialTokens.map(Value.string))),
-            ParamSpec("validation_share", .float, default: .double(0.05)),
-            ParamSpec("max_tokens_per_shard", .int, default: .int(50_000_000)),
+            ParamSpec("validation_share", .float, default: .double(0.05), range: 0...0.5),
+            ParamSpec("max_tokens_per_shard", .int, default: .int(50_000_000), range: 1...1_099_511_627_776),
         ], threads: 2)
 
     static func run(_ ctx: StageContext) throws {

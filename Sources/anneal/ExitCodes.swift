@@ -37,6 +37,8 @@ func reportAndExitCode(for error: any Error) -> Int32 {
         return Exit.invalid
     case let e as StoreError:
         printError("error: \(e.description)")
+        // A damaged or hand-edited lockfile is invalid input, like a bad pipeline file.
+        if case .lockfile = e { return Exit.invalid }
         return Exit.internal
     default:
         let code = Anneal.exitCode(for: error)

@@ -76,7 +76,8 @@ import Testing
 
     @Test func literalDollarBraceAndSeed() throws {
         let spec = try load("name: l\nseed: 9\nstages:\n  a: {run: 'echo $${HOME} ${seed} > ${outputs.o}/x', outputs: [o]}\n")
-        #expect(spec.stages[0].action == .command("echo ${HOME} 9 > ${outputs.o}/x"))
+        // `$${` stays for the runner's pass, which writes `${` (ShellQuotingTests).
+        #expect(spec.stages[0].action == .command("echo $${HOME} 9 > ${outputs.o}/x"))
         #expect(spec.stages[0].referencedParams == ["seed": .int(9)])
     }
 

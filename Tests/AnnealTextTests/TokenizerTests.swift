@@ -107,6 +107,17 @@ import Testing
         #expect(throws: TextError.self) { try TokenShard.read(path) }
     }
 
+    @Test func aTinyValidationShareSendsNothingToValidation() throws {
+        let s = Scratch()
+        let input = s.file("docs.jsonl", (0..<5).map { "{\"text\": \"Document \($0).\"}" }.joined(separator: "\n"))
+        var config = TokenizeConfig()
+        config.trainer = BPETrainerConfig(vocabSize: 300)
+        config.validationShare = 1e-300   // 1/share does not fit in an Int
+        let report = try Tokenize.run(input: input, tokenizerDirectory: s.url.appendingPathComponent("tok"),
+                                      shardsDirectory: s.url.appendingPathComponent("shards"), config: config)
+        #expect(report.documents == 5 && report.validation.isEmpty)
+    }
+
     @Test func poolEncodesInOrderAndKeepsSpecialsOutOfDocuments() {
         let t = Self.tokenizer
         let texts = (0..<50).map { "Document \($0) says <|user|> hello." }

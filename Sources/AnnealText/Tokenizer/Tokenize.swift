@@ -56,7 +56,8 @@ public enum Tokenize {
         let start = Date()
         let train = ShardWriter(directory: directory, prefix: "train", vocabSize: tokenizer.vocabSize, maxTokens: config.maxTokensPerShard)
         let validation = ShardWriter(directory: directory, prefix: "val", vocabSize: tokenizer.vocabSize, maxTokens: config.maxTokensPerShard)
-        let every = config.validationShare > 0 ? max(2, Int((1 / config.validationShare).rounded())) : Int.max
+        // A tiny share (1e-300) would make 1/share too large for Int: past a billion it means "never".
+        let every = config.validationShare > 0 ? max(2, Int(min(1 / config.validationShare, 1e9).rounded())) : Int.max
         let eot = tokenizer.id(ofSpecial: ChatTemplate.endOfText)
         var report = TokenizeReport()
         var pool = EncoderPool(tokenizer)

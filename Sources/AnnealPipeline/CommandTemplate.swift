@@ -1,0 +1,121 @@
+/// Expands `${…}` tokens in a `run:` or plugin command so that each value reaches the stage
+/// as literal text, never as shell code, wherever the token stands:
+///
+/// - unquoted: the value becomes one single-quoted word (`'a b'`, `'it'\''s'`); values of
+///   only letters, digits and `_-./:@%+,` are written bare, so common commands read as before;
+/// - inside "…": `$`, `` ` ``, `"` and `\` are escaped with a backslash;
+/// - inside '…': a `'` is written as `'\''`;
+/// - inside the script of `sh -c '…'` (or `bash -c`, …): quoted as above for the inner shell,
+///   then that text quoted again for the outer one, so the inner shell sees one literal word.
+///
+/// A list value stands as one word per element where the token is unquoted (a way to pass
+/// flags), and as its elements joined by spaces inside quotes; a map stands as its JSON.
+/// `$${` writes a literal `${`.
+public enum CommandTemplate {
+    /// - `resolve` gets each token's expression and its offset (in characters) in `template`;
+    ///   nil leaves the token as written, for a later pass.
+    /// - `keepEscapes`: `$${` stays `$${`, and any `${` a value brings is written `$${`, so a
+    ///   later pass over the result expands only the tokens still in it (the loader resolves
+    ///   params now and leaves inputs and outputs for the runner).
+    /// - `unterminated` gets the offset of a `${` without its `}`; the rest stays as written.
+    public static func expand(_ template: String, keepEscapes: Bool, unterminated: (Int) -> Void = { _ in },
+                              resolve: (String, Int) -> Value?) -> String {
+        guard template.contains("${") else { return template }
+        var lexer = ShellLexer()
+        var out = ""
+        let chars = Array(template)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "$", i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" {
+                out += keepEscapes ? "$${" : "${"
+                for ch in "${" { lexer.feed(ch) }
+                i += 3
+                continue
+            }
+            guard c == "$", i + 1 < chars.count, chars[i + 1] == "{" else {
+                out.append(c)
+                lexer.feed(c)
+                i += 1
+                continue
+            }
+            guard let end = chars[(i + 2)...].firstIndex(of: "}") else {
+                unterminated(i)
+                for ch in chars[i...] { out.append(ch); lexer.feed(ch) }
+                break
+            }
+            let expr = String(chars[(i + 2)..<end]).trimmingSpaces
+            if let value = resolve(expr, i) {
+                var text = quoted(value, levels: lexer.levels.map(\.quote))
+                if keepEscapes {
+                    text = text.replacingOccurrences(of: "${", with: "$${")
+                    // A final `$` next to a `{` or a `${…}` token would read as `$${` in the
+                    // later pass: close and reopen the quotes, which adds nothing to the word.
+                    if text.hasSuffix("$") { text += lexer.levels[0].quote == .double ? "\"\"" : "''" }
+                }
+                out += text
+                lexer.markValue()
+            } else {
+                out += String(chars[i...end])
+                lexer.markValue()
+            }
+            i = end + 1
+        }
+        return out
+    }
+
+    /// `value` as text that the innermost shell reads as literal words, wrapped for each shell
+    /// above it.
+    static func quoted(_ value: Value, levels: [ShellLexer.Quote]) -> String {
+        let inner = levels.last ?? .none
+        var text: String
+        switch value {
+        case .list(let items) where inner == .none:
+            text = items.map { literal(word($0), in: .none) }.joined(separator: " ")
+        case .list(let items):
+            text = literal(items.map(word).joined(separator: " "), in: inner)
+        default:
+            text = literal(word(value), in: inner)
+        }
+        for q in levels.dropLast().reversed() { text = literal(text, in: q) }
+        return text
+    }
+
+    private static func word(_ v: Value) -> String {
+        switch v {
+        case .list, .map: v.canonicalJSON
+        default: v.displayString
+        }
+    }
+
+    /// `s` written so that a shell in state `q` reads exactly `s`, within the current word.
+    static func literal(_ s: String, in q: ShellLexer.Quote) -> String {
+        switch q {
+        case .none:
+            if !s.isEmpty, s.unicodeScalars.allSatisfy(isSafe) { return s }
+            return "'" + s.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+        case .single:
+            return s.replacingOccurrences(of: "'", with: #"'\''"#)
+        case .double:
+            var out = ""
+            for ch in s {
+                if ch == "$" || ch == "`" || ch == "\"" || ch == "\\" { out.append("\\") }
+                out.append(ch)
+            }
+            return out
+        }
+    }
+
+    private static func isSafe(_ u: Unicode.Scalar) -> Bool {
+        switch u {
+        case "a"..."z", "A"..."Z", "0"..."9", "_", "-", ".", "/", ":", "@", "%", "+", ",": true
+        default: false
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

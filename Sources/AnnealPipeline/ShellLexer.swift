@@ -1,0 +1,128 @@
+/// Just enough of a POSIX shell's lexer to know, at any point of a command line, how a shell
+/// would read the next characters: unquoted, inside '…' or inside "…". When the current word
+/// is the script of `sh -c` (or `bash -c`, `-ec`, …), the text the outer shell hands to the
+/// inner one is lexed again one level down, so `sh -c 'cat ${inputs.x}'` is known to put the
+/// token unquoted in the inner shell, inside single quotes in the outer one.
+///
+/// It does not follow `$(…)`, backquotes or here-documents: their contents are read as if
+/// they stood outside them.
+struct ShellLexer {
+    enum Quote { case none, single, double }
+
+    struct Level {
+        var quote = Quote.none
+        var escaped = false
+        var comment = false
+        /// Words of the current simple command, after quote removal; a token shows as U+0001.
+        /// Only the first `wordLimit` words, each cut at `wordLimit` bytes, are kept: enough to
+        /// see `env X=1 sh -c`, and a hostile megabyte-long command stays linear.
+        var words: [String] = []
+        var word = ""
+        var inWord = false
+        var isLong = false
+    }
+
+    static let wordLimit = 64
+
+    /// levels[0] is the shell that runs the command; each further level is the shell started
+    /// by `sh -c` with the current word of the level above as its script.
+    private(set) var levels = [Level()]
+    static let maxLevels = 4
+    static let shells: Set<String> = ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"]
+
+    mutating func feed(_ c: Character) { feed(c, level: 0) }
+
+    /// A token's value now stands in the current word of every level.
+    mutating func markValue() {
+        for k in levels.indices {
+            if !levels[k].inWord { levels[k].inWord = true; levels[k].word = "" }
+            if levels[k].word.utf8.count < Self.wordLimit { levels[k].word += "\u{1}" }
+        }
+    }
+
+    private mutating func feed(_ c: Character, level k: Int) {
+        var l = levels[k]
+        defer { if k < levels.count { levels[k] = l } }
+        if l.comment {
+            if c == "\n" { l.comment = false; endCommand(&l, level: k) }
+            return
+        }
+        if l.escaped {
+            l.escaped = false
+            if c == "\n" { return }  // a line continuation
+            if l.quote == .double, !"$`\"\\".contains(c) { emit("\\", &l, level: k) }
+            emit(c, &l, level: k)
+            return
+        }
+        switch l.quote {
+        case .single:
+            if c == "'" { l.quote = .none } else { emit(c, &l, level: k) }
+        case .double:
+            if c == "\"" { l.quote = .none } else if c == "\\" { l.escaped = true } else { emit(c, &l, level: k) }
+        case .none:
+            switch c {
+            case "'": startWord(&l, level: k); l.quote = .single
+            case "\"": startWord(&l, level: k); l.quote = .double
+            case "\\": startWord(&l, level: k); l.escaped = true
+            case " ", "\t": endWord(&l, level: k)
+            case "\n", ";", "|", "&", "(", ")": endWord(&l, level: k); endCommand(&l, level: k)
+            case "#" where !l.inWord: l.comment = true
+            default: emit(c, &l, level: k)
+            }
+        }
+    }
+
+    private mutating func emit(_ c: Character, _ l: inout Level, level k: Int) {
+        startWord(&l, level: k)
+        if l.word.utf8.count < Self.wordLimit { l.word.append(c) }
+        if k + 1 < levels.count {
+            levels[k] = l
+            feed(c, level: k + 1)
+            l = levels[k]
+        }
+    }
+
+    private mutating func startWord(_ l: inout Level, level k: Int) {
+        guard !l.inWord else { return }
+        l.inWord = true
+        l.word = ""
+        // The word after `-c` of a shell is a script for a shell one level down.
+        if levels.count == k + 1, k + 1 < Self.maxLevels, !l.isLong, let flag = l.words.last, Self.isScriptFlag(flag),
+           Self.runsShell(l.words.dropLast()) {
+            levels[k] = l
+            levels.append(Level())
+        }
+    }
+
+    private mutating func endWord(_ l: inout Level, level k: Int) {
+        guard l.inWord else { return }
+        if l.words.count < Self.wordLimit { l.words.append(l.word) } else { l.isLong = true }
+        l.inWord = false
+        if levels.count > k + 1 { levels.removeSubrange((k + 1)...) }
+    }
+
+    private func endCommand(_ l: inout Level, level k: Int) {
+        l.words = []
+        l.isLong = false
+    }
+
+    /// Whether the command these words begin is a shell (`sh`, `/bin/bash -e`, `env X=1 sh`,
+    /// `timeout 60 sh`), not a program that merely takes `sh` as an argument.
+    static func runsShell(_ words: ArraySlice<String>) -> Bool {
+        for w in words {
+            let name = String(w.split(separator: "/").last ?? "")
+            if shells.contains(name) { return true }
+            let isAssignment = w.contains("=") && !w.hasPrefix("=") && !w.prefix { $0 != "=" }.contains("/")
+            if isAssignment || wrappers.contains(name) || w.hasPrefix("-") || w.allSatisfy(\.isNumber) { continue }
+            return false
+        }
+        return false
+    }
+
+    static let wrappers: Set<String> = ["env", "exec", "nice", "nohup", "command", "time", "timeout", "stdbuf", "setsid", "ionice", "taskset", "chrt"]
+
+    /// `-c`, or a cluster of single-letter options ending in `c` (`-ec`, `-xc`).
+    static func isScriptFlag(_ w: String) -> Bool {
+        w.count >= 2 && w.hasPrefix("-") && !w.hasPrefix("--") && w.hasSuffix("c") && w.dropFirst().allSatisfy(\.isLetter)
+    }
+}

@@ -1,0 +1,177 @@
+@testable import AnnealPipeline
+import Foundation
+import Testing
+
+/// `${…}` values enter commands as literal words: each command here is expanded and then run
+/// by a real `/bin/sh`, which must print the value back exactly and run nothing else.
+@Suite struct ShellQuotingTests {
+    static let hostile = [
+        "a; touch INJ", "$(touch INJ)", "`touch INJ`", "it's \"quoted\"", "a b  c", "line1\nline2", #"back\slash\"#,
+        "${outputs.o}", "$$", "x$", "", "*", "~", "-n", "é ü", "'", "\"", "'\\''", "a'b\"c`d$e\\f", "$HOME", "!x", "#c",
+    ]
+
+    /// The template's shapes: unquoted, double-quoted, single-quoted, and each inside `sh -c '…'`
+    /// and `sh -c "…"`; each prints `<value>` once.
+    static let templates = [
+        #"printf '<%s>' ${params.x}"#,
+        #"printf '<%s>' "${params.x}""#,
+        #"printf '<%s>' '${params.x}'"#,
+        #"printf '<%s>' pre${params.x}post"#,
+        #"sh -c 'printf "<%s>" ${params.x}'"#,
+        #"sh -c 'printf "<%s>" "${params.x}"'"#,
+        #"sh -c "printf '<%s>' ${params.x}""#,
+        #"sh -c "printf '<%s>' '${params.x}'""#,
+        #"sh -ec 'x=${params.x}; printf "<%s>" "$x"'"#,
+        #"bash -c 'sh -c '\''printf "<%s>" ${params.x}'\'''"#,
+        #"sh -c 'true; printf "<%s>" ${params.x}' # it's done"#,
+    ]
+
+    /// A few strings drawn from every character a shell treats specially.
+    static func randomValues(_ n: Int) -> [String] {
+        let chars = Array("'\"\\$`{}()[]!#;&|<>*?~= \t\nab-")
+        return (0..<n).map { _ in String((0..<Int.random(in: 1...12)).map { _ in chars.randomElement()! }) }
+    }
+
+    @Test(arguments: templates) func hostileParamsStayLiteral(_ template: String) throws {
+        for value in Self.hostile + Self.randomValues(15) {
+            let dir = try scratch()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let command = CommandTemplate.expand(template, keepEscapes: false) { _, _ in .string(value) }
+            var expected = "<\(value)>"
+            if template.contains("pre${") { expected = "<pre\(value)post>" }
+            if template.contains("x=${") { expected = "<\(value)>" }
+            let out = try sh(command, in: dir)
+            #expect(out == expected, "value \(value.debugDescription) in \(template) ran as \(command)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "\(command) created a file")
+        }
+    }
+
+    @Test func loadThenRunQuotesParamsAndPaths() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pipeline = """
+            name: q
+            params: {x: safe}
+            stages:
+              a:
+                run: sh -c 'printf "<%s>" ${params.x} ${inputs.f} "${outputs.o}" "$${HOME}"'
+                inputs: {f: {file: p.yaml}}
+                outputs: [o]
+
+            """
+        for value in Self.hostile {
+            let spec = try PipelineLoader(catalog: TestCatalog(), workspace: "/")
+                .load(text: pipeline.replacingOccurrences(of: "p.yaml", with: "etc/hostname"), file: "p.yaml",
+                      overrides: ["params.x=\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                                    .replacingOccurrences(of: "\n", with: "\\n") + "\""])
+            guard case .command(let loaded) = spec.stages[0].action else { Issue.record("not a command"); return }
+            let paths = ["inputs.f": "\(dir)/in $(touch INJ) 'q'", "outputs.o": "\(dir)/out `touch INJ`"]
+            let command = CommandTemplate.expand(loaded, keepEscapes: false) { expr, _ in paths[expr].map(Value.string) }
+            let out = try sh(command, in: dir, env: ["HOME": "/h"])
+            #expect(out == "<\(value)><\(paths["inputs.f"]!)><\(paths["outputs.o"]!)></h>", "\(value.debugDescription) ran as \(command)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+        }
+    }
+
+    @Test func safeValuesAreWrittenBare() {
+        let command = CommandTemplate.expand("sh -c 'seq 1 ${params.n} > ${outputs.o}/x'", keepEscapes: true) { expr, _ in
+            expr == "params.n" ? .int(5) : nil
+        }
+        #expect(command == "sh -c 'seq 1 5 > ${outputs.o}/x'")
+        #expect(CommandTemplate.expand("cat ${inputs.a}", keepEscapes: false) { _, _ in .string("/w/cache/objects/ab/cd") } == "cat /w/cache/objects/ab/cd")
+    }
+
+    @Test func listsPassOneWordPerElementWhereUnquoted() throws {
+        let flags = Value.list([.string("--a"), .string("b c"), .int(3), .string("; touch INJ")])
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let unquoted = CommandTemplate.expand("printf '<%s>' ${params.f}", keepEscapes: false) { _, _ in flags }
+        #expect(try sh(unquoted, in: dir) == "<--a><b c><3><; touch INJ>")
+        let inner = CommandTemplate.expand("sh -c 'printf \"<%s>\" ${params.f}'", keepEscapes: false) { _, _ in flags }
+        #expect(try sh(inner, in: dir) == "<--a><b c><3><; touch INJ>")
+        let joined = CommandTemplate.expand("printf '<%s>' \"${params.f}\"", keepEscapes: false) { _, _ in flags }
+        #expect(try sh(joined, in: dir) == "<--a b c 3 ; touch INJ>")
+        #expect(CommandTemplate.expand("echo ${params.f}", keepEscapes: false) { _, _ in .list([]) } == "echo ")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test func dollarDollarBraceIsLiteralForEveryToken() throws {
+        let spec = try load("""
+            name: e
+            params: {n: 1}
+            stages:
+              a: {run: "echo $${seed} $${params.n} $${inputs.x} $${outputs.o} $${plugin} ${params.n}", outputs: [o]}
+
+            """)
+        guard case .command(let c) = spec.stages[0].action else { Issue.record("not a command"); return }
+        let run = CommandTemplate.expand(c, keepEscapes: false) { expr, _ in expr == "outputs.o" ? .string("/OUT") : nil }
+        #expect(run == "echo ${seed} ${params.n} ${inputs.x} ${outputs.o} ${plugin} 1")
+        // A value that brings `${` keeps it through the runner's pass.
+        let spec2 = try load("name: e\nparams: {v: '${outputs.o}'}\nstages:\n  a: {run: \"echo ${params.v}x\", outputs: [o]}\n")
+        guard case .command(let c2) = spec2.stages[0].action else { Issue.record("not a command"); return }
+        #expect(CommandTemplate.expand(c2, keepEscapes: false) { _, _ in .string("/OUT") } == "echo '${outputs.o}'x")
+    }
+
+    @Test func aValueEndingInDollarStaysApartFromWhatFollows() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = try load("""
+            name: d
+            params: {a: x$, b: '{y}'}
+            stages:
+              s:
+                run: printf '<%s>' '${params.a}${params.b}' "${params.a}${outputs.o}" ${params.a}{z} sh -c 'printf "<%s>" "${params.a}"{w}'
+                outputs: [o]
+
+            """)
+        guard case .command(let c) = spec.stages[0].action else { Issue.record("not a command"); return }
+        let command = CommandTemplate.expand(c, keepEscapes: false) { expr, _ in expr == "outputs.o" ? .string("/OUT") : nil }
+        // `sh -c` here are printf's arguments, not a shell: the text is printed as it is.
+        #expect(try sh(command, in: dir) == "<x${y}><x$/OUT><x${z}><sh><-c><printf \"<%s>\" \"x$\"{w}>")
+        let inner = CommandTemplate.expand("sh -c 'printf \"<%s>\" ${params.a}{w}'", keepEscapes: true) { _, _ in .string("x$") }
+        #expect(try sh(CommandTemplate.expand(inner, keepEscapes: false) { _, _ in nil }, in: dir) == "<x${w}>")
+    }
+
+    /// Any text is a template: unbalanced quotes, stray braces and backslashes never trap.
+    @Test func arbitraryTemplatesNeverTrap() {
+        let pieces = ["'", "\"", "\\", "$", " ", "{", "}", "#", ";", "\n", "-c", "sh", "bash", "a=b", "${params.x}", "${inputs.i}", "$${", "$(", "${"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let template = (0..<Int.random(in: 0...30, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let loaded = CommandTemplate.expand(template, keepEscapes: true) { expr, _ in expr == "params.x" ? .string("v$'\"{") : nil }
+            _ = CommandTemplate.expand(loaded, keepEscapes: false) { expr, _ in expr == "inputs.i" ? .string("/a b") : nil }
+        }
+    }
+
+    /// A megabyte-long command (one word, or many) expands in linear time.
+    @Test func longCommandsStayLinear() {
+        let cases = [(String(repeating: "a", count: 1 << 20) + "${params.x}", "a'v w'"),
+                     (String(repeating: "a ", count: 1 << 19) + "${params.x}", "a 'v w'"),
+                     ("sh -c '" + String(repeating: "b ", count: 1 << 19) + "${params.x}'", #"b '\''v w'\'''"#)]
+        for (template, end) in cases {
+            let out = CommandTemplate.expand(template, keepEscapes: true) { _, _ in .string("v w") }
+            #expect(out.hasSuffix(end))
+        }
+    }
+
+    func scratch() throws -> String {
+        let dir = NSTemporaryDirectory() + "anneal-quote-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func sh(_ command: String, in dir: String, env: [String: String] = [:]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { _, b in b }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
