@@ -19,13 +19,13 @@ struct InputTree {
     func fact(of path: String, shown: String) throws(StoreError) -> OutputFact {
         if let e = WorkspaceLinks.escapeOnTheWay(to: path, root: root) { throw refused(e) }
         var entries: [Digest.TreeEntry] = []
-        var ancestors: Set<String> = []
+        var ancestors: Set<WorkspaceLinks.DirectoryID> = []
         try collect(path, shown: shown, relative: "", ancestors: &ancestors, into: &entries)
         let tree = Digest.ofEntries(entries)
         return OutputFact(digest: tree.digest, size: tree.size)
     }
 
-    private func collect(_ path: String, shown: String, relative: String, ancestors: inout Set<String>,
+    private func collect(_ path: String, shown: String, relative: String, ancestors: inout Set<WorkspaceLinks.DirectoryID>,
                          into entries: inout [Digest.TreeEntry]) throws(StoreError) {
         var st = stat()
         guard lstat(path, &st) == 0 else { throw .io("cannot stat \(path): \(String(cString: strerror(errno)))") }
@@ -39,10 +39,10 @@ struct InputTree {
         }
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-            let real = WorkspaceLinks.realPath(path) ?? path
-            if ancestors.contains(real) { throw refused(WorkspaceLinks.Escape(link: shown, problem: .loop)) }
-            ancestors.insert(real)
-            defer { ancestors.remove(real) }
+            let id = WorkspaceLinks.DirectoryID(st)
+            if ancestors.contains(id) { throw refused(WorkspaceLinks.Escape(link: shown, problem: .loop)) }
+            ancestors.insert(id)
+            defer { ancestors.remove(id) }
             let names: [String]
             do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
                 throw .io("cannot list \(path): \(error.localizedDescription)")

@@ -67,7 +67,7 @@ public enum WorkspaceLinks {
     /// of 20,000 files costs a few `getdents` calls.
     public static func firstEscape(under path: String, shown: String, root: String) -> Escape? {
         if let e = escapeOnTheWay(to: path, root: root) { return e }
-        var ancestors: Set<String> = []
+        var ancestors: Set<DirectoryID> = []
         return walk(path, shown: shown, root: root, ancestors: &ancestors)
     }
 
@@ -86,21 +86,31 @@ public enum WorkspaceLinks {
         return nil
     }
 
-    private static func walk(_ path: String, shown: String, root: String, ancestors: inout Set<String>) -> Escape? {
+    /// A directory's identity, to notice a link back to a directory being walked.
+    public struct DirectoryID: Hashable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+
+        public init(_ st: stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
+    }
+
+    private static func walk(_ path: String, shown: String, root: String, ancestors: inout Set<DirectoryID>) -> Escape? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }  // vanished: the caller's existence check reports it
-        var directory = path
         switch st.st_mode & S_IFMT {
         case S_IFLNK:
             if let problem = check(link: path, root: root) { return Escape(link: shown, problem: problem) }
-            guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, let real = realPath(path) else { return nil }
-            if ancestors.contains(real) { return Escape(link: shown, problem: .loop) }
-            directory = real
+            guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return nil }
+            if ancestors.contains(DirectoryID(st)) { return Escape(link: shown, problem: .loop) }
         case S_IFDIR:
-            directory = realPath(path) ?? path
+            break
         default:
             return nil
         }
+        let directory = DirectoryID(st)
         ancestors.insert(directory)
         defer { ancestors.remove(directory) }
         guard let dir = opendir(path) else { return nil }
