@@ -47,7 +47,7 @@ public struct Project: Sendable {
         throws(StoreError) -> (known: [String: OutputFact], unknown: [String: String]) {
         var known: [String: OutputFact] = [:]
         var unknown: [String: String] = [:]
-        let root = realWorkspace
+        lazy var root = realWorkspace  // only stages with file inputs pay for the realpath
         for input in stage.inputs {
             switch input.source {
             case .file(let p):
@@ -75,7 +75,7 @@ public struct Project: Sendable {
     /// checked again just before the stage starts, because an earlier stage (or anyone) may
     /// have swapped one in after the input was hashed.
     func checkInputLinks(of stage: StageSpec) throws(StoreError) {
-        let root = realWorkspace
+        lazy var root = realWorkspace
         for input in stage.inputs {
             guard case .file(let p) = input.source else { continue }
             if let e = WorkspaceLinks.firstEscape(under: absolute(p, root: root), shown: p, root: root) {
