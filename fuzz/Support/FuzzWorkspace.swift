@@ -9,6 +9,9 @@ final class FuzzWorkspace: @unchecked Sendable {
 
     let root: String
     let registry: StageRegistry
+    /// One file for targets whose reader takes a path; in memory if the machine has a tmpfs,
+    /// since writing a file per input is most of such a target's cost.
+    let scratchFile: String
 
     private init() {
         let env = ProcessInfo.processInfo.environment
@@ -33,6 +36,12 @@ final class FuzzWorkspace: @unchecked Sendable {
                         params: [ParamSpec("vocab_size", .int, required: true),
                                  ParamSpec("model", .map, fields: [ParamSpec("width", .int, default: .int(64)), ParamSpec("any", .any)])]),
         ]
+        let shm = FileManager.default.isWritableFile(atPath: "/dev/shm")
+        scratchFile = shm ? "/dev/shm/anneal-fuzz-\(getpid())" : root + "/scratch"
+        atexit {
+            try? FileManager.default.removeItem(atPath: FuzzWorkspace.shared.root)
+            try? FileManager.default.removeItem(atPath: FuzzWorkspace.shared.scratchFile)
+        }
         let plugins = env["ANNEAL_FUZZ_PLUGINS"] ?? FileManager.default.currentDirectoryPath + "/stages"
         registry = StageRegistry(builtins: builtins, pluginsDirectory: plugins, workspace: root)
     }
