@@ -9,8 +9,9 @@
 #
 # Targets: pipeline (YAML front end + validator), lockfile (Lockfile.read and its round
 # trip), manifest (stages/NAME/stage.yaml, then a pipeline that uses it). Seeds:
-# fuzz/corpus/TARGET/ (committed), pipelines/ for the pipeline target; what a run
-# discovers is kept in .build/fuzz/corpus/TARGET/ for the next run.
+# fuzz/corpus/TARGET/ (committed), Tests/Fixtures/fuzz/crashes/ (every crash found, each
+# also a Swift test), pipelines/ for the pipeline target; what a run discovers is kept in
+# .build/fuzz/corpus/TARGET/ for the next run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build/fuzz
@@ -49,6 +50,13 @@ done
 
 # A trap must reach libFuzzer's handler (which writes the reproducer), not Swift's backtracer.
 export SWIFT_BACKTRACE=enable=no
+# The targets' scratch workspace: in memory when there is a tmpfs (a file per input is much of
+# the lockfile target's cost); removed even when a target crashes.
+ANNEAL_FUZZ_TMP=$(mktemp -d /dev/shm/anneal-fuzz.XXXXXX 2>/dev/null || mktemp -d)
+export ANNEAL_FUZZ_TMP
+trap 'rm -rf "$ANNEAL_FUZZ_TMP"' EXIT
+# Leak checks off: swift-corelibs-foundation's String(contentsOfFile:) leaks its buffer on an
+# empty file (Swift 6.3.1), which would fail the lockfile target on its first input.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 status=0
 for t in "${targets[@]}"; do
@@ -56,7 +64,7 @@ for t in "${targets[@]}"; do
   work="$out/corpus/$t"
   crashes="$out/crashes"
   mkdir -p "$work" "$crashes"
-  seeds=("fuzz/corpus/$t")
+  seeds=("fuzz/corpus/$t" Tests/Fixtures/fuzz/crashes)  # every crash found so far, as a seed
   [ "$t" = pipeline ] && seeds+=(pipelines)
   log="$out/$t.log"
   echo "fuzz: $t for ${seconds}s"
@@ -67,9 +75,10 @@ for t in "${targets[@]}"; do
   else
     status=1
     echo "fuzz: $t FOUND A CRASH; log: $log" >&2
-    grep -E "ERROR: |Fatal error|SUMMARY" "$log" | head -5 >&2 || true
+    grep -B8 -A4 -m1 -E "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|Fatal error" "$log" | grep -v "^INFO" | head -30 >&2 || true
     grep -E "Test unit written to" "$log" | sed "s/^/fuzz: $t: reproducer: /" >&2 || true
-    echo "fuzz: replay it with: fuzz/run.sh $t PATH" >&2
+    echo "fuzz: replay it with: fuzz/run.sh $t PATH; keep it as Tests/Fixtures/fuzz/crashes/$t-WHAT (a seed from" \
+      "then on) with a Swift test that loads it and expects a value or a diagnostic" >&2
   fi
 done
 exit $status

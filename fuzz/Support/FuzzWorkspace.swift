@@ -9,13 +9,13 @@ final class FuzzWorkspace: @unchecked Sendable {
 
     let root: String
     let registry: StageRegistry
-    /// One file for targets whose reader takes a path; in memory if the machine has a tmpfs,
-    /// since writing a file per input is most of such a target's cost.
+    /// One file for targets whose reader takes a path (writing it is much of their cost).
     let scratchFile: String
 
     private init() {
         let env = ProcessInfo.processInfo.environment
-        root = NSTemporaryDirectory() + "anneal-fuzz-\(getpid())"
+        // fuzz/run.sh gives a directory on a tmpfs when there is one, and removes it after.
+        root = (env["ANNEAL_FUZZ_TMP"] ?? NSTemporaryDirectory()) + "/anneal-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: root + "/data/dir", withIntermediateDirectories: true)
         for f in ["data/notes.txt", "data/dir/a.txt", "data/corpus.jsonl"] {
             _ = FileManager.default.createFile(atPath: root + "/" + f, contents: Data("one two three\n".utf8))
@@ -36,12 +36,8 @@ final class FuzzWorkspace: @unchecked Sendable {
                         params: [ParamSpec("vocab_size", .int, required: true),
                                  ParamSpec("model", .map, fields: [ParamSpec("width", .int, default: .int(64)), ParamSpec("any", .any)])]),
         ]
-        let shm = FileManager.default.isWritableFile(atPath: "/dev/shm")
-        scratchFile = shm ? "/dev/shm/anneal-fuzz-\(getpid())" : root + "/scratch"
-        atexit {
-            try? FileManager.default.removeItem(atPath: FuzzWorkspace.shared.root)
-            try? FileManager.default.removeItem(atPath: FuzzWorkspace.shared.scratchFile)
-        }
+        scratchFile = root + "/scratch"
+        atexit { try? FileManager.default.removeItem(atPath: FuzzWorkspace.shared.root) }
         let plugins = env["ANNEAL_FUZZ_PLUGINS"] ?? FileManager.default.currentDirectoryPath + "/stages"
         registry = StageRegistry(builtins: builtins, pluginsDirectory: plugins, workspace: root)
     }
