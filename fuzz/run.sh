@@ -10,7 +10,7 @@
 # Targets: pipeline (YAML front end + validator), lockfile (Lockfile.read and its round
 # trip), manifest (stages/NAME/stage.yaml, then a pipeline that uses it). Seeds:
 # fuzz/corpus/TARGET/ (committed), Tests/Fixtures/fuzz/crashes/ (every crash found, each
-# also a Swift test), pipelines/ for the pipeline target; what a run discovers is kept in
+# also a Swift test), pipelines/ and stages/*/stage.yaml; what a run discovers is kept in
 # .build/fuzz/corpus/TARGET/ for the next run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +66,11 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$crashes"
   seeds=("fuzz/corpus/$t" Tests/Fixtures/fuzz/crashes)  # every crash found so far, as a seed
   [ "$t" = pipeline ] && seeds+=(pipelines)
+  if [ "$t" = manifest ]; then  # the repository's plugin manifests, as they are today
+    mkdir -p "$ANNEAL_FUZZ_TMP/manifests"
+    for m in stages/*/stage.yaml; do [ -f "$m" ] && cp "$m" "$ANNEAL_FUZZ_TMP/manifests/$(basename "$(dirname "$m")").yaml"; done
+    seeds+=("$ANNEAL_FUZZ_TMP/manifests")
+  fi
   log="$out/$t.log"
   echo "fuzz: $t for ${seconds}s"
   if "$out/$t" "$work" "${seeds[@]}" -dict=fuzz/yaml.dict -max_total_time="$seconds" -max_len=4096 -timeout=10 \
