@@ -25,13 +25,16 @@ struct InputTree {
         return OutputFact(digest: tree.digest, size: tree.size)
     }
 
+    /// `shown` names the input's top in errors; a path under it is `shown/relative`, built
+    /// only for an error (no string per file on the no-op path).
     private func collect(_ path: String, shown: String, relative: String, ancestors: inout Set<WorkspaceLinks.DirectoryID>,
                          into entries: inout [Digest.TreeEntry]) throws(StoreError) {
+        var named: String { relative.isEmpty ? shown : shown + "/" + relative }
         var st = stat()
         guard lstat(path, &st) == 0 else { throw .io("cannot stat \(path): \(String(cString: strerror(errno)))") }
         if st.st_mode & S_IFMT == S_IFLNK {
             if let problem = WorkspaceLinks.check(link: path, root: root) {
-                throw refused(WorkspaceLinks.Escape(link: shown, problem: problem))
+                throw refused(WorkspaceLinks.Escape(link: named, problem: problem))
             }
             // The stat cache keys on the target's device, inode, size and mtime, so an edit
             // of the target is seen without re-reading the unchanged ones.
@@ -40,7 +43,7 @@ struct InputTree {
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
             let id = WorkspaceLinks.DirectoryID(st)
-            if ancestors.contains(id) { throw refused(WorkspaceLinks.Escape(link: shown, problem: .loop)) }
+            if ancestors.contains(id) { throw refused(WorkspaceLinks.Escape(link: named, problem: .loop)) }
             ancestors.insert(id)
             defer { ancestors.remove(id) }
             let names: [String]
@@ -48,14 +51,14 @@ struct InputTree {
                 throw .io("cannot list \(path): \(error.localizedDescription)")
             }
             for name in names {
-                try collect(path + "/" + name, shown: shown + "/" + name, relative: relative.isEmpty ? name : relative + "/" + name,
+                try collect(path + "/" + name, shown: shown, relative: relative.isEmpty ? name : relative + "/" + name,
                             ancestors: &ancestors, into: &entries)
             }
         case S_IFREG:
             let (d, n) = try fileDigest(path, st)
             entries.append(Digest.TreeEntry(path: relative, kind: st.st_mode & 0o111 != 0 ? "x" : "f", digest: d, size: n))
         default:
-            throw .io("input '\(input)' of stage '\(stage)': \(shown) is neither a file nor a directory")
+            throw .io("input '\(input)' of stage '\(stage)': \(named) is neither a file nor a directory")
         }
     }
 

@@ -116,12 +116,12 @@ public enum WorkspaceLinks {
         guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
             let type = Int32(entry.pointee.d_type)
             // Regular files and the like cannot lead anywhere; DT_UNKNOWN (some file systems)
             // is looked at with lstat by the recursive call.
             guard type == Int32(DT_LNK) || type == Int32(DT_DIR) || type == Int32(DT_UNKNOWN) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
             if let e = walk(path + "/" + name, shown: shown + "/" + name, root: root, ancestors: &ancestors) { return e }
         }
         return nil
