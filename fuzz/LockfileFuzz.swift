@@ -23,9 +23,3 @@ public func lockfileFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
-
-/// Optimised builds drop `precondition` messages; this one reaches the fuzzer's log.
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-    abort()
-}

@@ -18,7 +18,7 @@ import Testing
     }
 
     /// What the lockfile target checks: a lockfile anneal wrote reads back to the same facts
-    /// and keys. Line separators and C1 controls in strings did not (found by the fuzzer).
+    /// and keys. Strings with U+0085, DEL or C1 controls did not (found by the fuzzer).
     @Test(arguments: inputs("lockfile"))
     func lockfileRoundTrips(_ name: String) throws {
         let dir = scratchDir()

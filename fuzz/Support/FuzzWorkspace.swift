@@ -42,3 +42,9 @@ final class FuzzWorkspace: @unchecked Sendable {
         registry = StageRegistry(builtins: builtins, pluginsDirectory: plugins, workspace: root)
     }
 }
+
+/// Optimised builds drop `precondition` messages; this one reaches the fuzzer's log.
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    abort()
+}
