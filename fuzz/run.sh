@@ -24,7 +24,7 @@ mkdir -p "$out"
 # Xcode's does not). Exit 0 with a message so callers can skip, not fail.
 probe="$out/probe"
 printf '@_cdecl("LLVMFuzzerTestOneInput") public func f(_ d: UnsafePointer<UInt8>, _ n: Int) -> CInt { 0 }\n' > "$probe.swift"
-if ! swiftc -sanitize=fuzzer -parse-as-library "$probe.swift" -o "$probe" >"$probe.log" 2>&1; then
+if ! swiftc -sanitize=fuzzer,address -parse-as-library "$probe.swift" -o "$probe" >"$probe.log" 2>&1; then
   echo "fuzz: skipped: this Swift toolchain cannot build libFuzzer targets (swiftc -sanitize=fuzzer):" >&2
   tail -3 "$probe.log" >&2
   exit 0
