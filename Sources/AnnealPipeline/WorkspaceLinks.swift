@@ -55,9 +55,19 @@ public enum WorkspaceLinks {
     /// Why `link` (a symlink) must not be followed, or nil if it resolves inside `root`.
     /// `root` is the workspace's real path.
     public static func check(link: String, root: String) -> Escape.Problem? {
-        guard let target = realPath(link) else {
-            return .dangling((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) ?? "?")
+        check(link: Array(link.utf8CString), root: root)
+    }
+
+    /// Works on bytes: a file name need not be UTF-8, and a name read as a lossy `String`
+    /// would name another file (or none) and hide the link.
+    static func check(link: [CChar], root: String) -> Escape.Problem? {
+        guard let resolved = realpath(link, nil) else {
+            var text = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(link, &text, Int(PATH_MAX))
+            return .dangling(n > 0 ? String(decoding: text.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?")
         }
+        defer { free(resolved) }
+        let target = String(cString: resolved)
         return isInside(target, root: root) ? nil : .outside(target)
     }
 
@@ -68,7 +78,7 @@ public enum WorkspaceLinks {
     public static func firstEscape(under path: String, shown: String, root: String) -> Escape? {
         if let e = escapeOnTheWay(to: path, root: root) { return e }
         var ancestors: Set<DirectoryID> = []
-        return walk(path, shown: shown, root: root, ancestors: &ancestors)
+        return walk(Array(path.utf8CString), shown: shown, root: root, ancestors: &ancestors)
     }
 
     /// A linked directory on the way to `path` (`data/ext/x.txt` with `data/ext -> /etc`)
@@ -97,7 +107,8 @@ public enum WorkspaceLinks {
         }
     }
 
-    private static func walk(_ path: String, shown: String, root: String, ancestors: inout Set<DirectoryID>) -> Escape? {
+    /// `path` is a NUL-terminated byte path; `shown` its (possibly lossy) name for errors.
+    private static func walk(_ path: [CChar], shown: String, root: String, ancestors: inout Set<DirectoryID>) -> Escape? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }  // vanished: the caller's existence check reports it
         switch st.st_mode & S_IFMT {
@@ -115,14 +126,17 @@ public enum WorkspaceLinks {
         defer { ancestors.remove(directory) }
         guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
+        let parent = path.dropLast()  // its NUL
         while let entry = readdir(dir) {
             let type = Int32(entry.pointee.d_type)
             // Regular files and the like cannot lead anywhere; DT_UNKNOWN (some file systems)
             // is looked at with lstat by the recursive call.
             guard type == Int32(DT_LNK) || type == Int32(DT_DIR) || type == Int32(DT_UNKNOWN) else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
-            if let e = walk(path + "/" + name, shown: shown + "/" + name, root: root, ancestors: &ancestors) { return e }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            let child = Array(parent) + [0x2F] + name.map { CChar(bitPattern: $0) } + [0]
+            let childShown = shown + "/" + String(decoding: name, as: UTF8.self)
+            if let e = walk(child, shown: childShown, root: root, ancestors: &ancestors) { return e }
         }
         return nil
     }

@@ -66,6 +66,17 @@ import Testing
         #expect(e.first?.contains("outside the workspace") == true)
     }
 
+    /// File names are bytes: a link named `b\xFFc` read as a lossy String would be skipped.
+    @Test func aLinkWhoseNameIsNotUTF8IsStillChecked() {
+        let f = Fixture()
+        defer { f.remove() }
+        let path = (Array((f.ws + "/data/dir/b").utf8) + [0xFF, 0x63, 0]).map { CChar(bitPattern: $0) }
+        #expect(symlink(f.secret, path) == 0)
+        let e = f.errors(input: "data")
+        #expect(e.count == 1)
+        #expect(e.first?.contains("symlink data/dir/b\u{FFFD}c points to \(f.secret), outside the workspace") == true, "\(e)")
+    }
+
     @Test func aLinkedDirectoryOnTheWayDanglingLinksAndLoops() {
         let f = Fixture()
         defer { f.remove() }
