@@ -18,7 +18,8 @@ import Testing
     }
 
     /// What the lockfile target checks: a lockfile anneal wrote reads back to the same facts
-    /// and keys. Strings with U+0085, DEL or C1 controls did not (found by the fuzzer).
+    /// and keys. Strings with U+0085, DEL or C1 controls did not, nor map keys with U+2028
+    /// or U+2029 (found by the fuzzer).
     @Test(arguments: inputs("lockfile"))
     func lockfileRoundTrips(_ name: String) throws {
         let dir = scratchDir()
@@ -36,6 +37,9 @@ import Testing
         let parsed = YAMLParser(file: "t").parse("k: \(Value.jsonQuoted(s))\n")
         #expect(parsed.diagnostics.isEmpty)
         #expect(parsed.root?["k"]?.scalar == s)
+        let asKeys = YAMLParser(file: "t").parse("\(Value.jsonQuoted(s)): \(Value.map([s: .int(1)]).canonicalJSON)\n")
+        #expect(asKeys.diagnostics.isEmpty)
+        #expect(asKeys.root?.value == .map([s: .map([s: .int(1)])]))
         #expect(Value.parseJSON(Value.jsonQuoted(s)) == .string(s), "still JSON")
     }
 }
