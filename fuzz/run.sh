@@ -80,7 +80,7 @@ for t in "${targets[@]}"; do
   else
     status=1
     echo "fuzz: $t FOUND A CRASH; log: $log" >&2
-    grep -B8 -A4 -m1 -E "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|Fatal error" "$log" | grep -v "^INFO" | head -30 >&2 || true
+    grep -B30 -A4 -m1 -E "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|Fatal error" "$log" | grep -v "^INFO" | head -40 >&2 || true
     grep -E "Test unit written to" "$log" | sed "s/^/fuzz: $t: reproducer: /" >&2 || true
     echo "fuzz: replay it with: fuzz/run.sh $t PATH; keep it as Tests/Fixtures/fuzz/crashes/$t-WHAT (a seed from" \
       "then on) with a Swift test that loads it and expects a value or a diagnostic" >&2
