@@ -6,7 +6,8 @@ import Foundation
 /// A tree's digest is the SHA-256 of its manifest: one line per regular file or symlink,
 /// sorted by relative path (bytewise), `path\0kind\0digest\n` where kind is `x` for an
 /// executable file, `f` for another file and `l` for a symlink (whose digest is that of its
-/// target text). Empty directories do not count; timestamps and owners never do.
+/// target text). Empty directories do not count; timestamps and owners never do. Workspace
+/// inputs follow their symlinks instead (`InputTree`): a stage reads the target, not the link.
 public enum Digest {
     public static func of(_ data: some DataProtocol) -> String { hex(SHA256.hash(data: data)) }
 
@@ -73,6 +74,13 @@ public enum Digest {
         throws(StoreError) -> (digest: String, size: Int64, files: Int) {
         var entries: [TreeEntry] = []
         try collect(root, relative: "", into: &entries, fileDigest: fileDigest)
+        return ofEntries(entries)
+    }
+
+    /// The digest of collected entries: a lone entry with an empty path is a file (its own
+    /// digest), anything else a tree (the digest of its manifest).
+    static func ofEntries(_ entries: [TreeEntry]) -> (digest: String, size: Int64, files: Int) {
+        var entries = entries
         if entries.count == 1, entries[0].path.isEmpty { return (entries[0].digest, entries[0].size, 1) }
         entries.sort { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
         var manifest = ""

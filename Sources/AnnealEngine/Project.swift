@@ -49,19 +49,41 @@ public struct Project: Sendable {
         throws(StoreError) -> (known: [String: OutputFact], unknown: [String: String]) {
         var known: [String: OutputFact] = [:]
         var unknown: [String: String] = [:]
+        lazy var root = realWorkspace  // only stages with file inputs pay for the realpath
         for input in stage.inputs {
             switch input.source {
             case .file(let p):
-                let path = absolute(p)
+                let path = absolute(p, root: root)
                 guard FileManager.default.fileExists(atPath: path) else {
                     throw .io("input '\(input.name)' of stage '\(stage.name)': \(p) does not exist in the workspace")
                 }
-                known[input.name] = try stats.fact(of: path)
+                let tree = InputTree(root: root, input: input.name, stage: stage.name) { p, st throws(StoreError) in try stats.fileDigest(p, st) }
+                known[input.name] = try tree.fact(of: path, shown: p)
             case .stage(let s, let o):
                 if let fact = upstream[s]?[o] { known[input.name] = fact } else { unknown[input.name] = s }
             }
         }
         return (known, unknown)
+    }
+
+    /// The workspace with every symlink resolved: what `{file:}` inputs must stay inside.
+    var realWorkspace: String { WorkspaceLinks.realPath(workspace) ?? workspace }
+
+    func absolute(_ workspacePath: String, root: String) -> String {
+        URL(fileURLWithPath: workspacePath, relativeTo: URL(fileURLWithPath: root + "/")).standardizedFileURL.path
+    }
+
+    /// Fails if a symlink in a `{file:}` input of `stage` now leads outside the workspace:
+    /// checked again just before the stage starts, because an earlier stage (or anyone) may
+    /// have swapped one in after the input was hashed.
+    func checkInputLinks(of stage: StageSpec) throws(StoreError) {
+        lazy var root = realWorkspace
+        for input in stage.inputs {
+            guard case .file(let p) = input.source else { continue }
+            if let e = WorkspaceLinks.firstEscape(under: absolute(p, root: root), shown: p, root: root) {
+                throw .io(e.refusal(input: input.name, stage: stage.name))
+            }
+        }
     }
 
     /// Paths a stage process sees for its inputs.

@@ -22,6 +22,7 @@ extension Runner {
         var outputDirs: [String: String] = [:]
         let logPath: String
         do {
+            try project.checkInputLinks(of: stage)
             scratch = try project.store.makeScratch(stage: stage.name)
             for o in stage.outputs {
                 outputDirs[o] = "\(scratch)/out/\(o)"

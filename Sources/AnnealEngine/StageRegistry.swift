@@ -35,7 +35,12 @@ public struct StageRegistry: StageCatalog {
         for name in names where FileManager.default.fileExists(atPath: "\(dir)/\(name)/stage.yaml") {
             let absolute = "\(dir)/\(name)/stage.yaml"
             let path = workspace.map { absolute.hasPrefix($0 + "/") ? String(absolute.dropFirst($0.count + 1)) : absolute } ?? absolute
-            let bytes = Array(FileManager.default.contents(atPath: absolute) ?? Data())
+            let top = SourceMark(file: path, line: 1, column: 1)
+            guard let data = FileManager.default.contents(atPath: absolute) else {
+                broken[name] = [Diagnostic(top, "cannot read the manifest of plugin '\(name)'", hint: "check its permissions")]
+                continue
+            }
+            let bytes = Array(data)
             let text = String(decoding: bytes, as: UTF8.self)
             sources[path] = text
             if let problem = YAMLParser(file: path).encodingProblem(bytes) {
@@ -44,13 +49,19 @@ public struct StageRegistry: StageCatalog {
             }
             switch PluginManifest.parse(text, file: path, directoryName: name) {
             case .success(let m):
-                if kinds[m.schema.name] != nil {
-                    broken[name] = [Diagnostic(SourceMark(file: path, line: 1, column: 1),
-                                               "plugin '\(name)' has the name of a built-in stage kind; rename its directory")]
+                if let other = kinds[m.schema.name] {
+                    let owner = if case .plugin(let d, _, _) = other.launch { "the plugin in \(d)" } else { "a built-in stage kind" }
+                    broken[name] = [Diagnostic(top, "plugin '\(name)' declares the kind name '\(m.schema.name)' of \(owner); rename it")]
                     continue
                 }
-                let digest = (try? Digest.ofTree("\(dir)/\(name)").digest) ?? ""
-                kinds[m.schema.name] = StageKind(schema: m.schema, launch: .plugin(directory: "\(dir)/\(name)", command: m.command, digest: digest))
+                // The directory's digest is in every action key of the kind: without it an edit
+                // of the plugin's script would never rerun anything.
+                do {
+                    let digest = try Digest.ofTree("\(dir)/\(name)").digest
+                    kinds[m.schema.name] = StageKind(schema: m.schema, launch: .plugin(directory: "\(dir)/\(name)", command: m.command, digest: digest))
+                } catch {
+                    broken[name] = [Diagnostic(top, "cannot hash the files of plugin '\(name)': \(error)")]
+                }
             case .failure(let errors):
                 broken[name] = errors.diagnostics
             }
@@ -149,17 +160,79 @@ public struct PluginManifest: Sendable {
                     diags.append(Diagnostic(q.key.mark, "unknown key '\(k)' in parameter '\(name)'", hint: closestMatch(to: k, in: paramKeys).map { "did you mean '\($0)'?" }))
                 }
             }
-            let typeName = p.value["type"]?.scalar ?? "any"
+            let typeNode = p.value["type"]
+            let typeName = typeNode.map { $0.scalar ?? "" } ?? "any"
             guard let kind = ParamSpec.Kind(rawValue: typeName) else {
-                diags.append(Diagnostic(p.value["type"]!.mark, "unknown parameter type '\(typeName)'",
+                let found = typeNode!.scalar.map { "unknown parameter type '\($0)'" } ?? "'type' of parameter '\(name)' must name a type, found \(typeNode!.kindName)"
+                diags.append(Diagnostic(typeNode!.mark, found,
                                         hint: "types: \(ParamSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))"))
                 continue
             }
             let fields = p.value["fields"].map { paramSpecs($0, diags: &diags) }
-            out.append(ParamSpec(name, kind, default: p.value["default"]?.value, required: p.value["required"]?.value.boolValue ?? false,
-                                 allowed: p.value["allowed"]?.items?.compactMap(\.scalar), fields: fields,
-                                 summary: p.value["summary"]?.scalar ?? ""))
+            var spec = ParamSpec(name, kind, fields: fields, summary: p.value["summary"]?.scalar ?? "")
+            if let r = p.value["required"] {
+                if let b = r.value.boolValue { spec.isRequired = b } else { diags.append(Diagnostic(r.mark, "'required' of parameter '\(name)' must be true or false")) }
+            }
+            if let a = p.value["allowed"] {
+                spec.allowed = allowedValues(a, of: spec, diags: &diags)
+            }
+            if let d = p.value["default"] {
+                spec.defaultValue = checkedDefault(d, of: spec, diags: &diags)
+            }
+            if fields != nil, kind != .map, kind != .any {
+                diags.append(Diagnostic(p.value["fields"]!.mark, "parameter '\(name)' has 'fields' but type \(kind.rawValue); fields belong to a map"))
+            }
+            out.append(spec)
         }
         return out
+    }
+
+    /// `allowed:` lists scalars of the parameter's own type.
+    static func allowedValues(_ node: YAMLNode, of spec: ParamSpec, diags: inout [Diagnostic]) -> [String]? {
+        guard let items = node.items, !items.isEmpty else {
+            diags.append(Diagnostic(node.mark, "'allowed' of parameter '\(spec.name)' must be a non-empty list of values"))
+            return nil
+        }
+        var out: [String] = []
+        for item in items {
+            guard item.scalar != nil, spec.accepts(item.value) else {
+                diags.append(Diagnostic(item.mark, "allowed value '\(item.value.displayString)' of parameter '\(spec.name)' is \(article(item.value.typeName)), not \(article(spec.kind))"))
+                continue
+            }
+            out.append(item.value.displayString)
+        }
+        return out
+    }
+
+    /// A default must be a value the pipeline itself could pass: of the declared type, one
+    /// of `allowed`. A bad default would otherwise reach the stage unchecked on every run
+    /// that leaves the parameter out.
+    static func checkedDefault(_ node: YAMLNode, of spec: ParamSpec, diags: inout [Diagnostic]) -> Value? {
+        let v = node.value
+        if spec.fields != nil {
+            diags.append(Diagnostic(node.mark, "parameter '\(spec.name)' declares fields; give each field its default instead of '\(spec.name)'"))
+            return nil
+        }
+        if spec.isRequired {
+            diags.append(Diagnostic(node.mark, "parameter '\(spec.name)' is required and has a default; keep one"))
+            return nil
+        }
+        guard spec.accepts(v) else {
+            diags.append(Diagnostic(node.mark, "default '\(v.displayString)' of parameter '\(spec.name)' is \(article(v.typeName)), not \(article(spec.kind))"))
+            return nil
+        }
+        if let allowed = spec.allowed, !allowed.contains(v.displayString) {
+            diags.append(Diagnostic(node.mark, "default '\(v.displayString)' of parameter '\(spec.name)' is not one of its allowed values \(allowed.joined(separator: ", "))"))
+            return nil
+        }
+        // `lr: {type: float, default: 1}` means 1.0, as a pipeline's `lr: 1` does.
+        if spec.kind == .float, let i = v.intValue { return .double(Double(i)) }
+        return v
+    }
+
+    static func article(_ kind: ParamSpec.Kind) -> String { article(kind.rawValue) }
+
+    static func article(_ word: String) -> String {
+        (["a", "e", "i", "o", "u"].contains(word.prefix(1)) ? "an " : "a ") + word
     }
 }

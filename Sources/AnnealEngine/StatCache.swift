@@ -18,13 +18,10 @@ public final class StatCache: @unchecked Sendable {
         known = try ledger?.fileStates() ?? [:]
     }
 
-    /// Digest and size of a workspace file or directory.
-    public func fact(of path: String) throws(StoreError) -> OutputFact {
-        let tree = try Digest.ofTree(path) { p, st throws(StoreError) in try self.fileDigest(p, st) }
-        return OutputFact(digest: tree.digest, size: tree.size)
-    }
-
-    private func fileDigest(_ path: String, _ st: stat) throws(StoreError) -> (String, Int64) {
+    /// Digest and size of the regular file at `path` whose `stat` is `st`. For a symlinked
+    /// input file, `path` is the link and `st` its target's, so the entry is trusted only
+    /// while the target is unchanged.
+    func fileDigest(_ path: String, _ st: stat) throws(StoreError) -> (String, Int64) {
         let state = Ledger.FileState(device: Int64(st.st_dev), inode: Int64(st.st_ino), size: Int64(st.st_size),
                                      mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
         lock.lock()

@@ -128,16 +128,22 @@ extension LoadContext {
             error(p.value.mark, "input '\(name)' of stage '\(stage)' must be 'STAGE.OUTPUT' or {file: PATH}")
             return nil
         }
-        checkWorkspacePath(path, mark: fileNode.mark)
+        checkWorkspacePath(path, mark: fileNode.mark, input: name, stage: stage)
         return InputSpec(name: name, source: .file(path), mark: fileNode.mark)
     }
 
-    mutating func checkWorkspacePath(_ path: String, mark: SourceMark) {
-        let root = URL(fileURLWithPath: loader.workspace).standardizedFileURL.resolvingSymlinksInPath().path
-        let full = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: root + "/"))
-            .standardizedFileURL.resolvingSymlinksInPath().path
-        guard full == root || full.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+    /// A `{file:}` input must stay inside the workspace, and so must every symlink the stage
+    /// would follow in it (see `WorkspaceLinks`).
+    mutating func checkWorkspacePath(_ path: String, mark: SourceMark, input: String, stage: String) {
+        let root = WorkspaceLinks.realPath(loader.workspace) ?? URL(fileURLWithPath: loader.workspace).standardizedFileURL.path
+        let full = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: root + "/")).standardizedFileURL.path
+        guard WorkspaceLinks.isInside(full, root: root) else {
             error(mark, "input path '\(path)' is outside the workspace \(root)", hint: "copy the data into the workspace, or run anneal from a directory that contains it")
+            return
+        }
+        if let escape = WorkspaceLinks.firstEscape(under: full, shown: path, root: root) {
+            error(mark, "input '\(input)' of stage '\(stage)': \(escape)",
+                  hint: "copy the data into the workspace, or link to a file inside it")
             return
         }
         if !FileManager.default.fileExists(atPath: full) {

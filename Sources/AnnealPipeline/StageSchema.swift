@@ -68,7 +68,7 @@ public struct ParamSpec: Sendable {
 
     /// Whether `value` has this parameter's type. Ints are accepted where floats are declared
     /// (`lr: 1` means 1.0), not the other way round.
-    func accepts(_ value: Value) -> Bool {
+    public func accepts(_ value: Value) -> Bool {
         switch (kind, value) {
         case (.any, _), (.int, .int), (.float, .double), (.float, .int), (.string, .string),
              (.bool, .bool), (.list, .list), (.map, .map): true

@@ -111,9 +111,16 @@ public enum Value: Sendable, Hashable {
         out += "\n" + String(repeating: indent, count: level)
     }
 
+    /// Also valid YAML, read back to the same string: lockfiles are written with it. So
+    /// besides JSON's escapes it escapes what libyaml reads differently inside double quotes:
+    /// DEL, the C1 controls and U+FFFE/U+FFFF (rejected), U+0085 (a line break, folded into a
+    /// space), U+2028 and U+2029 (line breaks, which end a mapping key). Found by
+    /// fuzz/run.sh lockfile.
     public static func jsonQuoted(_ s: String) -> String {
-        // Most strings need no escaping: one scan of the bytes, then a single append.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        // Most strings need no escaping: one scan of the bytes, then a single append. Lead
+        // bytes 0xC2, 0xE2 and 0xEF start every multi-byte character escaped below.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7F
+            || $0 == 0xC2 || $0 == 0xE2 || $0 == 0xEF }) {
             return "\"" + s + "\""
         }
         var out = "\""
@@ -124,7 +131,9 @@ public enum Value: Sendable, Hashable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            case _ where u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u.value == 0x2028 || u.value == 0x2029
+                || u.value == 0xFFFE || u.value == 0xFFFF:
+                out += String(format: "\\u%04x", u.value)
             default: out.unicodeScalars.append(u)
             }
         }

@@ -15,16 +15,30 @@ struct Stages: ParsableCommand {
         let registry = Workspace.registry
         let kinds = registry.kinds.values.sorted { $0.schema.name < $1.schema.name }
         let chosen: [StageKind]
+        // Plugins whose manifest is invalid are listed with their errors (stderr, exit 2),
+        // never silently left out: the user would not know why `uses:` cannot find them.
+        var broken = registry.broken
         if let kind {
+            if let problems = registry.broken[kind], registry.kinds[kind] == nil {
+                throw PipelineErrors(problems, sources: registry.sources)
+            }
             guard let k = registry.kinds[kind] else {
                 throw UsageError("no stage kind '\(kind)'" + (registry.stageNames.closest(to: kind).map { "; did you mean '\($0)'?" } ?? ""))
             }
             chosen = [k]
+            broken = [:]
         } else {
             chosen = kinds
         }
         if json {
-            printJSON(.map(["stages": .list(chosen.map(Self.describe))]))
+            var out: [String: Value] = ["stages": .list(chosen.map(Self.describe))]
+            if !broken.isEmpty {
+                out["invalid"] = .list(broken.keys.sorted().map { name in
+                    .map(["name": .string(name), "errors": .list(broken[name]!.map { .string($0.description) })])
+                })
+            }
+            printJSON(.map(out))
+            try Self.fail(broken, sources: registry.sources)
             return
         }
         for k in chosen {
@@ -40,6 +54,14 @@ struct Stages: ParsableCommand {
             print("  with:")
             for line in Self.paramLines(s.params, indent: "    ") { print(line) }
         }
+        for name in broken.keys.sorted() { print("\(name) (invalid plugin: see the errors below)") }
+        try Self.fail(broken, sources: registry.sources)
+    }
+
+    /// Exit 2 with every diagnostic of every invalid manifest, if any.
+    static func fail(_ broken: [String: [Diagnostic]], sources: [String: String]) throws {
+        guard !broken.isEmpty else { return }
+        throw PipelineErrors(broken.values.flatMap { $0 }, sources: sources)
     }
 
     static func paramLines(_ params: [ParamSpec], indent: String) -> [String] {
