@@ -8,7 +8,7 @@ extension Ledger {
     public func runs(matching prefix: String, limit: Int = 10) throws(StoreError) -> [Run] {
         try read { db in
             let exact = try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [prefix])
-            if !exact.isEmpty { return exact.map(Self.run) }
+            if !exact.isEmpty { return try exact.map(Self.run) }
             // GLOB, not LIKE: `_` in a prefix is literal, and ids hold no glob characters.
             let safe = prefix.filter { !"*?[]".contains($0) }
             return try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id GLOB ? ORDER BY started DESC LIMIT ?",
@@ -38,14 +38,17 @@ extension Ledger {
             var out: [String: [(Int?, Double)]] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT step, name, value FROM metrics WHERE stage = ? AND run_id = ? ORDER BY rowid",
                                       arguments: [stage, run]) {
-                out[r["name"], default: []].append((r["step"], r["value"]))
+                out[try r.required("name", in: "metrics"), default: []].append((try r.optional("step", in: "metrics"), try r.required("value", in: "metrics")))
             }
             return out
         }
     }
 
-    static func execution(_ r: Row) -> Execution {
-        Execution(runID: r["run_id"], stage: r["stage"], status: r["status"], key: r["key"], started: r["started"],
-                  finished: r["finished"], exitCode: r["exit_code"], error: r["error"], log: r["log"])
+    static func execution(_ r: Row) throws -> Execution {
+        let t = "executions"
+        return Execution(runID: try r.required("run_id", in: t), stage: try r.required("stage", in: t),
+                         status: try r.required("status", in: t), key: try r.optional("key", in: t),
+                         started: try r.optional("started", in: t), finished: try r.optional("finished", in: t),
+                         exitCode: try r.optional("exit_code", in: t), error: try r.optional("error", in: t), log: try r.optional("log", in: t))
     }
 }

@@ -151,13 +151,7 @@ public final class Ledger: Sendable {
 
     public func executions(run: String) throws(StoreError) -> [Execution] {
         try read { db in
-            let t = "executions"
-            return try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE run_id = ? ORDER BY started, stage", arguments: [run]).map {
-                Execution(runID: try $0.required("run_id", in: t), stage: try $0.required("stage", in: t),
-                          status: try $0.required("status", in: t), key: try $0.optional("key", in: t),
-                          started: try $0.optional("started", in: t), finished: try $0.optional("finished", in: t),
-                          exitCode: try $0.optional("exit_code", in: t), error: try $0.optional("error", in: t), log: try $0.optional("log", in: t))
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE run_id = ? ORDER BY started, stage", arguments: [run]).map(Self.execution)
         }
     }
 

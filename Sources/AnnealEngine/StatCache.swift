@@ -18,6 +18,12 @@ public final class StatCache: @unchecked Sendable {
         known = try ledger?.fileStates() ?? [:]
     }
 
+    /// A cache that remembers nothing between runs (no ledger to read, so nothing to fail).
+    public init() {
+        ledger = nil
+        known = [:]
+    }
+
     /// Digest and size of the regular file at `path` whose `stat` is `st`. For a symlinked
     /// input file, `path` is the link and `st` its target's, so the entry is trusted only
     /// while the target is unchanged.

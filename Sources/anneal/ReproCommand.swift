@@ -73,7 +73,7 @@ struct Repro: ParsableCommand {
             runOptions.writeLockfile = false
             runOptions.command = "repro \(lockPath)"
             let runner = Runner(project: project, options: runOptions, reporter: ConsoleReporter(), ledger: ledger,
-                                stats: try StatCache(ledger: nil), lock: lock)
+                                stats: try StatCache(), lock: lock)
             let signals = SignalWatcher { runner.interrupt() }
             let summary = try runner.run()
             signals.stop()

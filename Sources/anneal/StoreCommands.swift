@@ -173,7 +173,7 @@ struct Metrics: ParsableCommand {
         } else {
             let project = try Workspace.project(try PipelineOptions.named(pipelineArgument), store: cache.store)
             let lock = try? Workspace.readLock(project.lockPath)
-            for s in Planner(project: project, stats: StatCache(ledger: ledger)).status(lock: lock ?? nil) {
+            for s in Planner(project: project, stats: try StatCache(ledger: ledger)).status(lock: lock ?? nil) {
                 guard s.isFresh, let entry = s.entry else { stale.append(s.name); continue }
                 results.append(StageMetrics(stage: s.name, producer: try ledger.lastCompletedExecution(key: entry.key), metrics: entry.metrics))
             }

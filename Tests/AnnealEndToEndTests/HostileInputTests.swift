@@ -1,11 +1,6 @@
 import Foundation
 import Testing
 
-extension Sandbox {
-    /// A sandbox rooted at an existing directory (a workspace whose path has a space, say).
-    init(existing dir: String) { self.dir = dir }
-}
-
 /// Hostile files and values through the real binary: exit 2 with a location, or a run that
 /// treats every value as data; never a crash, never a command nobody wrote.
 @Suite struct HostileInputTests {

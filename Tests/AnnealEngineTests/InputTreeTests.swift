@@ -5,7 +5,7 @@ import Testing
 
 /// Workspace inputs are hashed as their stage reads them: through symlinks.
 @Suite struct InputTreeTests {
-    func tree(_ root: String, stats: StatCache = StatCache(ledger: nil)) -> InputTree {
+    func tree(_ root: String, stats: StatCache = StatCache()) -> InputTree {
         InputTree(root: WorkspaceLinks.realPath(root)!, input: "docs", stage: "s") { p, st throws(StoreError) in try stats.fileDigest(p, st) }
     }
 
@@ -65,7 +65,7 @@ import Testing
         var times = [old, old]
         utimensat(AT_FDCWD, ws + "/real.txt", &times, 0)
         try FileManager.default.createSymbolicLink(atPath: ws + "/link.txt", withDestinationPath: "real.txt")
-        let stats = StatCache(ledger: nil)
+        let stats = StatCache()
         let first = try tree(ws, stats: stats).fact(of: ws + "/link.txt", shown: "link.txt")
         _ = try tree(ws, stats: stats).fact(of: ws + "/link.txt", shown: "link.txt")
         #expect(stats.filesHashed == 1)
