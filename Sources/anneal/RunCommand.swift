@@ -71,7 +71,7 @@ struct Run: ParsableCommand {
             printError("\(line) — run \(summary.runID)" + (summary.status == "ok" ? "" : " \(summary.status)"))
             if let e = summary.firstError { printError("first error: \(e.split(separator: "\n").first ?? "")") }
         }
-        if summary.hasStoreFailure { throw Failure(code: Exit.internal) }
+        if summary.hasInternalFailure { throw Failure(code: Exit.internal) }
         switch summary.status {
         case "ok": return
         case "interrupted": throw Failure(code: Exit.interrupted)
