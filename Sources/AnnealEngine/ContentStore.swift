@@ -98,8 +98,8 @@ public struct ContentStore: Sendable {
         var st = stat()
         if lstat(dest, &st) == 0 { try discard(dest) }  // incomplete or damaged: never served again
         let parent = (dest as NSString).deletingLastPathComponent
-        if mkdir(parent, 0o755) != 0 && errno != EEXIST {
-            throw .io("cannot create \(parent): \(String(cString: strerror(errno)))")
+        if mkdir(parent, 0o755) != 0, case let code = errno, code != EEXIST {
+            throw .io("cannot create \(parent): \(String(cString: strerror(code)))")
         }
         if lstat(directory, &st) == 0, st.st_mode & S_IWUSR == 0 { chmod(directory, st.st_mode & 0o7777 | S_IWUSR) }
         guard rename(directory, dest) == 0 else {
@@ -114,8 +114,8 @@ public struct ContentStore: Sendable {
     /// deletes it. A kill between the two leaves only scratch behind.
     func discard(_ path: String) throws(StoreError) {
         let trash = "\(tmpDir)/\(getpid())-discarded-\(UInt32.random(in: 0...UInt32.max))"
-        if mkdir(tmpDir, 0o755) != 0 && errno != EEXIST {
-            throw .io("cannot create \(tmpDir): \(String(cString: strerror(errno)))")
+        if mkdir(tmpDir, 0o755) != 0, case let code = errno, code != EEXIST {
+            throw .io("cannot create \(tmpDir): \(String(cString: strerror(code)))")
         }
         try unseal(path)
         guard rename(path, trash) == 0 else {
