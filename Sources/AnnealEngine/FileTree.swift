@@ -29,10 +29,10 @@ public enum FileTree {
     /// reads a read-only top directory as "this object is complete"). Symlinks are left alone.
     public static func makeReadOnly(_ path: String) throws(StoreError) {
         var st = stat()
-        guard lstat(path, &st) == 0 else { throw .io("cannot seal \(path): \(String(cString: strerror(errno)))") }
+        guard lstat(path, &st) == 0 else { throw .system(errno, "cannot seal \(path)") }
         if st.st_mode & S_IFMT == S_IFDIR {
             let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { throw .io("cannot seal \(path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw .system(errno, "cannot seal \(path)") }
             var failure: Int32 = 0
             walk(fd, entering: false) { dirFD, name, _ in
                 var s = stat()
@@ -41,10 +41,10 @@ public enum FileTree {
                     failure = errno
                 }
             }
-            if failure != 0 { throw .io("cannot make \(path) read-only: \(String(cString: strerror(failure)))") }
+            if failure != 0 { throw .system(failure, "cannot make \(path) read-only") }
         }
         if st.st_mode & S_IFMT != S_IFLNK, chmod(path, st.st_mode & 0o7555) != 0 {
-            throw .io("cannot make \(path) read-only: \(String(cString: strerror(errno)))")
+            throw .system(errno, "cannot make \(path) read-only")
         }
     }
 
