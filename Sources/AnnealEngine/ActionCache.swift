@@ -108,7 +108,7 @@ public struct ActionCache: Sendable {
         let dest = "\(store.quarantineDir)/action-\(key)-\(Int(Date().timeIntervalSince1970)).json"
         guard rename(path(key), dest) == 0 else {
             let code = errno
-            throw .io("cannot quarantine action entry \(key) into \(store.quarantineDir): \(String(cString: strerror(code)))")
+            throw .system(code, "cannot quarantine action entry \(key) into \(store.quarantineDir)")
         }
     }
 }

@@ -16,6 +16,8 @@ public struct CacheMaintenance {
         public var dangling: [String]
         /// What could not be moved to the quarantine, with why.
         public var quarantineFailures: [String] = []
+        /// Digests and keys of those.
+        public var notQuarantined: Set<String> = []
     }
 
     /// Re-hashes every object and checks every action entry; damaged ones are quarantined so
@@ -32,14 +34,20 @@ public struct CacheMaintenance {
             }
             v.corrupt.append(d)
             guard quarantine else { continue }
-            do { try store.quarantine(d) } catch { v.quarantineFailures.append(error.description) }
+            do { try store.quarantine(d) } catch {
+                v.quarantineFailures.append(error.description)
+                v.notQuarantined.insert(d)
+            }
         }
         let actions = ActionCache(store: store)
         for k in actions.allKeys().sorted() {
             guard Digest.isValid(k), let entry = actions.rawEntry(k), entry.key == k else {
                 v.corruptActions.append(k)
                 guard quarantine else { continue }
-                do { try actions.quarantine(k) } catch { v.quarantineFailures.append(error.description) }
+                do { try actions.quarantine(k) } catch {
+                    v.quarantineFailures.append(error.description)
+                    v.notQuarantined.insert(k)
+                }
                 continue
             }
             if entry.outputs.values.contains(where: { !store.hasObject($0.digest) }) { v.dangling.append(k) }

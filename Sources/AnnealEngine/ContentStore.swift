@@ -98,13 +98,13 @@ public struct ContentStore: Sendable {
         var st = stat()
         if lstat(dest, &st) == 0 { try discard(dest) }  // incomplete or damaged: never served again
         let parent = (dest as NSString).deletingLastPathComponent
-        if mkdir(parent, 0o755) != 0 && errno != EEXIST {
-            throw .io("cannot create \(parent): \(String(cString: strerror(errno)))")
+        if mkdir(parent, 0o755) != 0, case let code = errno, code != EEXIST {
+            throw .system(code, "cannot create \(parent)")
         }
         if lstat(directory, &st) == 0, st.st_mode & S_IWUSR == 0 { chmod(directory, st.st_mode & 0o7777 | S_IWUSR) }
         guard rename(directory, dest) == 0 else {
             let code = errno  // before anything else can overwrite it
-            throw .io("cannot move output into \(dest): \(String(cString: strerror(code)))")
+            throw .system(code, "cannot move output into \(dest)")
         }
         try FileTree.makeReadOnly(dest)
         return tree
@@ -114,14 +114,14 @@ public struct ContentStore: Sendable {
     /// deletes it. A kill between the two leaves only scratch behind.
     func discard(_ path: String) throws(StoreError) {
         let trash = "\(tmpDir)/\(getpid())-discarded-\(UInt32.random(in: 0...UInt32.max))"
-        if mkdir(tmpDir, 0o755) != 0 && errno != EEXIST {
-            throw .io("cannot create \(tmpDir): \(String(cString: strerror(errno)))")
+        if mkdir(tmpDir, 0o755) != 0, case let code = errno, code != EEXIST {
+            throw .system(code, "cannot create \(tmpDir)")
         }
         try unseal(path)
         guard rename(path, trash) == 0 else {
             let code = errno
             if code == ENOENT { return }
-            throw .io("cannot remove \(path): \(String(cString: strerror(code)))")
+            throw .system(code, "cannot remove \(path)")
         }
         FileTree.remove(trash)
     }
@@ -149,7 +149,7 @@ public struct ContentStore: Sendable {
         try unseal(objectPath(digest))
         guard rename(objectPath(digest), dest) == 0 else {
             let code = errno
-            throw .io("cannot quarantine \(digest) into \(quarantineDir): \(String(cString: strerror(code)))")
+            throw .system(code, "cannot quarantine \(digest) into \(quarantineDir)")
         }
     }
 
@@ -162,7 +162,7 @@ public struct ContentStore: Sendable {
         guard lstat(path, &st) == 0 else { return }
         if st.st_mode & S_IFMT == S_IFDIR, chmod(path, st.st_mode & 0o7777 | S_IWUSR) != 0 {
             let code = errno
-            throw .io("cannot remove \(path): \(String(cString: strerror(code)))")
+            throw .system(code, "cannot remove \(path)")
         }
     }
 
@@ -180,7 +180,7 @@ public struct ContentStore: Sendable {
 public func writeAtomically(_ text: String, to path: String) throws(StoreError) {
     let tmp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw .io("cannot write \(path): \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw .system(errno, "cannot write \(path)") }
     let bytes = Array(text.utf8)
     var written = 0
     while written < bytes.count {
@@ -189,7 +189,7 @@ public func writeAtomically(_ text: String, to path: String) throws(StoreError) 
             let code = errno
             if code == EINTR { continue }
             close(fd); unlink(tmp)
-            throw .io("cannot write \(path): \(String(cString: strerror(code)))")
+            throw .system(code, "cannot write \(path)")
         }
         written += n
     }
@@ -198,6 +198,6 @@ public func writeAtomically(_ text: String, to path: String) throws(StoreError) 
     guard rename(tmp, path) == 0 else {
         let code = errno
         unlink(tmp)
-        throw .io("cannot replace \(path): \(String(cString: strerror(code)))")
+        throw .system(code, "cannot replace \(path)")
     }
 }

@@ -40,7 +40,7 @@ public enum Digest {
     /// Streams the file in 1 MiB reads so large shards never sit whole in memory.
     public static func ofFile(_ path: String) throws(StoreError) -> (digest: String, size: Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .system(errno, "cannot read \(path)") }
         defer { close(fd) }
         var hasher = SHA256()
         let chunk = 1 << 20
@@ -51,7 +51,7 @@ public enum Digest {
             let n = read(fd, buffer.baseAddress, chunk)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .io("cannot read \(path): \(String(cString: strerror(errno)))")
+                throw .system(errno, "cannot read \(path)")
             }
             if n == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -95,7 +95,7 @@ public enum Digest {
     private static func collect(_ path: String, relative: String, into entries: inout [TreeEntry],
                                 fileDigest: (String, stat) throws(StoreError) -> (String, Int64)) throws(StoreError) {
         var st = stat()
-        guard lstat(path, &st) == 0 else { throw .io("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard lstat(path, &st) == 0 else { throw .system(errno, "cannot stat \(path)") }
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
             let names: [String]

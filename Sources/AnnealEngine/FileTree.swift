@@ -29,10 +29,10 @@ public enum FileTree {
     /// reads a read-only top directory as "this object is complete"). Symlinks are left alone.
     public static func makeReadOnly(_ path: String) throws(StoreError) {
         var st = stat()
-        guard lstat(path, &st) == 0 else { throw .io("cannot seal \(path): \(String(cString: strerror(errno)))") }
+        guard lstat(path, &st) == 0 else { throw .system(errno, "cannot seal \(path)") }
         if st.st_mode & S_IFMT == S_IFDIR {
             let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { throw .io("cannot seal \(path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw .system(errno, "cannot seal \(path)") }
             var failure: Int32 = 0
             walk(fd, entering: false) { dirFD, name, _ in
                 var s = stat()
@@ -41,10 +41,10 @@ public enum FileTree {
                     failure = errno
                 }
             }
-            if failure != 0 { throw .io("cannot make \(path) read-only: \(String(cString: strerror(failure)))") }
+            if failure != 0 { throw .system(failure, "cannot make \(path) read-only") }
         }
         if st.st_mode & S_IFMT != S_IFLNK, chmod(path, st.st_mode & 0o7555) != 0 {
-            throw .io("cannot make \(path) read-only: \(String(cString: strerror(errno)))")
+            throw .system(errno, "cannot make \(path) read-only")
         }
     }
 
@@ -58,7 +58,8 @@ public enum FileTree {
             var inode: UInt
             var subdirectories: [[CChar]]
         }
-        func open(_ fd: Int32, name: [CChar]) -> (fd: Int32, level: Level)? {
+        // Lists the directory open as `fd`: visits its files now, returns its subdirectories for later.
+        func list(_ fd: Int32, name: [CChar]) -> (fd: Int32, level: Level)? {
             var st = stat()
             guard fstat(fd, &st) == 0 else { close(fd); return nil }
             var subdirectories: [[CChar]] = []
@@ -82,7 +83,7 @@ public enum FileTree {
             closedir(dir)
             return (fd, Level(name: name, device: UInt(st.st_dev), inode: UInt(st.st_ino), subdirectories: subdirectories))
         }
-        guard let first = open(rootFD, name: []) else { return }
+        guard let first = list(rootFD, name: []) else { return }
         var fd = first.fd
         var stack = [first.level]
         while true {
@@ -90,7 +91,7 @@ public enum FileTree {
                 // A stage may leave a directory without read or search permission.
                 if entering { fchmodat(fd, next, 0o700, 0) }
                 let child = openat(fd, next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard child >= 0, let (childFD, level) = open(child, name: next) else {
+                guard child >= 0, let (childFD, level) = list(child, name: next) else {
                     visit(fd, next, true)
                     continue
                 }

@@ -40,7 +40,7 @@ enum OutputCheck {
             let full = path + "/" + entry
             let inside = relative + [entry]
             var st = stat()
-            guard lstat(full, &st) == 0 else { throw .io("cannot stat \(full): \(String(cString: strerror(errno)))") }
+            guard lstat(full, &st) == 0 else { throw .system(errno, "cannot stat \(full)") }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 try check(full, relative: inside, root: root, name: name)
@@ -99,7 +99,7 @@ enum OutputCheck {
         guard rename(copy, path) == 0 else {
             let code = errno
             unlink(copy)
-            throw .io("cannot replace the hard-linked output file \(path): \(String(cString: strerror(code)))")
+            throw .system(code, "cannot replace the hard-linked output file \(path)")
         }
     }
 }

@@ -33,9 +33,9 @@ public struct StageResult: Sendable {
     public var metrics: [String: Double] = [:]
     /// Names of the metrics that sum the stage up, in order (see `StageSchema.headline`).
     public var headline: [String] = []
-    /// The stage succeeded but the store could not keep its outputs (an I/O error): the run
-    /// ends with the internal-error exit code, not "a stage failed".
-    public var isStoreFailure = false
+    /// The runner failed, not the stage: it could not start it, or the store could not keep
+    /// its outputs (an I/O error). The run ends with the internal-error exit code (3).
+    public var isInternalFailure = false
 }
 
 public struct RunSummary: Sendable {
@@ -47,8 +47,8 @@ public struct RunSummary: Sendable {
     public var filesHashed = 0
 
     public var firstError: String? { stages.first { $0.status == .failed }?.error }
-    /// True if the store failed to keep some stage's outputs (exit 3).
-    public var hasStoreFailure: Bool { stages.contains { $0.isStoreFailure } }
+    /// True if the runner itself failed for some stage (exit 3).
+    public var hasInternalFailure: Bool { stages.contains { $0.isInternalFailure } }
     public func count(_ s: StageResult.Status) -> Int { stages.filter { $0.status == s }.count }
 }
 

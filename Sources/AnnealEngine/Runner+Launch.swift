@@ -52,8 +52,10 @@ extension Runner {
             if case .plugin(let dir, _, _)? = project.kind(of: stage)?.launch { env["ANNEAL_PLUGIN_DIR"] = dir }
             process = try StageProcess(argv: argv, environment: env, directory: project.workspace, logPath: logPath)
         } catch {
-            deliver(StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
-                                error: "stage '\(stage.name)' could not start: \(error)"))
+            var result = StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
+                                     error: "stage '\(stage.name)' could not start: \(error)")
+            result.isInternalFailure = true  // scratch space, pipes, spawning: the runner's own failure
+            deliver(result)
             return
         }
         condition.lock()
@@ -114,7 +116,7 @@ extension Runner {
                 result.error = "stage '\(stage.name)': \(why)"
             } else {
                 result.error = "stage '\(stage.name)': cannot store its outputs: \(error)"
-                result.isStoreFailure = true
+                result.isInternalFailure = true
             }
         }
     }

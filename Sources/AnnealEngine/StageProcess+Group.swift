@@ -12,15 +12,21 @@ extension StageProcess {
         guard groupIsAlive() else { return }
         kill(-pid, SIGTERM)
         kill(-pid, SIGCONT)  // a stopped member acts on SIGTERM only once it runs
-        for (signal, grace) in [(SIGKILL, Self.terminationGrace), (0, 10.0)] {
-            let deadline = Date().addingTimeInterval(grace)
-            while groupIsAlive(), Date() < deadline { whileWaiting(); usleep(10_000) }
-            guard groupIsAlive() else { return }
-            if signal != 0 {
-                note("anneal: stage processes still running \(Self.terminationGrace)s after SIGTERM; sent SIGKILL")
-                kill(-pid, signal)
-            }
+        if waitForGroup(seconds: Self.terminationGrace, whileWaiting) { return }
+        note("anneal: stage processes still running \(Self.terminationGrace)s after SIGTERM; sent SIGKILL")
+        kill(-pid, SIGKILL)
+        _ = waitForGroup(seconds: 10, whileWaiting)
+    }
+
+    /// True once no member of the group is alive; false if one still is after `seconds`.
+    private func waitForGroup(seconds: Double, _ whileWaiting: () -> Void) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while groupIsAlive() {
+            guard Date() < deadline else { return false }
+            whileWaiting()
+            usleep(10_000)
         }
+        return true
     }
 
     /// True while a process of the group is alive. Zombies do not count: they are done, and

@@ -26,7 +26,7 @@ final class StageProcess: @unchecked Sendable {
         Self.spawnLock.lock()
         defer { Self.spawnLock.unlock() }
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw .io("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&fds) == 0 else { throw .system(errno, "cannot create a pipe") }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         progressFD = fds[0]

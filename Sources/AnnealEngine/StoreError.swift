@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors of the content store, action cache, ledger and lockfile, worded for the user.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case io(String)
@@ -18,4 +20,11 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .output(let m): m
         }
     }
+}
+
+extension StoreError {
+    /// An I/O error with the system's reason. `errno` comes first so that it is read before
+    /// the message is built: any call in between may overwrite it (a later `stat` once turned
+    /// a permission error into a misleading ENOENT).
+    static func system(_ code: Int32, _ what: String) -> StoreError { .io("\(what): \(String(cString: strerror(code)))") }
 }

@@ -81,7 +81,7 @@ struct Run: ParsableCommand {
                            + (failed.log != nil ? " (whole log: anneal log \(summary.runID) \(failed.name))" : ""))
             }
         }
-        if summary.hasStoreFailure { throw Failure(code: Exit.internal) }
+        if summary.hasInternalFailure { throw Failure(code: Exit.internal) }
         switch summary.status {
         case "ok": return
         case "interrupted": throw Failure(code: Exit.interrupted)

@@ -278,12 +278,17 @@ struct Cache: ParsableCommand {
                                 "corrupt_actions": .list(v.corruptActions.map(Value.string)),
                                 "quarantine_failures": .list(v.quarantineFailures.map(Value.string))]))
             } else {
-                for d in v.corrupt { print("corrupt object \(d): moved to \(cache.store.quarantineDir); the stage that made it will rerun") }
-                for k in v.corruptActions { print("corrupt action entry \(k): moved to \(cache.store.quarantineDir); its stage will rerun") }
+                let moved = "moved to \(cache.store.quarantineDir)"
+                for d in v.corrupt {
+                    print("corrupt object \(d): \(v.notQuarantined.contains(d) ? "NOT moved" : moved); the stage that made it will rerun")
+                }
+                for k in v.corruptActions {
+                    print("corrupt action entry \(k): \(v.notQuarantined.contains(k) ? "NOT moved" : moved); its stage will rerun")
+                }
                 if !v.dangling.isEmpty { print("\(v.dangling.count) action entries refer to missing objects; their stages will rerun") }
                 print("\(v.objects) objects, \(v.bytes) bytes verified; \(v.corrupt.count) corrupt, \(v.corruptActions.count) corrupt action entries")
             }
-            for f in v.quarantineFailures { printError("error: \(f); it is no longer served, remove it by hand") }
+            for f in v.quarantineFailures { printError("error: \(f); remove it by hand") }
             if !v.quarantineFailures.isEmpty { throw Failure(code: Exit.internal) }
             if !v.corrupt.isEmpty || !v.corruptActions.isEmpty { throw Failure(code: Exit.failed) }
         }

@@ -251,6 +251,23 @@ import Testing
         #expect(s.run().statuses["a"] == "ran")
     }
 
+    @Test func aFailedQuarantineIsReportedAndExits3() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        single(s, script: "echo data > \"$ANNEAL_OUTPUT_O/f\"\n")
+        let d = digest(s.run())
+        let file = "\(s.dir)/cache/objects/\(d.prefix(2))/\(d)/f"
+        chmod(file, 0o644)
+        try "tampered\n".write(toFile: file, atomically: false, encoding: .utf8)
+        s.write("cache/quarantine", "a file where the quarantine directory belongs\n")
+        let v = s.anneal("cache", "verify", "--json")
+        #expect(v.code == 3)
+        #expect(v.json?["ok"]?.boolValue == false)
+        #expect(v.json?["quarantine_failures"]?.listValue?.first?.stringValue?.hasPrefix("cannot quarantine \(d) into ") == true)
+        #expect(v.stderr.contains("error: cannot quarantine \(d)"))
+        #expect(s.run().statuses["a"] == "ran", "the damaged object is not served")
+    }
+
     @Test func aDamagedLedgerRowIsExit3NamingTheTable() throws {
         let s = Sandbox()
         defer { s.remove() }
