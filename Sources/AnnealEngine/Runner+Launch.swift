@@ -16,13 +16,18 @@ import Foundation
 extension Runner {
     func launch(_ stage: StageSpec, facts: StageFacts, reasons: [String]) {
         reporter.report(.started(stage: stage.name, reasons: reasons))
+        // A symlink swapped into a file input since it was hashed fails the stage (the
+        // pipeline's data is wrong, not the runner) before the stage can read through it.
+        do { try project.checkInputLinks(of: stage) } catch {
+            deliver(StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts, error: error.description))
+            return
+        }
         let started = Date()
         let scratch: String
         let process: StageProcess
         var outputDirs: [String: String] = [:]
         let logPath: String
         do {
-            try project.checkInputLinks(of: stage)
             scratch = try project.store.makeScratch(stage: stage.name)
             for o in stage.outputs {
                 outputDirs[o] = "\(scratch)/out/\(o)"
