@@ -55,6 +55,6 @@ import Testing
         #expect(r.broken["b"]?.map(\.description) == [
             "stages/b/stage.yaml:1:1: error: plugin 'b' declares the kind name 'same' of the plugin in \(ws)/stages/a; rename it",
         ])
-        #expect(r.broken["c"]?.map(\.description) == ["stages/c/stage.yaml:1:1: error: the manifest of plugin 'c' is not valid UTF-8"])
+        #expect(r.broken["c"]?.map(\.description) == ["stages/c/stage.yaml:1:2: error: invalid UTF-8 (byte 0xFF); save the file as UTF-8"])
     }
 }
