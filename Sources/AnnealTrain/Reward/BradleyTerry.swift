@@ -17,6 +17,12 @@ public enum BradleyTerry {
         return tape.negate(tape.mean(tape.logSigmoid(difference)))
     }
 
+    /// The same margin for every pair (the stage's `margin` parameter).
+    public static func loss(_ tape: Tape, chosen: Var, rejected: Var, margin: Float) -> Var {
+        let B = tape.value(chosen).count
+        return loss(tape, chosen: chosen, rejected: rejected, margins: margin == 0 ? nil : [Float](repeating: margin, count: B))
+    }
+
     /// The scalar head's rewards for a batch: one forward pass over chosen and rejected
     /// rows together, read at each row's last real token.
     public static func rewards(_ tape: Tape, model: GPT, batch: RewardBatch, training: Bool,
@@ -24,7 +30,6 @@ public enum BradleyTerry {
         let h = model.hidden(tape, tokens: batch.tokens, batch: 2 * batch.pairs, training: training, rng: &rng)
         let r = tape.reshape(model.scalar(tape, hidden: h, lastIndices: batch.lastIndices), [2 * batch.pairs, 1])
         let B = batch.pairs
-        return (tape.reshape(tape.gatherRows(r, indices: Array(0..<B)), [B]),
-                tape.reshape(tape.gatherRows(r, indices: Array(B..<(2 * B))), [B]))
+        return (tape.reshape(tape.sliceRows(r, 0..<B), [B]), tape.reshape(tape.sliceRows(r, B..<(2 * B)), [B]))
     }
 }
