@@ -133,6 +133,37 @@ func ints(_ v: Value?) -> [Int] { v?.listValue?.compactMap(\.intValue) ?? [] }
         #expect((turns.last?["dropped_messages"]?.intValue ?? 0) > 0)
     }
 
+    @Test func stageOutputsNameTheModelAndTheTokenizer() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        try TinyModel.write(to: s.dir + "/ckpt")
+        // A "training" stage whose model output holds no tokenizer, and a tokenizer stage.
+        s.write("p.yaml", """
+            name: m
+            stages:
+              train:
+                run: sh -c 'cp ${inputs.src}/config.json ${inputs.src}/model.safetensors ${outputs.model}/'
+                inputs: {src: {file: ckpt}}
+                outputs: [model]
+              tok:
+                run: sh -c 'cp ${inputs.src}/tokenizer.anneal.json ${outputs.tokenizer}/'
+                inputs: {src: {file: ckpt}}
+                outputs: [tokenizer]
+
+            """)
+        let stale = s.anneal("generate", "train.model", "-p", "p.yaml", "--prompt", "Hi", "--tokenizer", "tok.tokenizer")
+        #expect(stale.code == 1 && stale.stderr.contains("stage 'train' is stale"), "\(stale.stderr)")
+        _ = s.run("p.yaml")
+        let direct = s.anneal("generate", "ckpt", "--prompt", "Hi", "--temperature", "0", "--max-tokens", "5")
+        let staged = s.anneal("generate", "train.model", "-p", "p.yaml", "--prompt", "Hi", "--tokenizer", "tok.tokenizer",
+                              "--temperature", "0", "--max-tokens", "5")
+        #expect(staged.code == 0 && staged.stdout == direct.stdout, "\(staged.stderr)")
+        let noTokenizer = s.anneal("chat", "train.model", "-p", "p.yaml", "--prompt", "Hi")
+        #expect(noTokenizer.code == 2 && noTokenizer.stderr.contains("no tokenizer in train.model (tokenizer.anneal.json or tokenizer.json); pass --tokenizer STAGE.OUTPUT|PATH"), "\(noTokenizer.stderr)")
+        let typo = s.anneal("chat", "trian.model", "-p", "p.yaml", "--prompt", "Hi")
+        #expect(typo.code == 2 && typo.stderr.contains("no stage 'trian' in p.yaml; did you mean 'train'?"), "\(typo.stderr)")
+    }
+
     @Test func missingModelsAndBadOptionsAreUsageErrors() throws {
         let s = Sandbox()
         defer { s.remove() }
