@@ -34,7 +34,8 @@ struct Chat: ParsableCommand {
             throw UsageError("the tokenizer has no chat template tokens (\(ChatTemplate.specialTokens.joined(separator: " "))); use `anneal generate` for plain continuation")
         }
         let options = sampling.options(stopTokens: history.stopTokens)
-        var session = Session(gpt: gpt, tokenizer: tokenizer, options: options, rng: RNG(seed: sampling.seed), json: json)
+        var session = Session(gpt: gpt, tokenizer: tokenizer, options: options, rng: RNG(seed: sampling.seed), json: json,
+                              streams: !json && isatty(STDOUT_FILENO) == 1)
         if let prompt {
             guard try session.answer(prompt, encoder: &encoder, history: &history) else { throw Failure(code: Exit.invalid) }
             return
@@ -69,6 +70,8 @@ struct Chat: ParsableCommand {
         let options: SamplingOptions
         var rng: RNG
         let json: Bool
+        /// Print tokens as they come (a terminal), not the whole answer at the end.
+        let streams: Bool
         var turn = 0
 
         /// Answers `text` and records the exchange; false (after saying why) when the
@@ -81,7 +84,11 @@ struct Chat: ParsableCommand {
                 return false
             }
             turn += 1
-            let ids = gpt.generate(prompt: prompt.map { Int32($0) }, options: options, rng: &rng) { _, _ in true }
+            var printer = StreamPrinter()
+            let ids = gpt.generate(prompt: prompt.map { Int32($0) }, options: options, rng: &rng) { [streams, options, tokenizer] token, _ in
+                if streams && !options.stopTokens.contains(token) { printer.add(tokenizer.bytes(of: UInt32(token))) }
+                return true
+            }
             history.record(user: user, answer: ids.map { UInt32($0) })
             let answer = tokenizer.decode(ids.filter { !options.stopTokens.contains($0) }.map { UInt32($0) })
             if json {
@@ -91,10 +98,41 @@ struct Chat: ParsableCommand {
                     "stop": .string(stopReason(ids, options: options)),
                 ])
                 FileHandle.standardOutput.write(Data((v.canonicalJSON + "\n").utf8))
+            } else if streams {
+                printer.finish()
             } else {
                 FileHandle.standardOutput.write(Data((answer + "\n").utf8))
             }
             return true
         }
+    }
+}
+
+/// Writes token bytes to stdout as soon as they form whole UTF-8 characters (a character can
+/// span tokens), then the rest and a newline at the end.
+struct StreamPrinter {
+    private var pending: [UInt8] = []
+
+    mutating func add(_ bytes: [UInt8]) {
+        pending += bytes
+        let n = Self.completePrefix(pending)
+        guard n > 0 else { return }
+        FileHandle.standardOutput.write(Data(pending[0..<n]))
+        pending.removeFirst(n)
+    }
+
+    mutating func finish() {
+        FileHandle.standardOutput.write(Data(String(decoding: pending, as: UTF8.self).utf8) + Data("\n".utf8))
+        pending = []
+    }
+
+    /// Bytes up to the start of a trailing multi-byte sequence that is still incomplete.
+    static func completePrefix(_ bytes: [UInt8]) -> Int {
+        var i = bytes.count - 1, back = 0
+        while i >= 0 && back < 4 && bytes[i] & 0xC0 == 0x80 { i -= 1; back += 1 }
+        guard i >= 0 else { return bytes.count }
+        let lead = bytes[i]
+        let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        return bytes.count - i >= need ? bytes.count : i
     }
 }

@@ -120,6 +120,30 @@ func ints(_ v: Value?) -> [Int] { v?.listValue?.compactMap(\.intValue) ?? [] }
         #expect(plain.stdout == (turns[0]["text"]?.stringValue ?? "?") + "\n")
     }
 
+    /// On a terminal, chat prints tokens as they come; the text must equal the piped answer.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func chatOnATerminalStreamsTheSameText() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        try TinyModel.write(to: s.dir + "/m")
+        let args = ["chat", "m", "--prompt", "Hello é ✓", "--temperature", "1", "--seed", "4", "--max-tokens", "30"]
+        let piped = s.anneal(args)
+        let command = ([Sandbox.binary] + args).map { "'\($0)'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", command, "/dev/null"]
+        p.currentDirectoryURL = URL(fileURLWithPath: s.dir)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let streamed = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+        #expect(piped.code == 0 && p.terminationStatus == 0)
+        #expect(streamed == piped.stdout && piped.stdout.count > 10)
+    }
+
     @Test func chatDropsTheOldestExchangesWhenTheContextIsFull() throws {
         let s = Sandbox()
         defer { s.remove() }
