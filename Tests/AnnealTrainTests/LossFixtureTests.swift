@@ -60,15 +60,18 @@ func finiteDifferenceError(_ model: GPT, eps: Float = 1e-2, perTensor: Int = 3,
         let value = tape.value(loss)[0]
         #expect(abs(value - expected["loss"]![0]) / expected["loss"]![0] < 1e-5, "loss \(value) vs PyTorch \(expected["loss"]![0])")
         tape.backward(loss)
+        var worst: Float = 0
         for (i, e) in model.params.entries.enumerated() {
             let err = relativeError(model.params.grad(i), expected["grad." + e.name]!)
+            worst = max(worst, err)
             #expect(err < 1e-4, "gradient of \(e.name): relative error \(err)")
         }
         let fd = finiteDifferenceError(model) { t in
             var r = RNG(seed: 0)
             return SFTLoss.loss(t, model: model, batch: batch, training: false, rng: &r)
         }
-        #expect(fd < 2e-2, "finite differences: \(fd)")
+        #expect(fd < 5e-3, "finite differences: \(fd)")
+        print("fixture sft_loss: loss rel \(abs(value - expected["loss"]![0]) / expected["loss"]![0]), worst gradient rel \(worst), finite differences \(fd)")
     }
 
     @Test func bradleyTerryLossMatchesPyTorchAndFiniteDifferences() throws {
@@ -92,11 +95,15 @@ func finiteDifferenceError(_ model: GPT, eps: Float = 1e-2, perTensor: Int = 3,
         #expect(relativeError(Tensor(shape: [2 * pairs], values: rewards), expected["rewards"]!) < 1e-5)
         #expect(abs(tape.value(l)[0] - expected["loss"]![0]) / expected["loss"]![0] < 1e-5)
         tape.backward(l)
+        var worst: Float = 0
         for (i, e) in model.params.entries.enumerated() {
             let err = relativeError(model.params.grad(i), expected["grad." + e.name]!)
+            worst = max(worst, err)
             #expect(err < 1e-4, "gradient of \(e.name): relative error \(err)")
         }
-        #expect(finiteDifferenceError(model) { loss($0).0 } < 2e-2)
+        let fd = finiteDifferenceError(model) { loss($0).0 }
+        #expect(fd < 5e-3, "finite differences: \(fd)")
+        print("fixture reward_loss: loss rel \(abs(tape.value(l)[0] - expected["loss"]![0]) / expected["loss"]![0]), worst gradient rel \(worst), finite differences \(fd)")
     }
 
     @Test func bradleyTerryIsLog2AtATieAndFollowsTheMargin() {
