@@ -136,3 +136,37 @@ func finiteDifferenceError(_ model: GPT, eps: Float = 1e-2, perTensor: Int = 3,
         #expect(m.pairs == 4)
     }
 }
+
+@Suite struct AccumulationTests {
+    /// Two micro-batches seeded by their share of targets give the gradient of one batch;
+    /// seeding each with 1/2 does not when their target counts differ (4 and 2 here).
+    @Test func microBatchesWeighedByTheirTargetsEqualOneBatch() throws {
+        let dir = fixtures.appendingPathComponent("sft_loss")
+        let model = try Checkpoint.load(from: dir)
+        let expected = try Safetensors.read(dir.appendingPathComponent("expected.safetensors")).tensors
+        let whole = SFTBatch(tokens: ints(expected["tokens"]!), targets: ints(expected["targets"]!), rows: 2, sources: ["a", "b"])
+        let T = whole.tokens.count / 2
+        let parts = (0..<2).map { r in
+            SFTBatch(tokens: Array(whole.tokens[(r * T)..<((r + 1) * T)]), targets: Array(whole.targets[(r * T)..<((r + 1) * T)]),
+                     rows: 1, sources: [whole.sources[r]])
+        }
+        #expect(parts.map(\.targetCount) == [4, 2])
+        func gradients(_ batches: [SFTBatch], seeds: [Float]) -> [Float] {
+            model.params.zeroGrads()
+            var rng = RNG(seed: 0)
+            for (b, seed) in zip(batches, seeds) {
+                let tape = Tape()
+                tape.backward(SFTLoss.loss(tape, model: model, batch: b, training: false, rng: &rng), seed: seed)
+            }
+            return model.params.entries.indices.flatMap { model.params.grad($0).array }
+        }
+        let reference = gradients([whole], seeds: [1])
+        let weighed = gradients(parts, seeds: SFTLoss.accumulationSeeds(parts))
+        let naive = gradients(parts, seeds: [0.5, 0.5])
+        let scale = reference.map(abs).max()!
+        let error = { (g: [Float]) in zip(g, reference).map { abs($0 - $1) }.max()! / scale }
+        #expect(SFTLoss.accumulationSeeds(parts) == [Float(4) / 6, Float(2) / 6])
+        #expect(error(weighed) < 1e-5)
+        #expect(error(naive) > 1e-2)
+    }
+}
