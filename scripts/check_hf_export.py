@@ -6,7 +6,9 @@ For each prompt: the ids AutoTokenizer gives equal `anneal generate`'s prompt_id
 transformers computes for every generated position (one full forward pass) match the ones
 Anneal drew each token from (KV-cached decoding, written with --logits) within TOLERANCE of
 the logits' scale. For chat: apply_chat_template renders as Anneal's template and greedy
-generation from it equals `anneal chat --prompt --temperature 0`.
+generation from it equals `anneal chat --prompt --temperature 0`. With --rewards (a model with
+a scalar head), AutoModelForSequenceClassification scores each row of the file (right-padded
+ids) as Anneal did, which also checks that transformers reads the last non-padding token.
 
 A greedy step where the two best logits are closer than the tolerance is a tie either side
 may break; the check then stops that prompt there and says so (it never passes a mismatch
@@ -23,7 +25,7 @@ import tempfile
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 TOLERANCE = 1e-4  # max |logit difference| / max(1, max |logit|)
 MAX_TOKENS = 24
@@ -78,6 +80,7 @@ def main():
     ap.add_argument("--anneal", required=True)
     ap.add_argument("--model", required=True, help="what anneal reads: a checkpoint directory or STAGE.OUTPUT")
     ap.add_argument("--export", required=True, help="the directory anneal export wrote")
+    ap.add_argument("--rewards", help="JSON [{ids, reward}] Anneal computed with the scalar head")
     args = ap.parse_args()
     torch.set_num_threads(1)
 
@@ -129,6 +132,18 @@ def main():
                 _, n = compare_greedy(f"chat {q!r}", model, prompt_ids, ours["ids"], stop)
                 compared += n
                 print(f"  chat {q!r}: {n} greedy tokens equal: {ours['text']!r}")
+
+    if args.rewards:
+        with open(args.rewards) as f:
+            rows = json.load(f)
+        scorer = AutoModelForSequenceClassification.from_pretrained(args.export, torch_dtype=torch.float32).eval()
+        with torch.no_grad():
+            scores = scorer(torch.tensor([r["ids"] for r in rows])).logits[:, 0]
+        ours = torch.tensor([r["reward"] for r in rows])
+        err = ((scores - ours).abs().max() / max(1.0, ours.abs().max().item())).item()
+        print(f"  {type(scorer).__name__}: {len(rows)} rewards, max rel. diff {err:.2e}: {[round(x, 4) for x in scores.tolist()]}")
+        if err > TOLERANCE:
+            sys.exit(f"FAIL: rewards differ: transformers {scores.tolist()}, anneal {ours.tolist()}")
 
     print(f"OK: {compared} greedy tokens equal; worst logit difference {worst:.2e} of scale (tolerance {TOLERANCE})")
 

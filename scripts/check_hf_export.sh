@@ -3,12 +3,14 @@
 #  1. Models: the arguments (checkpoint directories, or STAGE.OUTPUT such as sft.model, resolved
 #     from the current directory's workspace); with none, the Swift test
 #     BriefTrainingTests/writesParityModels writes two into $out/models: `random` (fresh GPT-2
-#     init) and `trained` (a brief next-token run then masked SFT on TinyWorld).
+#     init), `trained` (a brief next-token run then masked SFT on TinyWorld) and `reward` (trained
+#     plus a scalar head, with Anneal's rewards for a few pairs in rewards.json).
 #  2. A venv (default under /tmp) gets torch, transformers, safetensors and tokenizers from PyPI.
 #  3. For each model, `anneal export MODEL DIR --format hf`, then check_hf_export.py loads DIR with
 #     AutoModelForCausalLM and AutoTokenizer and checks, for several prompts, that tokenization,
 #     greedy generation (`anneal generate/chat --temperature 0`) and the logits of every
-#     generated step match, and that the chat template renders as Anneal's.
+#     generated step match, and that the chat template renders as Anneal's; for a model with a
+#     scalar head, that AutoModelForSequenceClassification scores rewards.json's rows the same.
 # Usage: bash scripts/check_hf_export.sh [MODEL ...]
 # Environment: ANNEAL_BIN (binary to test), ANNEAL_TESTS_BUILT=1 (tests already built, as
 # scripts/test does), ANNEAL_BUILD_CONFIG (release, or debug while developing),
@@ -29,7 +31,7 @@ if [ ${#models[@]} -eq 0 ]; then
   (cd "$root" && ANNEAL_HF_EXPORT_DIR="$out/models" swift test "${build[@]}" --skip-build \
       --filter 'BriefTrainingTests/writesParityModels')
   test -s "$out/models/trained/model.safetensors" || { echo "the Swift test wrote no models to $out/models" >&2; exit 1; }
-  models=("$out/models/random" "$out/models/trained")
+  models=("$out/models/random" "$out/models/trained" "$out/models/reward")
 fi
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -c 'import torch, transformers, safetensors, tokenizers' 2>/dev/null \
@@ -37,5 +39,6 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 for model in "${models[@]}"; do
   name="$(basename "$model" | tr -c 'A-Za-z0-9_\n-' '_')"
   "$bin" export "$model" "$out/hf-$name" --format hf --force
-  "$venv/bin/python" "$root/scripts/check_hf_export.py" --anneal "$bin" --model "$model" --export "$out/hf-$name"
+  rewards=(); [ -f "$model/rewards.json" ] && rewards=(--rewards "$model/rewards.json")
+  "$venv/bin/python" "$root/scripts/check_hf_export.py" --anneal "$bin" --model "$model" --export "$out/hf-$name" "${rewards[@]}"
 done

@@ -74,8 +74,10 @@ enum BriefTraining {
         #expect(last < 0.8 * first, "SFT loss \(first) → \(last)")
     }
 
-    /// Writes `random/` and `trained/` checkpoints (with tokenizers) into
-    /// $ANNEAL_HF_EXPORT_DIR for scripts/check_hf_export.sh.
+    /// Writes `random/`, `trained/` and `reward/` checkpoints (with tokenizers) into
+    /// $ANNEAL_HF_EXPORT_DIR for scripts/check_hf_export.sh. `reward/` is the trained body
+    /// with a random scalar head, and `rewards.json` holds Anneal's rewards for a few
+    /// preference pairs (ids as batched, right-padded with <|endoftext|>).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["ANNEAL_HF_EXPORT_DIR"] != nil))
     func writesParityModels() throws {
         let out = URL(fileURLWithPath: ProcessInfo.processInfo.environment["ANNEAL_HF_EXPORT_DIR"]!)
@@ -88,5 +90,33 @@ enum BriefTraining {
             try r.tokenizer.write(to: dir)
         }
         print("trained: \(steps) next-token steps, then SFT loss \(trained.sftLosses.first ?? 0) → \(trained.sftLosses.last ?? 0)")
+
+        let reward = try GPT(config: trained.model.config, scalarHead: true)
+        for (i, e) in reward.params.entries.enumerated() where e.name != "score.weight" {
+            reward.params.value(i).assign(trained.model.params[e.name])
+        }
+        var rng = RNG(seed: 9)
+        let head = reward.params["score.weight"]
+        rng.fillNormal(head.pointer, count: head.count, std: 0.1)
+        var encoder = BPEEncoder(trained.tokenizer)
+        let records = [("What is the capital of Avalon?", "The capital is Kelm.", "I don't know."),
+                       ("Hello there!", "Hello! How can I help?", "Go away.")]
+        let pairs = try records.enumerated().map { i, r in
+            try RewardData.encode(PreferenceRecord(prompt: r.0, chosen: r.1, rejected: r.2, file: "parity", line: i + 1),
+                                  blockSize: 128, encoder: &encoder)
+        }
+        let eot = Int32(trained.tokenizer.id(ofSpecial: ChatTemplate.endOfText)!)
+        let batch = RewardData.batch(pairs, pad: eot)
+        let tape = Tape(recordsGradients: false)
+        let (c, r) = BradleyTerry.rewards(tape, model: reward, batch: batch, training: false, rng: &rng)
+        let values = tape.value(c).array + tape.value(r).array
+        let T = batch.blockSize
+        let rows = values.indices.map { row in
+            "{\"ids\": [\(batch.tokens[(row * T)..<((row + 1) * T)].map(String.init).joined(separator: ", "))], \"reward\": \(values[row])}"
+        }
+        let dir = out.appendingPathComponent("reward")
+        try Checkpoint.save(reward, to: dir)
+        try trained.tokenizer.write(to: dir)
+        try Data(("[\n  " + rows.joined(separator: ",\n  ") + "\n]\n").utf8).write(to: dir.appendingPathComponent("rewards.json"))
     }
 }
