@@ -29,6 +29,9 @@ let package = Package(
         // wrappers and benchmarks can use it without pulling the runner in.
         .target(name: "AnnealText"),
         .executableTarget(name: "AnnealTextBench", dependencies: ["AnnealText"], path: "bench/data/AnnealTextBench"),
+        // Training decisions as pure functions (batches, masks, losses, metrics) that stages
+        // call and tests check without training.
+        .target(name: "AnnealTrain", dependencies: ["AnnealModels", "AnnealText", "AnnealCompute"]),
         .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels"]),
         .executableTarget(name: "anneal", dependencies: [
             "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels", "AnnealCompute",
@@ -39,6 +42,8 @@ let package = Package(
         .testTarget(name: "AnnealTextTests", dependencies: ["AnnealText"]),
         .testTarget(name: "AnnealComputeTests", dependencies: ["AnnealCompute"]),
         .testTarget(name: "AnnealModelsTests", dependencies: ["AnnealModels"]),
-        .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal"]),
+        .testTarget(name: "AnnealTrainTests", dependencies: ["AnnealTrain"]),
+        // The models and text modules let tests write tiny checkpoints for chat/generate/export.
+        .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal", "AnnealModels", "AnnealText"]),
     ]
 )

@@ -118,3 +118,6 @@ extension Cache.Verify: WorkspaceCommand { var explicitPath: String? { nil } }
 extension Stages: WorkspaceCommand { var explicitPath: String? { nil } }
 extension Encode: WorkspaceCommand { var explicitPath: String? { options.pipelineFile } }
 extension Decode: WorkspaceCommand { var explicitPath: String? { options.pipelineFile } }
+extension Chat: WorkspaceCommand { var explicitPath: String? { model.pipelineFile } }
+extension Generate: WorkspaceCommand { var explicitPath: String? { model.pipelineFile } }
+extension Export: WorkspaceCommand { var explicitPath: String? { model.pipelineFile } }

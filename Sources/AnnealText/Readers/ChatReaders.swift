@@ -5,6 +5,12 @@ public struct Conversation: Sendable, Equatable, Codable {
     public var messages: [ChatPair.Message]
     public var file: String
     public var line: Int
+
+    public init(messages: [ChatPair.Message], file: String, line: Int) {
+        self.messages = messages
+        self.file = file
+        self.line = line
+    }
 }
 
 /// A preference pair read from user data.
@@ -14,6 +20,14 @@ public struct PreferenceRecord: Sendable, Equatable {
     public var rejected: String
     public var file: String
     public var line: Int
+
+    public init(prompt: String, chosen: String, rejected: String, file: String, line: Int) {
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
+        self.file = file
+        self.line = line
+    }
 }
 
 /// Readers for chat data sets. Each accepts JSON Lines (streamed) or, when the file starts
