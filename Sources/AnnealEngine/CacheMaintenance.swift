@@ -63,12 +63,19 @@ public struct CacheMaintenance {
     }
 
     /// Keeps what a lockfile names and what the `keepRuns` most recent runs used; removes
-    /// every other action entry and every object nothing kept refers to.
+    /// every other action entry and every object nothing kept refers to. Refuses to collect
+    /// anything while a recorded lockfile exists but cannot be read.
     public func collect(ledger: Ledger, keepRuns: Int, dryRun: Bool) throws(StoreError) -> Collection {
         var keepObjects = Set<String>()
         var lockKeys = Set<String>()
         for path in try ledger.lockfiles() where FileManager.default.fileExists(atPath: path) {
-            guard let lock = try? Lockfile.read(path) else { continue }
+            // A lockfile gc cannot read may name objects nothing else keeps: collecting without
+            // it could delete the only copy of a result someone committed a lock for.
+            let lock: Lockfile
+            do { lock = try Lockfile.read(path) } catch {
+                throw .lockfile("gc keeps what every recorded lockfile names, and \(path) cannot be read: \(error); "
+                                + "repair it, or delete it if its results may go, then run gc again")
+            }
             for f in lock.stages.values {
                 lockKeys.insert(f.key)
                 f.outputs.values.forEach { keepObjects.insert($0.digest) }
