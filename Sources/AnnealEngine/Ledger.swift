@@ -234,7 +234,12 @@ public final class Ledger: Sendable {
                 let t = "file_state"
                 let state = FileState(device: try r.required("device", in: t), inode: try r.required("inode", in: t),
                                       size: try r.required("size", in: t), mtimeNs: try r.required("mtime_ns", in: t))
-                out[try r.required("path", in: t)] = (state, try r.required("digest", in: t))
+                let digest: String = try r.required("digest", in: t)
+                guard Digest.isValid(digest) else {
+                    throw LedgerDamage(table: t, column: "digest", found: "the text '\(digest.prefix(40))'",
+                                       expected: "a digest (64 lowercase hex digits)")
+                }
+                out[try r.required("path", in: t)] = (state, digest)
             }
             return out
         }

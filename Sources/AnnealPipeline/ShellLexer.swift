@@ -4,8 +4,8 @@
 /// inner one is lexed again one level down, so `sh -c 'cat ${inputs.x}'` is known to put the
 /// token unquoted in the inner shell, inside single quotes in the outer one.
 ///
-/// It does not follow `$(…)`, backquotes or here-documents: their contents are read as if
-/// they stood outside them.
+/// It follows `$(…)` (read unquoted, also within "…") but not backquotes or here-documents:
+/// their contents are read as if they stood outside them.
 struct ShellLexer {
     enum Quote { case none, single, double }
 
@@ -14,15 +14,21 @@ struct ShellLexer {
         var escaped = false
         var comment = false
         /// Words of the current simple command, after quote removal; a token shows as U+0001.
-        /// Only the first `wordLimit` words, each cut at `wordLimit` bytes, are kept: enough to
+        /// Only the first `wordLimit` words, each cut at `wordBytes` bytes (a path's length limit,
+        /// so `/nix/store/…/bin/bash` keeps its name), are kept: enough to
         /// see `env X=1 sh -c`, and a hostile megabyte-long command stays linear.
         var words: [String] = []
         var word = ""
         var inWord = false
         var isLong = false
+        /// The quotes around each open `$(…)` (and `(` inside one): its contents are read
+        /// unquoted even within "…", and the quote comes back at its `)`.
+        var outer: [Quote] = []
+        var afterDollar = false
     }
 
     static let wordLimit = 64
+    static let wordBytes = 4096
 
     /// levels[0] is the shell that runs the command; each further level is the shell started
     /// by `sh -c` with the current word of the level above as its script.
@@ -36,7 +42,7 @@ struct ShellLexer {
     mutating func markValue() {
         for k in levels.indices {
             if !levels[k].inWord { levels[k].inWord = true; levels[k].word = "" }
-            if levels[k].word.utf8.count < Self.wordLimit { levels[k].word += "\u{1}" }
+            if levels[k].word.utf8.count < Self.wordBytes { levels[k].word += "\u{1}" }
         }
     }
 
@@ -47,6 +53,8 @@ struct ShellLexer {
             if c == "\n" { l.comment = false; endCommand(&l, level: k) }
             return
         }
+        let afterDollar = l.afterDollar
+        l.afterDollar = false
         if l.escaped {
             l.escaped = false
             if c == "\n" { return }  // a line continuation
@@ -58,23 +66,42 @@ struct ShellLexer {
         case .single:
             if c == "'" { l.quote = .none } else { emit(c, &l, level: k) }
         case .double:
-            if c == "\"" { l.quote = .none } else if c == "\\" { l.escaped = true } else { emit(c, &l, level: k) }
+            if c == "\"" {
+                l.quote = .none
+            } else if c == "\\" {
+                l.escaped = true
+            } else if c == "(" && afterDollar {
+                l.outer.append(.double)
+                l.quote = .none
+                if levels.count > k + 1 { emit(c, &l, level: k) } else { endWord(&l, level: k); endCommand(&l, level: k) }
+            } else {
+                l.afterDollar = c == "$"
+                emit(c, &l, level: k)
+            }
         case .none:
             switch c {
             case "'": startWord(&l, level: k); l.quote = .single
             case "\"": startWord(&l, level: k); l.quote = .double
             case "\\": startWord(&l, level: k); l.escaped = true
             case " ", "\t": endWord(&l, level: k)
+            case "(" where afterDollar || !l.outer.isEmpty:
+                l.outer.append(.none)
+                endWord(&l, level: k); endCommand(&l, level: k)
+            case ")" where !l.outer.isEmpty:
+                endWord(&l, level: k); endCommand(&l, level: k)
+                l.quote = l.outer.removeLast()
             case "\n", ";", "|", "&", "(", ")": endWord(&l, level: k); endCommand(&l, level: k)
             case "#" where !l.inWord: l.comment = true
-            default: emit(c, &l, level: k)
+            default:
+                l.afterDollar = c == "$"
+                emit(c, &l, level: k)
             }
         }
     }
 
     private mutating func emit(_ c: Character, _ l: inout Level, level k: Int) {
         startWord(&l, level: k)
-        if l.word.utf8.count < Self.wordLimit { l.word.append(c) }
+        if l.word.utf8.count < Self.wordBytes { l.word.append(c) }
         if k + 1 < levels.count {
             levels[k] = l
             feed(c, level: k + 1)
@@ -106,20 +133,12 @@ struct ShellLexer {
         l.isLong = false
     }
 
-    /// Whether the command these words begin is a shell (`sh`, `/bin/bash -e`, `env X=1 sh`,
-    /// `timeout 60 sh`), not a program that merely takes `sh` as an argument.
+    /// Whether these words, before a `-c`, start a shell: `sh`, `/bin/bash -e`, `env X=1 sh`,
+    /// and also `find . -exec sh`, `xargs sh`. A program that merely takes `sh` as an argument
+    /// gets its value quoted twice, which is wrong but never runs it as code.
     static func runsShell(_ words: ArraySlice<String>) -> Bool {
-        for w in words {
-            let name = String(w.split(separator: "/").last ?? "")
-            if shells.contains(name) { return true }
-            let isAssignment = w.contains("=") && !w.hasPrefix("=") && !w.prefix { $0 != "=" }.contains("/")
-            if isAssignment || wrappers.contains(name) || w.hasPrefix("-") || w.allSatisfy(\.isNumber) { continue }
-            return false
-        }
-        return false
+        words.contains { shells.contains(String($0.split(separator: "/").last ?? "")) }
     }
-
-    static let wrappers: Set<String> = ["env", "exec", "nice", "nohup", "command", "time", "timeout", "stdbuf", "setsid", "ionice", "taskset", "chrt"]
 
     /// `-c`, or a cluster of single-letter options ending in `c` (`-ec`, `-xc`).
     static func isScriptFlag(_ w: String) -> Bool {

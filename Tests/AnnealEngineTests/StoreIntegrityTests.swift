@@ -232,6 +232,23 @@ import Testing
         #expect(try ledger.executions(run: "r1").map(\.status) == ["interrupted"])
     }
 
+    /// A digest in `file_state` would become an input's digest, its action key and its lockfile
+    /// entry: one that is not 64 lowercase hex digits is damage, not a fact about the file.
+    @Test func aDamagedFileStateDigestIsAnErrorNamingItsTable() throws {
+        let root = scratchDir()
+        defer { ContentStore.removeTree(root) }
+        let ledger = try Ledger(path: root + "/l.sqlite")
+        try ledger.saveFileStates(["/a": (Ledger.FileState(device: 1, inode: 2, size: 3, mtimeNs: 4), String(repeating: "a", count: 64))])
+        _ = try StatCache(ledger: ledger)  // a valid row reads
+        try ledger.pool.write { try $0.execute(sql: "UPDATE file_state SET digest = '../../../etc'") }
+        do {
+            _ = try StatCache(ledger: ledger)
+            Issue.record("a digest '../../../etc' was read")
+        } catch {
+            #expect(error.description.contains("table 'file_state' holds the text '../../../etc' in column 'digest'"), "\(error)")
+        }
+    }
+
     @Test func progressLinesAreBoundedAndScannedOnce() {
         var lines = ProgressLines(limit: 1 << 20)
         var got: [String] = []

@@ -24,7 +24,21 @@ import Testing
         #"sh -ec 'x=${params.x}; printf "<%s>" "$x"'"#,
         #"bash -c 'sh -c '\''printf "<%s>" ${params.x}'\'''"#,
         #"sh -c 'true; printf "<%s>" ${params.x}' # it's done"#,
+        #"printf '<%s>' "$(printf %s ${params.x})""#,
+        #"printf '<%s>' "$(printf %s "${params.x}")""#,
+        #"printf '<%s>' "$( (printf %s ${params.x}) )""#,
+        #"find . -maxdepth 0 -exec sh -c 'printf "<%s>" ${params.x}' \;"#,
+        #"find . -maxdepth 0 -exec sh -c "printf '<%s>' ${params.x}" \;"#,
+        #"\#(longShell) -c 'printf "<%s>" ${params.x}'"#,
     ]
+
+    /// A shell whose path is longer than 64 bytes, as in `/nix/store/…/bin/bash`.
+    static let longShell: String = {
+        let dir = NSTemporaryDirectory() + "anneal-quote-" + String(repeating: "s", count: 80)
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try? FileManager.default.createSymbolicLink(atPath: dir + "/sh", withDestinationPath: "/bin/sh")
+        return dir + "/sh"
+    }()
 
     /// A few strings drawn from every character a shell treats specially.
     static func randomValues(_ n: Int) -> [String] {
@@ -40,6 +54,7 @@ import Testing
             var expected = "<\(value)>"
             if template.contains("pre${") { expected = "<pre\(value)post>" }
             if template.contains("x=${") { expected = "<\(value)>" }
+            if template.contains("$(") { expected = "<\(String(value.reversed().drop { $0 == "\n" }.reversed()))>" }
             let out = try sh(command, in: dir)
             #expect(out == expected, "value \(value.debugDescription) in \(template) ran as \(command)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "\(command) created a file")
