@@ -55,6 +55,7 @@ import Testing
             if template.contains("pre${") { expected = "<pre\(value)post>" }
             if template.contains("x=${") { expected = "<\(value)>" }
             if template.contains("$(") { expected = "<\(String(value.reversed().drop { $0 == "\n" }.reversed()))>" }
+            if template.hasPrefix("find") { expected = expected.replacingOccurrences(of: "{}", with: ".") }  // find's own
             let out = try sh(command, in: dir)
             #expect(out == expected, "value \(value.debugDescription) in \(template) ran as \(command)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "\(command) created a file")
@@ -135,14 +136,13 @@ import Testing
             params: {a: x$, b: '{y}'}
             stages:
               s:
-                run: printf '<%s>' '${params.a}${params.b}' "${params.a}${outputs.o}" ${params.a}{z} sh -c 'printf "<%s>" "${params.a}"{w}'
+                run: printf '<%s>' '${params.a}${params.b}' "${params.a}${outputs.o}" ${params.a}{z}; sh -c 'printf "<%s>" "${params.a}"{w}'
                 outputs: [o]
 
             """)
         guard case .command(let c) = spec.stages[0].action else { Issue.record("not a command"); return }
         let command = CommandTemplate.expand(c, keepEscapes: false) { expr, _ in expr == "outputs.o" ? .string("/OUT") : nil }
-        // `sh -c` here are printf's arguments, not a shell: the text is printed as it is.
-        #expect(try sh(command, in: dir) == "<x${y}><x$/OUT><x${z}><sh><-c><printf \"<%s>\" \"x$\"{w}>")
+        #expect(try sh(command, in: dir) == "<x${y}><x$/OUT><x${z}><x${w}>")
         let inner = CommandTemplate.expand("sh -c 'printf \"<%s>\" ${params.a}{w}'", keepEscapes: true) { _, _ in .string("x$") }
         #expect(try sh(CommandTemplate.expand(inner, keepEscapes: false) { _, _ in nil }, in: dir) == "<x${w}>")
     }
