@@ -14,21 +14,22 @@ struct ShellLexer {
         var escaped = false
         var comment = false
         /// Words of the current simple command, after quote removal; a token shows as U+0001.
-        /// Only the first `wordLimit` words, each cut at `wordBytes` bytes (a path's length limit,
-        /// so `/nix/store/…/bin/bash` keeps its name), are kept: enough to
-        /// see `env X=1 sh -c`, and a hostile megabyte-long command stays linear.
+        /// Only the first `wordLimit` words, each cut at `wordLimit` bytes after its last `/` (so
+        /// `/nix/store/…/bin/bash` keeps its name), are kept: enough to see `env X=1 sh -c`, and
+        /// a hostile megabyte-long command stays linear.
         var words: [String] = []
         var word = ""
         var inWord = false
         var isLong = false
-        /// The quotes around each open `$(…)` (and `(` inside one): its contents are read
-        /// unquoted even within "…", and the quote comes back at its `)`.
-        var outer: [Quote] = []
+        /// For each open `$(…)` (and `(` inside one), this level as it was before it and the
+        /// levels below it: the shell of this level runs `$(…)` itself, unquoted even within
+        /// "…", and shells below see only its output. Its `)` brings them back.
+        var outer: [(level: Level, inner: [Level])] = []
         var afterDollar = false
     }
 
     static let wordLimit = 64
-    static let wordBytes = 4096
+    static let maxSubstitutions = 64
 
     /// levels[0] is the shell that runs the command; each further level is the shell started
     /// by `sh -c` with the current word of the level above as its script.
@@ -42,7 +43,7 @@ struct ShellLexer {
     mutating func markValue() {
         for k in levels.indices {
             if !levels[k].inWord { levels[k].inWord = true; levels[k].word = "" }
-            if levels[k].word.utf8.count < Self.wordBytes { levels[k].word += "\u{1}" }
+            if levels[k].word.utf8.count < Self.wordLimit { levels[k].word += "\u{1}" }
         }
     }
 
@@ -70,10 +71,8 @@ struct ShellLexer {
                 l.quote = .none
             } else if c == "\\" {
                 l.escaped = true
-            } else if c == "(" && afterDollar {
-                l.outer.append(.double)
-                l.quote = .none
-                if levels.count > k + 1 { emit(c, &l, level: k) } else { endWord(&l, level: k); endCommand(&l, level: k) }
+            } else if c == "(" && afterDollar && l.outer.count < Self.maxSubstitutions {
+                openSubstitution(&l, level: k)
             } else {
                 l.afterDollar = c == "$"
                 emit(c, &l, level: k)
@@ -84,12 +83,16 @@ struct ShellLexer {
             case "\"": startWord(&l, level: k); l.quote = .double
             case "\\": startWord(&l, level: k); l.escaped = true
             case " ", "\t": endWord(&l, level: k)
-            case "(" where afterDollar || !l.outer.isEmpty:
-                l.outer.append(.none)
-                endWord(&l, level: k); endCommand(&l, level: k)
+            case "(" where (afterDollar || !l.outer.isEmpty) && l.outer.count < Self.maxSubstitutions:
+                openSubstitution(&l, level: k)
             case ")" where !l.outer.isEmpty:
-                endWord(&l, level: k); endCommand(&l, level: k)
-                l.quote = l.outer.removeLast()
+                endWord(&l, level: k)
+                let (saved, inner) = l.outer.removeLast()
+                var stack = l.outer
+                l.outer = []
+                l = saved
+                swap(&l.outer, &stack)
+                levels.append(contentsOf: inner)
             case "\n", ";", "|", "&", "(", ")": endWord(&l, level: k); endCommand(&l, level: k)
             case "#" where !l.inWord: l.comment = true
             default:
@@ -99,9 +102,18 @@ struct ShellLexer {
         }
     }
 
+    private mutating func openSubstitution(_ l: inout Level, level k: Int) {
+        var stack: [(level: Level, inner: [Level])] = []
+        swap(&stack, &l.outer)
+        stack.append((l, Array(levels[(k + 1)...])))
+        if levels.count > k + 1 { levels.removeSubrange((k + 1)...) }
+        l = Level()
+        l.outer = stack
+    }
+
     private mutating func emit(_ c: Character, _ l: inout Level, level k: Int) {
         startWord(&l, level: k)
-        if l.word.utf8.count < Self.wordBytes { l.word.append(c) }
+        if c == "/" { l.word = "" } else if l.word.utf8.count < Self.wordLimit { l.word.append(c) }
         if k + 1 < levels.count {
             levels[k] = l
             feed(c, level: k + 1)

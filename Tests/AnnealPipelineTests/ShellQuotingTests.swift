@@ -27,6 +27,8 @@ import Testing
         #"printf '<%s>' "$(printf %s ${params.x})""#,
         #"printf '<%s>' "$(printf %s "${params.x}")""#,
         #"printf '<%s>' "$( (printf %s ${params.x}) )""#,
+        #"sh -c 'printf "<%s>" "$(printf %s ${params.x})"'"#,
+        ##"sh -c "printf '<%s>' \"\$(printf %s ${params.x})\"""##,
         #"find . -maxdepth 0 -exec sh -c 'printf "<%s>" ${params.x}' \;"#,
         #"find . -maxdepth 0 -exec sh -c "printf '<%s>' ${params.x}" \;"#,
         #"\#(longShell) -c 'printf "<%s>" ${params.x}'"#,
