@@ -18,8 +18,9 @@ public enum CommandTemplate {
     ///   later pass over the result expands only the tokens still in it (the loader resolves
     ///   params now and leaves inputs and outputs for the runner).
     /// - `unterminated` gets the offset of a `${` without its `}`; the rest stays as written.
+    /// - `unquotable` gets the offset of a token inside backquotes or a here-document.
     public static func expand(_ template: String, keepEscapes: Bool, unterminated: (Int) -> Void = { _ in },
-                              resolve: (String, Int) -> Value?) -> String {
+                              unquotable: (Int) -> Void = { _ in }, resolve: (String, Int) -> Value?) -> String {
         guard template.contains("${") else { return template }
         var lexer = ShellLexer()
         var out = ""
@@ -45,6 +46,7 @@ public enum CommandTemplate {
                 break
             }
             let expr = String(chars[(i + 2)..<end]).trimmingSpaces
+            if lexer.cannotQuote { unquotable(i) }
             if let value = resolve(expr, i) {
                 var text = quoted(value, levels: lexer.levels.map(\.quote))
                 if keepEscapes {

@@ -26,7 +26,17 @@ struct ShellLexer {
         /// "…", and shells below see only its output. Its `)` brings them back.
         var outer: [(level: Level, inner: [Level])] = []
         var afterDollar = false
+        /// Inside backquotes, or in the body of a here-document (its delimiter read from the
+        /// word after `<<`): the shell reads a value there in ways no quoting makes literal.
+        var backquoted = false
+        var hereDelimiter: String?
+        var hereNext = false
+        var hereBody = false
+        var hereLine = ""
     }
+
+    /// Whether text here is in backquotes or a here-document, at any level.
+    var cannotQuote: Bool { levels.contains { $0.backquoted || $0.hereBody } }
 
     static let wordLimit = 64
     static let maxSubstitutions = 64
@@ -54,6 +64,15 @@ struct ShellLexer {
             if c == "\n" { l.comment = false; endCommand(&l, level: k) }
             return
         }
+        if l.hereBody {
+            if c != "\n" {
+                if l.hereLine.utf8.count <= Self.wordLimit { l.hereLine.append(c) }
+            } else {
+                if l.hereLine.drop(while: { $0 == "\t" }) == l.hereDelimiter ?? "" { l.hereBody = false; l.hereDelimiter = nil }
+                l.hereLine = ""
+            }
+            return
+        }
         let afterDollar = l.afterDollar
         l.afterDollar = false
         if l.escaped {
@@ -71,6 +90,9 @@ struct ShellLexer {
                 l.quote = .none
             } else if c == "\\" {
                 l.escaped = true
+            } else if c == "`" {
+                l.backquoted.toggle()
+                emit(c, &l, level: k)
             } else if c == "(" && afterDollar && l.outer.count < Self.maxSubstitutions {
                 openSubstitution(&l, level: k)
             } else {
@@ -93,7 +115,12 @@ struct ShellLexer {
                 l = saved
                 swap(&l.outer, &stack)
                 levels.append(contentsOf: inner)
-            case "\n", ";", "|", "&", "(", ")": endWord(&l, level: k); endCommand(&l, level: k)
+            case "`":
+                l.backquoted.toggle()
+                emit(c, &l, level: k)
+            case "\n", ";", "|", "&", "(", ")":
+                endWord(&l, level: k); endCommand(&l, level: k)
+                if c == "\n", l.hereDelimiter != nil { l.hereBody = true }
             case "#" where !l.inWord: l.comment = true
             default:
                 l.afterDollar = c == "$"
@@ -136,6 +163,13 @@ struct ShellLexer {
     private mutating func endWord(_ l: inout Level, level k: Int) {
         guard l.inWord else { return }
         if l.words.count < Self.wordLimit { l.words.append(l.word) } else { l.isLong = true }
+        if l.hereNext {
+            l.hereDelimiter = l.word
+            l.hereNext = false
+        } else if let r = l.word.range(of: "<<"), !l.word.contains("<<<") {
+            let d = l.word[r.upperBound...].drop { $0 == "-" }
+            if d.isEmpty { l.hereNext = true } else { l.hereDelimiter = String(d) }
+        }
         l.inWord = false
         if levels.count > k + 1 { levels.removeSubrange((k + 1)...) }
     }

@@ -149,6 +149,22 @@ import Testing
         #expect(try sh(CommandTemplate.expand(inner, keepEscapes: false) { _, _ in nil }, in: dir) == "<x${w}>")
     }
 
+    /// In backquotes or a here-document no quoting makes a value literal (`` "`echo ${x}`" ``
+    /// and a here-document with `$(touch X)` both ran `touch`): such a token is an error.
+    @Test func tokensInBackquotesOrHereDocumentsAreErrors() {
+        let head = "name: b\nparams: {x: a}\nstages:\n  s:\n    outputs: [o]\n    run: "
+        for run in [#"echo "`echo ${params.x}`" > ${outputs.o}/v"#, #"echo `echo ${params.x}` > ${outputs.o}/v"#,
+                    #"sh -c 'echo `cat ${outputs.o}/v`'"#, "|\n      cat > ${outputs.o}/v <<EOF\n      ${params.x}\n      EOF\n",
+                    "|\n      cat <<- 'E' > ${outputs.o}/v\n      \t${outputs.o}\n      E\n"] {
+            let e = errors(head + run + "\n")
+            #expect(e.count == 1 && e[0].contains("inside backquotes or a here-document"), "\(run): \(e)")
+        }
+        for run in [#"echo "$(echo ${params.x})" > ${outputs.o}/v"#, "|\n      cat <<EOF > ${outputs.o}/v\n      text\n      EOF\n      echo ${params.x}\n",
+                    #"cat <<< ${params.x} > ${outputs.o}/v"#, #"echo '`' ${params.x} '<<E' > ${outputs.o}/v"#] {
+            #expect(errors(head + run + "\n").isEmpty, "\(run)")
+        }
+    }
+
     /// Any text is a template: unbalanced quotes, stray braces and backslashes never trap.
     @Test func arbitraryTemplatesNeverTrap() {
         let pieces = ["'", "\"", "\\", "$", " ", "{", "}", "#", ";", "\n", "-c", "sh", "bash", "a=b", "${params.x}", "${inputs.i}", "$${", "$(", "${"]
