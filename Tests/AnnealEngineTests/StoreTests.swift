@@ -90,7 +90,7 @@ func scratchDir(_ name: String = #function) -> String {
         #expect(try ledger.findRun("20260101")?.status == "ok")
         #expect(try ledger.findRun("last")?.lockfile == "/x/p.lock")
         let state = Ledger.FileState(device: 1, inode: 2, size: 3, mtimeNs: 4)
-        try ledger.saveFileStates(["/a": (state, "d")])
+        try ledger.saveFileStates(["/a": (state, String(repeating: "d", count: 64))])
         #expect(try ledger.fileStates()["/a"]?.0 == state)
     }
 }
