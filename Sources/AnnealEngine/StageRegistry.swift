@@ -120,6 +120,12 @@ public struct PluginManifest: Sendable {
         if version.isEmpty { diags.append(Diagnostic(root.mark, "missing required key 'version' (bump it when the stage's behaviour changes)")) }
         let command = root["command"]?.scalar ?? ""
         if command.isEmpty { diags.append(Diagnostic(root.mark, "missing required key 'command'")) }
+        if let mark = root["command"]?.mark {
+            _ = CommandTemplate.expand(command, keepEscapes: true, unquotable: { offset in
+                diags.append(Diagnostic(SourceMark(file: mark.file, line: mark.line, column: mark.column + offset),
+                                        "a '${…}' inside backquotes or a here-document cannot be kept literal; use \"$(…)\" instead of backquotes, and pass paths as arguments instead of writing them into a here-document"))
+            }) { _, _ in nil }
+        }
         let outputs = names("outputs")
         // Each output becomes a directory named after it: `../../x` would move the user's files.
         for item in root["outputs"]?.items ?? [] where !(item.scalar.map(isIdentifier) ?? true) {

@@ -14,6 +14,21 @@ import Testing
         }
     }
 
+    /// A workspace file named `` b `touch X`.txt `` given to `` sh -c "echo `cat ${inputs.d}`" ``
+    /// ran `touch`: no quoting keeps a value literal inside backquotes or a here-document.
+    @Test func tokensInBackquotesOrHereDocumentsAreErrors() {
+        for command in [#"'sh -c "echo `cat ${inputs.d}` > ${outputs.o}/x"'"#, "|\n  cat > ${outputs.o}/x <<E\n  ${plugin}\n  E\n"] {
+            let text = "version: 1\ncommand: \(command)\ninputs: [d]\noutputs: [o]\n"
+            guard case .failure(let e) = PluginManifest.parse(text, file: "stages/p/stage.yaml", directoryName: "p") else {
+                Issue.record("accepted: \(command)")
+                continue
+            }
+            #expect(e.diagnostics.count == 1 && e.diagnostics[0].description.contains("stages/p/stage.yaml:2:"), "\(e.diagnostics)")
+        }
+        let fine = "version: 1\ncommand: 'sh -c \"echo \\\"$(cat ${inputs.d})\\\" > ${outputs.o}/x\"'\ninputs: [d]\noutputs: [o]\n"
+        guard case .success = PluginManifest.parse(fine, file: "m.yaml", directoryName: "p") else { Issue.record("\"$(…)\" refused"); return }
+    }
+
     @Test func defaultsAreCheckedAgainstTheirTypeAndAllowedValues() {
         #expect(errors("  n: {type: int, default: fast}\n  m: {type: string, default: c, allowed: [a, b]}\n  f: {type: float, default: [1]}\n") == [
             "stages/p/stage.yaml:5:27: error: default 'fast' of parameter 'n' is a string, not an int",
