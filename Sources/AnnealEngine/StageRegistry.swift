@@ -123,7 +123,7 @@ public struct PluginManifest: Sendable {
         if let mark = root["command"]?.mark {
             _ = CommandTemplate.expand(command, keepEscapes: true, unquotable: { offset in
                 diags.append(Diagnostic(SourceMark(file: mark.file, line: mark.line, column: mark.column + offset),
-                                        "a '${…}' inside backquotes or a here-document cannot be kept literal; use \"$(…)\" instead of backquotes, and pass paths as arguments instead of writing them into a here-document"))
+                                        "a '${…}' inside backquotes, $'…' or a here-document cannot be kept literal; use \"$(…)\" instead of backquotes, and pass paths as arguments instead of writing them into a here-document"))
             }) { _, _ in nil }
         }
         let outputs = names("outputs")

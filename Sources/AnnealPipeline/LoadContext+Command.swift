@@ -15,7 +15,7 @@ extension LoadContext {
         }
         for p in problems { error(p, "unterminated '${' (add the closing '}')") }
         for p in unquotable {
-            error(p, "a '${…}' inside backquotes or a here-document cannot be kept literal; use \"$(…)\" instead of backquotes, and write the value with printf '%s' ${…} instead of a here-document")
+            error(p, "a '${…}' inside backquotes, $'…' or a here-document cannot be kept literal; use \"$(…)\" instead of backquotes, and write the value with printf '%s' ${…} instead of a here-document")
         }
         return out
     }

@@ -26,9 +26,11 @@ struct ShellLexer {
         /// "…", and shells below see only its output. Its `)` brings them back.
         var outer: [(level: Level, inner: [Level])] = []
         var afterDollar = false
-        /// Inside backquotes, or in the body of a here-document (its delimiter read from the
-        /// word after `<<`): the shell reads a value there in ways no quoting makes literal.
+        /// Inside backquotes, bash's `$'…'`, or in the body of a here-document (its delimiter
+        /// read from the word after `<<`): the shell reads a value there in ways no quoting
+        /// makes literal.
         var backquoted = false
+        var ansiQuoted = false
         var hereDelimiter: String?
         var hereNext = false
         var hereBody = false
@@ -36,7 +38,7 @@ struct ShellLexer {
     }
 
     /// Whether text here is in backquotes or a here-document, at any level.
-    var cannotQuote: Bool { levels.contains { $0.backquoted || $0.hereBody } }
+    var cannotQuote: Bool { levels.contains { $0.backquoted || $0.ansiQuoted || $0.hereBody } }
 
     static let wordLimit = 64
     static let maxSubstitutions = 64
@@ -84,7 +86,14 @@ struct ShellLexer {
         }
         switch l.quote {
         case .single:
-            if c == "'" { l.quote = .none } else { emit(c, &l, level: k) }
+            if c == "'" {
+                l.quote = .none
+                l.ansiQuoted = false
+            } else if c == "\\" && l.ansiQuoted {
+                l.escaped = true
+            } else {
+                emit(c, &l, level: k)
+            }
         case .double:
             if c == "\"" {
                 l.quote = .none
@@ -101,7 +110,7 @@ struct ShellLexer {
             }
         case .none:
             switch c {
-            case "'": startWord(&l, level: k); l.quote = .single
+            case "'": startWord(&l, level: k); l.quote = .single; l.ansiQuoted = afterDollar
             case "\"": startWord(&l, level: k); l.quote = .double
             case "\\": startWord(&l, level: k); l.escaped = true
             case " ", "\t": endWord(&l, level: k)
