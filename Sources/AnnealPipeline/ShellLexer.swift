@@ -47,7 +47,8 @@ struct ShellLexer {
     /// by `sh -c` with the current word of the level above as its script.
     private(set) var levels = [Level()]
     static let maxLevels = 4
-    static let shells: Set<String> = ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"]
+    /// Programs whose `-c` word is a shell script (`su` and `runuser` hand it to a login shell).
+    static let shells: Set<String> = ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "su", "runuser"]
 
     mutating func feed(_ c: Character) { feed(c, level: 0) }
 

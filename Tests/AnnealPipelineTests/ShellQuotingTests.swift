@@ -166,6 +166,15 @@ import Testing
         }
     }
 
+    /// `su USER -c '…'` and `runuser` run their `-c` word as a script, like `sh -c`.
+    @Test func suAndRunuserScriptsAreQuotedForTheirShell() {
+        let expected = CommandTemplate.expand("sh -c 'echo ${params.x}'", keepEscapes: false) { _, _ in .string("a; b") }
+        for program in ["su - nobody", "/usr/sbin/runuser -u nobody --"] {
+            let out = CommandTemplate.expand("\(program) -c 'echo ${params.x}'", keepEscapes: false) { _, _ in .string("a; b") }
+            #expect(out == program + expected.dropFirst(2), "\(out)")
+        }
+    }
+
     /// Any text is a template: unbalanced quotes, stray braces and backslashes never trap.
     @Test func arbitraryTemplatesNeverTrap() {
         let pieces = ["'", "\"", "\\", "$", " ", "{", "}", "#", ";", "\n", "-c", "sh", "bash", "a=b", "${params.x}", "${inputs.i}", "$${", "$(", "${"]
