@@ -4,8 +4,9 @@
 /// inner one is lexed again one level down, so `sh -c 'cat ${inputs.x}'` is known to put the
 /// token unquoted in the inner shell, inside single quotes in the outer one.
 ///
-/// It follows `$(…)` (read unquoted, also within "…") but not backquotes or here-documents:
-/// their contents are read as if they stood outside them.
+/// It follows `$(…)` (read unquoted, also within "…"). Backquotes, bash's `$'…'` and
+/// here-documents are only recognised (`cannotQuote`): no quoting makes a value literal there.
+/// `case` patterns' `)` inside `$(…)` are not told apart from its end.
 struct ShellLexer {
     enum Quote { case none, single, double }
 
@@ -37,7 +38,7 @@ struct ShellLexer {
         var hereLine = ""
     }
 
-    /// Whether text here is in backquotes or a here-document, at any level.
+    /// Whether text here is in backquotes, `$'…'` or a here-document, at any level.
     var cannotQuote: Bool { levels.contains { $0.backquoted || $0.ansiQuoted || $0.hereBody } }
 
     static let wordLimit = 64
@@ -121,7 +122,7 @@ struct ShellLexer {
                 endWord(&l, level: k)
                 let (saved, inner) = l.outer.removeLast()
                 var stack = l.outer
-                l.outer = []
+                l.outer = []  // moves the stack: it is not copied for every `)`
                 l = saved
                 swap(&l.outer, &stack)
                 levels.append(contentsOf: inner)
