@@ -29,7 +29,8 @@ let package = Package(
         // wrappers and benchmarks can use it without pulling the runner in.
         .target(name: "AnnealText"),
         .executableTarget(name: "AnnealTextBench", dependencies: ["AnnealText"], path: "bench/data/AnnealTextBench"),
-        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels"]),
+        .target(name: "AnnealTrain", dependencies: ["AnnealModels", "AnnealText", "AnnealCompute"]),
+        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels", "AnnealCompute", "AnnealTrain"]),
         .executableTarget(name: "anneal", dependencies: [
             "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels", "AnnealCompute",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -39,6 +40,8 @@ let package = Package(
         .testTarget(name: "AnnealTextTests", dependencies: ["AnnealText"]),
         .testTarget(name: "AnnealComputeTests", dependencies: ["AnnealCompute"]),
         .testTarget(name: "AnnealModelsTests", dependencies: ["AnnealModels"]),
+        .testTarget(name: "AnnealTrainTests", dependencies: ["AnnealTrain"]),
+        .testTarget(name: "AnnealStagesTests", dependencies: ["AnnealStages"]),
         .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal"]),
     ]
 )
