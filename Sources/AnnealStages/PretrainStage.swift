@@ -155,7 +155,10 @@ struct PretrainStage: BuiltinStage {
         try copyTokenizer(from: tokenizerDir, to: out)
         var metrics = ["unigram_entropy": Evaluation.unigramEntropy(data.train)]
         if valLoss.isFinite { metrics["val_loss"] = valLoss }
-        if let cloze = try clozeExactMatch(ctx, model: model, tokenizer: tokenizer) { metrics["cloze_exact_match"] = cloze }
+        if let cloze = try clozeScore(ctx, model: model, tokenizer: tokenizer) {
+            metrics["cloze_exact_match"] = cloze.exactMatch
+            for (attribute, share) in cloze.byAttribute { metrics["cloze_exact_match_" + attribute] = share }
+        }
         ctx.report(step: step, total: plan.iterations, metrics: metrics)
     }
 
@@ -171,14 +174,14 @@ struct PretrainStage: BuiltinStage {
         }
     }
 
-    /// `cloze_exact_match` when tinyworld's `eval` and `truth` are connected.
-    static func clozeExactMatch(_ ctx: StageContext, model: GPT, tokenizer: BPETokenizer) throws -> Double? {
+    /// `cloze_exact_match` (and per attribute) when tinyworld's `eval` and `truth` are connected.
+    static func clozeScore(_ ctx: StageContext, model: GPT, tokenizer: BPETokenizer) throws -> Cloze.Score? {
         guard let evalDir = ctx.inputs["eval"], let truthDir = ctx.inputs["truth"] else { return nil }
         let text = try String(contentsOf: DocumentInput.file(evalDir, input: "eval"), encoding: .utf8)
         let items = try text.split(separator: "\n").map { try JSONDecoder().decode(EvalItem.self, from: Data($0.utf8)) }
         let truthURL = URL(fileURLWithPath: truthDir).appendingPathComponent("truth.json")
         let world = try JSONDecoder().decode(World.self, from: Data(contentsOf: truthURL))
-        return Cloze.exactMatch(model, tokenizer: tokenizer, items: Cloze.items(items), judge: EvalJudge(world: world))
+        return Cloze.score(model, tokenizer: tokenizer, items: Cloze.items(items), judge: EvalJudge(world: world))
     }
 
     static func copyTokenizer(from dir: URL, to out: URL) throws {

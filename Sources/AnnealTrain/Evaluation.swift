@@ -68,19 +68,29 @@ public enum Cloze {
         String(text.prefix { $0 != "." && $0 != "\n" && $0 != "," })
     }
 
+    /// Exact match overall and per attribute (capital, home, job, ...): which kinds of facts
+    /// were stored.
+    public struct Score: Equatable, Sendable {
+        public var exactMatch: Double
+        public var byAttribute: [String: Double]
+    }
+
     /// Share of `items` whose greedy completion (at most `maxTokens` tokens) the judge accepts.
-    public static func exactMatch(_ model: GPT, tokenizer: BPETokenizer, items: [ClozeItem], judge: EvalJudge,
-                                  maxTokens: Int = 8) -> Double {
-        guard !items.isEmpty else { return .nan }
+    public static func score(_ model: GPT, tokenizer: BPETokenizer, items: [ClozeItem], judge: EvalJudge,
+                             maxTokens: Int = 8) -> Score? {
+        guard !items.isEmpty else { return nil }
         var rng = RNG(seed: 0)  // greedy: never drawn from
         let options = SamplingOptions(temperature: 0, maxTokens: maxTokens)
-        var correct = 0
+        var correct: [String: Int] = [:], total: [String: Int] = [:]
         for c in items {
             let prompt = tokenizer.encode(c.prompt, allowSpecial: false).map { Int32(bitPattern: $0) }
             let out = model.generate(prompt: Array(prompt.suffix(model.config.contextLength - maxTokens)), options: options, rng: &rng)
             let text = completion(tokenizer.decode(out.map { UInt32(bitPattern: $0) }))
-            if judge.judge(text, for: c.item) == .correct { correct += 1 }
+            total[c.item.attribute, default: 0] += 1
+            if judge.judge(text, for: c.item) == .correct { correct[c.item.attribute, default: 0] += 1 }
         }
-        return Double(correct) / Double(items.count)
+        var byAttribute: [String: Double] = [:]
+        for (attribute, n) in total { byAttribute[attribute] = Double(correct[attribute] ?? 0) / Double(n) }
+        return Score(exactMatch: Double(correct.values.reduce(0, +)) / Double(items.count), byAttribute: byAttribute)
     }
 }

@@ -42,6 +42,9 @@ import Testing
         #expect(entropy > 2 && entropy < log(320))
         let cloze = try #require(a.series("cloze_exact_match").last)
         #expect(cloze >= 0 && cloze <= 1)
+        for attribute in ["capital", "language", "currency", "home", "job", "age", "pet"] {
+            #expect(a.series("cloze_exact_match_" + attribute).count == 1, "\(attribute)")
+        }
         #expect(a.series("val_perplexity").last.map { abs($0 - exp(val.last!)) < 1e-6 } == true)
 
         let out = a.outputs["model"]!
