@@ -15,20 +15,20 @@ struct PretrainStage: BuiltinStage {
         var nEmbd = 192
         var blockSize = 128
         var dropout = 0.0
-        var batchSize = 32
+        var batchSize = 8
         var gradientAccumulationSteps = 1
-        var learningRate = 2e-3
-        var minLR = 2e-4
-        var warmupIters = 20
-        var maxIters = 300
+        var learningRate = 3e-3
+        var minLR = 3e-4
+        var warmupIters = 40
+        var maxIters = 1200
         var maxTokens = 0
         var weightDecay = 0.1
         var beta1 = 0.9
         var beta2 = 0.95
         var gradClip = 1.0
-        var evalInterval = 100
+        var evalInterval = 200
         var evalIters = 20
-        var checkpointInterval = 50
+        var checkpointInterval = 100
 
         static var parameters: [Param<Self>] {
             [

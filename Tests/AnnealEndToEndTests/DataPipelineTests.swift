@@ -15,10 +15,10 @@ import Testing
         let text = try String(contentsOfFile: Self.repository + "/pipelines/tinychat.yaml", encoding: .utf8)
             .replacingOccurrences(of: "countries: 40, people: 120", with: "countries: 12, people: 30")
             .replacingOccurrences(of: "vocab: 2048", with: "vocab: 600")
-            .replacingOccurrences(of: "n_layer: 4, n_head: 4, n_embd: 192, block_size: 128, batch_size: 32",
+            .replacingOccurrences(of: "n_layer: 4, n_head: 4, n_embd: 192, block_size: 128, batch_size: 8",
                                   with: "n_layer: 1, n_head: 2, n_embd: 16, block_size: 32, batch_size: 4")
-            .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 6")
-            .replacingOccurrences(of: "checkpoint_interval: 50", with: "checkpoint_interval: 2")
+            .replacingOccurrences(of: "max_iters: 1200", with: "max_iters: 6")
+            .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
         #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6"))
         s.write("pipelines/tinychat.yaml", text)
         let r = s.anneal(["run", "--json"])
