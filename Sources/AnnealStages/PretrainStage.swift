@@ -19,7 +19,7 @@ struct PretrainStage: BuiltinStage {
         var gradientAccumulationSteps = 1
         var learningRate = 3e-3
         var minLR = 3e-4
-        var warmupIters = 40
+        var warmupIters = 20
         var maxIters = 1200
         var maxTokens = 0
         var weightDecay = 0.1
