@@ -32,7 +32,7 @@ let package = Package(
         // Training decisions as pure functions (batches, masks, losses, metrics) that stages
         // call and tests check without training.
         .target(name: "AnnealTrain", dependencies: ["AnnealModels", "AnnealText", "AnnealCompute"]),
-        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels"]),
+        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels", "AnnealCompute", "AnnealTrain"]),
         .executableTarget(name: "anneal", dependencies: [
             "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels", "AnnealCompute",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(name: "AnnealComputeTests", dependencies: ["AnnealCompute"]),
         .testTarget(name: "AnnealModelsTests", dependencies: ["AnnealModels"]),
         .testTarget(name: "AnnealTrainTests", dependencies: ["AnnealTrain"]),
+        .testTarget(name: "AnnealStagesTests", dependencies: ["AnnealStages"]),
         // The models and text modules let tests write tiny checkpoints for chat/generate/export.
         .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal", "AnnealModels", "AnnealText"]),
     ]

@@ -8,7 +8,9 @@ import Foundation
 /// `ANNEAL_INPUTS` / `ANNEAL_OUTPUTS` of read-only input paths and empty output directories;
 /// `ANNEAL_PARAMS`, a JSON file of the resolved parameters; `ANNEAL_SEED`, `ANNEAL_THREADS`,
 /// `ANNEAL_STAGE`, `ANNEAL_KIND`, `ANNEAL_WORKSPACE`, `ANNEAL_RUN`; and
-/// `ANNEAL_PROGRESS_FD` (3), where the stage may write JSON lines of progress and metrics.
+/// `ANNEAL_PROGRESS_FD` (3), where the stage may write JSON lines of progress and metrics;
+/// `ANNEAL_STATE_DIR`, resume scratch kept for the same action key across attempts
+/// (`Runner+State.swift`).
 ///
 /// Commit: outputs are written into a private scratch directory; on exit 0 each output is
 /// hashed and renamed into the objects, then the action entry is written. A crash at any
@@ -54,6 +56,7 @@ extension Runner {
             env["ANNEAL_WORKSPACE"] = project.workspace
             env["ANNEAL_RUN"] = runID
             env["ANNEAL_PROGRESS_FD"] = "3"
+            env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key)
             if case .plugin(let dir, _, _)? = project.kind(of: stage)?.launch { env["ANNEAL_PLUGIN_DIR"] = dir }
             process = try StageProcess(argv: argv, environment: env, directory: project.workspace, logPath: logPath)
         } catch {
@@ -115,6 +118,8 @@ extension Runner {
             result.facts!.outputs = outs
             try actions.record(ActionEntry(key: result.facts!.key, stage: stage.name, outputs: outs, metrics: result.metrics,
                                            seconds: result.seconds))
+            // Committed: a resumable stage's checkpoints are no longer needed.
+            project.store.removeStateDirectory(key: result.facts!.key)
         } catch {
             result.status = .failed
             if case .output(let why) = error {

@@ -66,7 +66,10 @@ public struct StageFacts: Sendable, Equatable {
     public func reasons(comparedTo old: StageFacts, unknownInputs: [String: String]) -> [String] {
         var out: [String] = []
         if kind != old.kind { out.append("kind \(old.kind) → \(kind)") }
-        if version != old.version { out.append("\(command != nil && plugin == nil ? "command protocol" : "plugin") version \(old.version) → \(version)") }
+        if version != old.version {
+            let what = plugin != nil ? "plugin" : command != nil ? "command protocol" : "stage"
+            out.append("\(what) version \(old.version) → \(version)")
+        }
         if seed != old.seed { out.append("seed \(old.seed.map(String.init) ?? "unread") → \(seed.map(String.init) ?? "unread")") }
         // A pipeline value the stage starts or stops referring to was not added or removed:
         // the stage's own `with` or command changed, and that is the reason given.

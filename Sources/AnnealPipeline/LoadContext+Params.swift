@@ -123,11 +123,15 @@ extension LoadContext {
                 error(p.value.mark, "parameter '\(path).\(key)' of stage '\(owner)' must be \(article(spec.kind.rawValue)), found \(v.typeName) '\(v.displayString)'")
                 continue
             }
+            if let problem = spec.problem(with: v) {
+                error(p.value.mark, "parameter '\(path).\(key)' of stage '\(owner)' \(problem.message)", hint: problem.hint)
+                continue
+            }
             if let r = spec.range, let d = v.doubleValue, !r.contains(d) {
                 error(p.value.mark, "parameter '\(path).\(key)' of stage '\(owner)' must be in \(spec.rangeDescription!), found \(v.displayString)")
                 continue
             }
-            if let allowed = spec.allowed, !allowed.contains(v.displayString) {
+            if let allowed = spec.allowed, spec.kind != .list, !allowed.contains(v.displayString) {
                 error(p.value.mark, "parameter '\(path).\(key)' of stage '\(owner)' must be one of \(allowed.joined(separator: ", ")); found '\(v.displayString)'",
                       hint: didYouMean(v.displayString, allowed))
                 continue

@@ -102,6 +102,7 @@ struct LoadContext {
         }
         checkReferences(drafts)
         let stages = drafts.map { finish($0, drafts: drafts, globals: globals) }
+        checkParamRelations(stages, drafts: drafts)
         for cycle in PipelineGraph.findCycles(stages) {
             let first = stages.first { $0.name == cycle[0] }!
             error(first.mark, "dependency cycle: \(cycle.joined(separator: " -> "))")

@@ -15,9 +15,13 @@ public struct StageSchema: Sendable {
     /// The metrics the finished-stage line shows, in order (`loss`, `tokens_per_s`); when
     /// empty, those of the stage's last progress report.
     public var headline: [String] = []
+    /// Problems between parameters (width divisible by heads, a context longer than the
+    /// upstream model's) that `anneal validate` reports with the parameter's location.
+    public var validate: (@Sendable (ParamContext) -> [ParamProblem])?
 
     public init(name: String, version: String, summary: String = "", inputs: [String], optionalInputs: [String] = [],
-                outputs: [String], params: [ParamSpec], threads: Int = 1, headline: [String] = []) {
+                outputs: [String], params: [ParamSpec], threads: Int = 1, headline: [String] = [],
+                validate: (@Sendable (ParamContext) -> [ParamProblem])? = nil) {
         self.name = name
         self.version = version
         self.summary = summary
@@ -27,6 +31,75 @@ public struct StageSchema: Sendable {
         self.params = params
         self.threads = threads
         self.headline = headline
+        self.validate = validate
+    }
+}
+
+/// What a schema's validate hook sees: the stage's resolved parameters and, for each input
+/// fed by another stage with a schema, that stage's resolved parameters.
+public struct ParamContext: Sendable {
+    public var params: Value
+    /// Input name → the upstream stage's resolved parameters.
+    public var upstream: [String: Value]
+
+    public init(params: Value, upstream: [String: Value] = [:]) {
+        self.params = params
+        self.upstream = upstream
+    }
+}
+
+/// A problem with a parameter's value; the loader places it at the parameter in `with:`
+/// (or at `with:` / the stage when the value is a default).
+public struct ParamProblem: Sendable, Equatable, CustomStringConvertible {
+    /// Dotted name under `with` (`n_embd`, `model.width`).
+    public var param: String
+    public var message: String
+    public var hint: String?
+
+    public init(_ param: String, _ message: String, hint: String? = nil) {
+        self.param = param
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { message }
+}
+
+/// Numeric limits of a parameter: `lr > 0`, `dropout` in [0, 1).
+public struct ParamBounds: Sendable, Equatable, CustomStringConvertible {
+    public var lower: Double?
+    public var lowerInclusive = true
+    public var upper: Double?
+    public var upperInclusive = true
+
+    public init(lower: Double? = nil, lowerInclusive: Bool = true, upper: Double? = nil, upperInclusive: Bool = true) {
+        self.lower = lower
+        self.lowerInclusive = lowerInclusive
+        self.upper = upper
+        self.upperInclusive = upperInclusive
+    }
+
+    public static func atLeast(_ x: Double) -> ParamBounds { ParamBounds(lower: x) }
+    public static func greaterThan(_ x: Double) -> ParamBounds { ParamBounds(lower: x, lowerInclusive: false) }
+    /// [lo, hi) — a probability that must stay below 1, such as dropout.
+    public static func from(_ lo: Double, below hi: Double) -> ParamBounds { ParamBounds(lower: lo, upper: hi, upperInclusive: false) }
+    public static func from(_ lo: Double, through hi: Double) -> ParamBounds { ParamBounds(lower: lo, upper: hi) }
+
+    public func contains(_ v: Double) -> Bool {
+        if let lower, lowerInclusive ? v < lower : v <= lower { return false }
+        if let upper, upperInclusive ? v > upper : v >= upper { return false }
+        return v.isFinite
+    }
+
+    /// `> 0`, `≥ 1`, `in [0, 1)`.
+    public var description: String {
+        func n(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
+        switch (lower, upper) {
+        case (let lo?, let hi?): return "in \(lowerInclusive ? "[" : "(")\(n(lo)), \(n(hi))\(upperInclusive ? "]" : ")")"
+        case (let lo?, nil): return "\(lowerInclusive ? "≥" : ">") \(n(lo))"
+        case (nil, let hi?): return "\(upperInclusive ? "≤" : "<") \(n(hi))"
+        default: return "finite"
+        }
     }
 }
 
@@ -42,19 +115,24 @@ public struct ParamSpec: Sendable {
     public var isRequired: Bool
     public var allowed: [String]?
     public var fields: [ParamSpec]?
+    /// For int and float parameters; checked at load time.
+    public var bounds: ParamBounds?
     public var summary: String
     /// Bounds of an int or float parameter, checked when the pipeline is validated so the
     /// stage never computes with a number it cannot hold.
     public var range: ClosedRange<Double>?
 
+    /// `allowed` applies to a string, or to every item of a list.
     public init(_ name: String, _ kind: Kind, default defaultValue: Value? = nil, required: Bool = false,
-                allowed: [String]? = nil, fields: [ParamSpec]? = nil, summary: String = "", range: ClosedRange<Double>? = nil) {
+                allowed: [String]? = nil, fields: [ParamSpec]? = nil, bounds: ParamBounds? = nil, summary: String = "",
+                range: ClosedRange<Double>? = nil) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.isRequired = required
         self.allowed = allowed
         self.fields = fields
+        self.bounds = bounds
         self.summary = summary
         self.range = range
     }

@@ -18,27 +18,34 @@ enum DocumentInput {
         if jsonl.isEmpty, text.count == 1 { return URL(fileURLWithPath: path + "/" + text[0]) }
         throw StageFailure("input '\(input)': the directory \(path) holds \(jsonl.count) .jsonl files (\(jsonl.joined(separator: ", "))); expected docs.jsonl or exactly one")
     }
+}
 
-    /// `format: jsonl|text`, `field`, `text_split`, as declared by `formatParams`.
-    static func format(_ ctx: StageContext, for url: URL) -> DocumentFormat {
-        switch ctx.string("format") {
-        case "jsonl": return .jsonl(field: ctx.string("field"))
-        case "text": return .text(split: DocumentFormat.TextSplit(rawValue: ctx.string("text_split")) ?? .paragraph)
-        default: return DocumentFormat.guess(for: url, field: ctx.string("field"))
+/// `format: jsonl|text`, `field`, `text_split`: the parameters every document-reading stage
+/// shares (a group its `Parameters` embeds and lifts into its table).
+struct FormatParameters {
+    var format = "auto"
+    var field = "text"
+    var textSplit = "paragraph"
+
+    static var parameters: [Param<Self>] {
+        [
+            Param("format", \.format, allowed: ["auto", "jsonl", "text"],
+                  summary: "auto: JSON Lines for .jsonl/.json files, plain text otherwise"),
+            Param("field", \.field, summary: "JSON field holding the document text"),
+            Param("text_split", \.textSplit, allowed: ["file", "paragraph", "line"], summary: "how plain text splits into documents"),
+        ]
+    }
+
+    func documentFormat(for url: URL) -> DocumentFormat {
+        switch format {
+        case "jsonl": return .jsonl(field: field)
+        case "text": return .text(split: DocumentFormat.TextSplit(rawValue: textSplit) ?? .paragraph)
+        default: return DocumentFormat.guess(for: url, field: field)
         }
     }
 }
 
 import AnnealPipeline
-
-/// Parameters every document-reading stage shares.
-let formatParams: [ParamSpec] = [
-    ParamSpec("format", .string, default: .string("auto"), allowed: ["auto", "jsonl", "text"],
-              summary: "auto: JSON Lines for .jsonl/.json files, plain text otherwise"),
-    ParamSpec("field", .string, default: .string("text"), summary: "JSON field holding the document text"),
-    ParamSpec("text_split", .string, default: .string("paragraph"), allowed: ["file", "paragraph", "line"],
-              summary: "how plain text splits into documents"),
-]
 
 /// Writes a report into an output as sorted JSON without what would make the artifact
 /// differ between two identical runs: wall-clock timings (those go to metrics) and absolute

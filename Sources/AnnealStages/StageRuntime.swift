@@ -1,16 +1,20 @@
+import AnnealCompute
 import AnnealPipeline
+import AnnealText
 import Foundation
 
 /// A stage kind compiled into the `anneal` binary. The runner starts it as a child process
 /// (`anneal exec-stage KIND`) with the same environment protocol as plugins; `run` reads its
 /// inputs, writes its outputs and reports progress through the context.
 public protocol BuiltinStage: Sendable {
+    /// The stage's hyperparameters; `schema.params` is `Parameters.specs`.
+    associatedtype Parameters: StageParameters
     static var schema: StageSchema { get }
     static func run(_ context: StageContext) throws
 }
 
 /// Errors a built-in stage reports; the runner shows them from the stage's log.
-public struct StageFailure: Error, CustomStringConvertible, Sendable {
+public struct StageFailure: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
@@ -24,16 +28,20 @@ public struct StageContext: Sendable {
     public var params: Value
     public var seed: Int
     public var threads: Int
+    /// `ANNEAL_STATE_DIR`: scratch the runner keeps for this action key across attempts
+    /// (resume checkpoints); nil when the stage runs without one.
+    public var stateDirectory: String?
     let progressFD: Int32?
 
     public init(stage: String, inputs: [String: String], outputs: [String: String], params: Value, seed: Int, threads: Int,
-                progressFD: Int32? = nil) {
+                stateDirectory: String? = nil, progressFD: Int32? = nil) {
         self.stage = stage
         self.inputs = inputs
         self.outputs = outputs
         self.params = params
         self.seed = seed
         self.threads = threads
+        self.stateDirectory = stateDirectory
         self.progressFD = progressFD
     }
 
@@ -49,7 +57,7 @@ public struct StageContext: Sendable {
             throw StageFailure("ANNEAL_PARAMS does not name a readable JSON file")
         }
         return StageContext(stage: env["ANNEAL_STAGE"] ?? "", inputs: try map("ANNEAL_INPUTS"), outputs: try map("ANNEAL_OUTPUTS"),
-                            params: params, seed: Int(env["ANNEAL_SEED"] ?? "") ?? 0, threads: Int(env["ANNEAL_THREADS"] ?? "") ?? 1,
+                            params: params, seed: Int(env["ANNEAL_SEED"] ?? "") ?? 0, threads: Int(env["ANNEAL_THREADS"] ?? "") ?? 1, stateDirectory: env["ANNEAL_STATE_DIR"],
                             progressFD: env["ANNEAL_PROGRESS_FD"].flatMap(Int32.init))
     }
 
@@ -75,12 +83,17 @@ public struct StageContext: Sendable {
         _ = line.withCString { write(fd, $0, strlen($0)) }
     }
 
-    // Typed parameter access; the loader has validated types and filled defaults already.
-    public func int(_ key: String) -> Int { params.path(key)?.intValue ?? 0 }
-    public func double(_ key: String) -> Double { params.path(key)?.doubleValue ?? 0 }
-    public func string(_ key: String) -> String { params.path(key)?.stringValue ?? "" }
-    public func bool(_ key: String) -> Bool { params.path(key)?.boolValue ?? false }
-    public func strings(_ key: String) -> [String] { params.path(key)?.listValue?.compactMap(\.stringValue) ?? [] }
+    /// A line for the stage's log (stderr) that the runner also shows as a progress message.
+    public func log(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+        report(message: line)
+    }
+
+    /// The stage's parameters, decoded strictly: a key that is missing or of the wrong type
+    /// throws, naming it (the loader has validated types and filled defaults already).
+    public func parameters<P: StageParameters>(_ type: P.Type) throws -> P {
+        try P.decode(params, stage: stage)
+    }
 }
 
 extension Value {
@@ -102,6 +115,13 @@ public enum StageCatalogue {
         all.first { $0.schema.name == name }
     }
 
+    /// Runs `stage` in this process after giving BLAS, Anneal's kernels and AnnealText's
+    /// pools the context's thread budget (`ANNEAL_THREADS`), so `--jobs` is a real budget.
+    public static func run(_ stage: any BuiltinStage.Type, _ context: StageContext) throws {
+        ThreadBudget.apply(context.threads)
+        try stage.run(context)
+    }
+
     /// The body of `anneal exec-stage KIND`: run the stage, print failures to stderr (the
     /// stage log) and return the process exit code.
     public static func execute(kind: String) -> Int32 {
@@ -110,11 +130,22 @@ public enum StageCatalogue {
             return 2
         }
         do {
-            try stage.run(try StageContext.fromEnvironment())
+            try run(stage, try StageContext.fromEnvironment())
             return 0
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             return 1
         }
+    }
+}
+
+/// The thread counts a stage process uses: OpenBLAS's pool, Anneal's kernels and
+/// AnnealText's workers, all from one number.
+public enum ThreadBudget {
+    public static func apply(_ threads: Int) {
+        let n = max(1, threads)
+        BLAS.setThreads(n)
+        ComputeThreads.count = n
+        TextThreads.count = n
     }
 }

@@ -5,27 +5,34 @@ import Foundation
 /// `tokenize`: trains a byte-level BPE tokenizer (GPT-2 pre-tokenisation, chat-template
 /// special tokens) and writes train/validation token shards.
 struct TokenizeStage: BuiltinStage {
+    struct Parameters: StageParameters {
+        var input = FormatParameters()
+        var tokenize = TokenizeConfig()
+
+        static var parameters: [Param<Self>] {
+            FormatParameters.parameters.map { $0.lifted(\.input) } + [
+                Param("vocab_size", \.tokenize.trainer.vocabSize, bounds: .atLeast(257),
+                      summary: "256 bytes, the special tokens and the merges"),
+                Param("min_frequency", \.tokenize.trainer.minFrequency, bounds: .atLeast(1),
+                      summary: "pairs seen fewer times are never merged"),
+                Param("special_tokens", \.tokenize.trainer.specialTokens),
+                Param("validation_share", \.tokenize.validationShare, bounds: .from(0, below: 1)),
+                Param("max_tokens_per_shard", \.tokenize.maxTokensPerShard, bounds: .atLeast(1)),
+            ]
+        }
+    }
+
     static let schema = StageSchema(
         name: "tokenize", version: "1", summary: "Trains a byte-level BPE tokenizer and writes token shards",
-        inputs: ["docs"], outputs: ["tokenizer", "shards"],
-        params: formatParams + [
-            ParamSpec("vocab_size", .int, default: .int(4096), range: 256...16_777_216),
-            ParamSpec("min_frequency", .int, default: .int(2), summary: "pairs seen fewer times are never merged", range: 0...2_147_483_647),
-            ParamSpec("special_tokens", .list, default: .list(ChatTemplate.specialTokens.map(Value.string))),
-            ParamSpec("validation_share", .float, default: .double(0.05), range: 0...0.5),
-            ParamSpec("max_tokens_per_shard", .int, default: .int(50_000_000), range: 1...1_099_511_627_776),
-        ], threads: 2)
+        inputs: ["docs"], outputs: ["tokenizer", "shards"], params: Parameters.specs, threads: 2,
+        validate: Parameters.validator)
 
     static func run(_ ctx: StageContext) throws {
+        let p = try ctx.parameters(Parameters.self)
         let input = try DocumentInput.file(try ctx.input("docs"), input: "docs")
-        var c = TokenizeConfig()
-        c.trainer = BPETrainerConfig(vocabSize: ctx.int("vocab_size"), minFrequency: ctx.int("min_frequency"),
-                                     specialTokens: ctx.strings("special_tokens"))
-        c.validationShare = ctx.double("validation_share")
-        c.maxTokensPerShard = ctx.int("max_tokens_per_shard")
-        let report = try Tokenize.run(input: input, format: DocumentInput.format(ctx, for: input),
+        let report = try Tokenize.run(input: input, format: p.input.documentFormat(for: input),
                                       tokenizerDirectory: URL(fileURLWithPath: try ctx.output("tokenizer")),
-                                      shardsDirectory: URL(fileURLWithPath: try ctx.output("shards")), config: c)
+                                      shardsDirectory: URL(fileURLWithPath: try ctx.output("shards")), config: p.tokenize)
         // The library's shards.json records timings; the artifact keeps only what is reproducible.
         let shards = try ctx.output("shards") + "/shards.json"
         try writeReport(report, to: shards, paths: [input.path: "docs"])

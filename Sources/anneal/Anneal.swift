@@ -69,10 +69,13 @@ enum Workspace {
         uname(&u)
         let machine = withUnsafeBytes(of: &u.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         // What the bytes of numeric stages depend on besides their inputs: the BLAS kernel
-        // OpenBLAS picked for this CPU and the thread count (reduction order).
+        // OpenBLAS picked for this CPU and the thread counts that set reduction orders —
+        // OpenBLAS's (OPENBLAS_NUM_THREADS or the cores) as well as Anneal's kernels'. A
+        // built-in stage lowers both to its ANNEAL_THREADS budget.
         return .map(["arch": .string(machine), "os": .string("linux"),
                      "cores": .int(ProcessInfo.processInfo.activeProcessorCount),
-                     "blas": .string("openblas " + BLAS.coreName), "threads": .int(ComputeThreads.count)])
+                     "blas": .string("openblas " + BLAS.coreName), "threads": .int(ComputeThreads.count),
+                     "blas_threads": .int(BLAS.threads)])
     }
 
     /// Loads and validates a pipeline; invalid files print every diagnostic and exit 2.

@@ -69,6 +69,7 @@ struct Stages: ParsableCommand {
             var line = "\(indent)\(p.name): \(p.kind.rawValue)"
             if let d = p.defaultValue { line += " = \(d.displayString)" } else if p.isRequired { line += " (required)" }
             if let a = p.allowed { line += " one of \(a.joined(separator: "|"))" }
+            if let b = p.bounds { line += " (\(b))" }
             if !p.summary.isEmpty { line += "  — \(p.summary)" }
             return [line] + paramLines(p.fields ?? [], indent: indent + "  ")
         }
@@ -80,6 +81,10 @@ struct Stages: ParsableCommand {
                                       "summary": .string(p.summary)]
             if let d = p.defaultValue { m["default"] = d }
             if let a = p.allowed { m["allowed"] = .list(a.map(Value.string)) }
+            if let b = p.bounds {
+                if let lo = b.lower { m[b.lowerInclusive ? "min" : "greater_than"] = .double(lo) }
+                if let hi = b.upper { m[b.upperInclusive ? "max" : "less_than"] = .double(hi) }
+            }
             if let f = p.fields { m["fields"] = .list(f.map(param)) }
             return .map(m)
         }

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// The built-in data stages through the real binary: tinyworld → clean → dedup → tokenize,
-/// reproduced bit for bit from its lockfile, and a user's own JSONL file.
+/// The built-in stages through the real binary: tinyworld → clean → dedup → tokenize →
+/// pretrain (tiny), reproduced bit for bit from its lockfile, and a user's own JSONL file.
 @Suite struct DataPipelineTests {
     /// The source tree, for its pipelines; `ANNEAL_REPOSITORY` when the tests run where the
     /// clone is out of reach (scripts/test-unprivileged).
@@ -18,15 +18,22 @@ import Testing
         let text = try String(contentsOfFile: Self.repository + "/pipelines/tinychat.yaml", encoding: .utf8)
             .replacingOccurrences(of: "countries: 40, people: 120", with: "countries: 12, people: 30")
             .replacingOccurrences(of: "vocab: 2048", with: "vocab: 600")
-        #expect(text.contains("countries: 12") && text.contains("vocab: 600"))
+            .replacingOccurrences(of: "n_layer: 4, n_head: 4, n_embd: 192, block_size: 128, batch_size: 8",
+                                  with: "n_layer: 1, n_head: 2, n_embd: 16, block_size: 32, batch_size: 4")
+            .replacingOccurrences(of: "max_iters: 1200", with: "max_iters: 6")
+            .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
+        #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6"))
         s.write("pipelines/tinychat.yaml", text)
         let r = s.anneal(["run", "--json"])
         #expect(r.code == 0, "\(r.stderr.suffix(800))")
-        #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran"])
+        #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran", "pretrain": "ran"])
         let metrics = Dictionary(uniqueKeysWithValues: (r.json?["stages"]?.listValue ?? []).map { ($0["name"]!.stringValue!, $0["metrics"]!) })
         #expect((metrics["clean"]?["removed"]?.doubleValue ?? 0) > 0, "planted junk is removed")
         #expect((metrics["dedup"]?["exact_duplicates"]?.doubleValue ?? 0) > 0, "planted duplicates are found")
         #expect(metrics["tokenize"]?["vocab_size"]?.doubleValue == 600)
+        for name in ["loss", "val_loss", "unigram_entropy", "cloze_exact_match"] {
+            #expect(metrics["pretrain"]?[name]?.doubleValue != nil, "pretrain reports \(name)")
+        }
         for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
             #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")
         }

@@ -35,8 +35,17 @@ import Testing
         now.version = "3"
         now.referenced = ["params.width": .int(256)]
         #expect(now.reasons(comparedTo: facts(), unknownInputs: [:]) == [
-            "plugin version 2 → 3", "param params.width: 128 → 256", "param with.lr: 0.0002 → 0.0001", "input model changed",
+            "stage version 2 → 3", "param params.width: 128 → 256", "param with.lr: 0.0002 → 0.0001", "input model changed",
         ])
+        // A built-in stage's version is the stage's; a plugin's is the plugin's.
+        var plugin = facts(command: "sh run.sh")
+        plugin.plugin = "digest"
+        var bumped = plugin
+        bumped.version = "3"
+        #expect(bumped.reasons(comparedTo: plugin, unknownInputs: [:]) == ["plugin version 2 → 3"])
+        var inline = facts(command: "echo")
+        inline.version = "3"
+        #expect(inline.reasons(comparedTo: facts(command: "echo"), unknownInputs: [:]) == ["command protocol version 2 → 3"])
         #expect(facts().reasons(comparedTo: facts(), unknownInputs: ["model": "pretrain"]) == ["input model: upstream pretrain is stale"])
         #expect(facts(command: "b").reasons(comparedTo: facts(command: "a"), unknownInputs: [:]) == ["command changed"])
     }

@@ -1,5 +1,12 @@
 import Foundation
 
+/// How many workers AnnealText's pools use: every core by default; a built-in stage sets it
+/// from `ANNEAL_THREADS` before it starts. Results never depend on it (work is split in
+/// contiguous chunks and merged in input order).
+public enum TextThreads {
+    nonisolated(unsafe) public static var count = max(1, ProcessInfo.processInfo.activeProcessorCount)
+}
+
 /// Runs `work` over `count` items in contiguous chunks on all cores; results land in
 /// input order, so output is deterministic however the threads are scheduled. Below
 /// `minimumPerWorker` items per core the hand-off costs more than it saves.
@@ -8,7 +15,7 @@ enum Parallel {
                                                _ work: @Sendable (T) -> R) -> [R] {
         let count = items.count
         guard count > 1 else { return items.map(work) }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / max(1, minimumPerWorker)))
+        let workers = min(TextThreads.count, max(1, count / max(1, minimumPerWorker)))
         if workers <= 1 { return items.map(work) }
         let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: count)
         results.initialize(repeating: nil)

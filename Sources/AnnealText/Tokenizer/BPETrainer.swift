@@ -35,7 +35,7 @@ public struct BPETrainer {
     /// control tokens); each core counts a contiguous slice into its own table.
     public mutating func add(_ texts: [String]) {
         let matcher = SpecialTokenMatcher(config.specialTokens)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, texts.count / 16))
+        let workers = max(1, min(TextThreads.count, texts.count / 16))
         let partial = Parallel.map(Array(0..<workers), minimumPerWorker: 1) { w -> (PieceTable, [Int]) in
             var table = PieceTable(capacity: 1 << 15)
             var local: [Int] = []

@@ -114,7 +114,7 @@ public enum Tokenize {
 public struct EncoderPool {
     private var encoders: [BPEEncoder]
 
-    public init(_ tokenizer: BPETokenizer, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(_ tokenizer: BPETokenizer, workers: Int = TextThreads.count) {
         encoders = (0..<max(1, workers)).map { _ in BPEEncoder(tokenizer) }
     }
 

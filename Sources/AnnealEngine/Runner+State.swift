@@ -1,0 +1,22 @@
+import Foundation
+
+/// Resume scratch: `cache/state/<action key>/`, passed to the stage as `ANNEAL_STATE_DIR`.
+/// The runner creates it before a launch, keeps it when the stage fails or is killed (so the
+/// next attempt at the same key, and only that one, can resume from what the stage saved
+/// there) and deletes it once the outputs are committed. Nothing in it is hashed: a stage
+/// must produce the same output bytes whether or not it resumed.
+extension ContentStore {
+    public var stateDir: String { root + "/state" }
+
+    public func stateDirectory(key: String) -> String { "\(stateDir)/\(key)" }
+
+    func makeStateDirectory(key: String) throws -> String {
+        let dir = stateDirectory(key: key)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func removeStateDirectory(key: String) {
+        ContentStore.removeTree(stateDirectory(key: key))
+    }
+}

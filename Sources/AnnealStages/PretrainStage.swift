@@ -1,0 +1,220 @@
+import AnnealCompute
+import AnnealModels
+import AnnealPipeline
+import AnnealText
+import AnnealTrain
+import Foundation
+
+/// `pretrain`: next-token training of a GPT on the token shards, nanoGPT's train.py in
+/// shape and names. Outputs `model`: config.json + model.safetensors (Checkpoint), the full
+/// resolved training config (train_config.json) and a copy of the tokenizer.
+struct PretrainStage: BuiltinStage {
+    struct Parameters: StageParameters, Encodable {
+        var nLayer = 4
+        var nHead = 4
+        var nEmbd = 192
+        var blockSize = 128
+        var dropout = 0.0
+        var batchSize = 8
+        var gradientAccumulationSteps = 1
+        var learningRate = 3e-3
+        var minLR = 3e-4
+        var warmupIters = 20
+        var maxIters = 1200
+        var maxTokens = 0
+        var weightDecay = 0.1
+        var beta1 = 0.9
+        var beta2 = 0.95
+        var gradClip = 1.0
+        var evalInterval = 200
+        var evalIters = 20
+        var checkpointInterval = 100
+
+        static var parameters: [Param<Self>] {
+            [
+                Param("n_layer", \.nLayer, bounds: .atLeast(1), summary: "transformer blocks"),
+                Param("n_head", \.nHead, bounds: .atLeast(1), summary: "attention heads; n_embd must divide by it"),
+                Param("n_embd", \.nEmbd, bounds: .atLeast(1), summary: "width"),
+                Param("block_size", \.blockSize, bounds: .atLeast(1), summary: "context length in tokens"),
+                Param("dropout", \.dropout, bounds: .from(0, below: 1)),
+                Param("batch_size", \.batchSize, bounds: .atLeast(1), summary: "sequences per micro-batch"),
+                Param("gradient_accumulation_steps", \.gradientAccumulationSteps, bounds: .atLeast(1)),
+                Param("learning_rate", \.learningRate, bounds: .greaterThan(0), summary: "peak, after warm-up"),
+                Param("min_lr", \.minLR, bounds: .atLeast(0), summary: "the cosine's floor at the last step"),
+                Param("warmup_iters", \.warmupIters, bounds: .atLeast(0)),
+                Param("max_iters", \.maxIters, bounds: .atLeast(1), summary: "optimizer steps (unless max_tokens is set)"),
+                Param("max_tokens", \.maxTokens, bounds: .atLeast(0), summary: "training tokens; > 0 sets the steps instead of max_iters"),
+                Param("weight_decay", \.weightDecay, bounds: .atLeast(0), summary: "AdamW, on matrices only"),
+                Param("beta1", \.beta1, bounds: .from(0, below: 1)),
+                Param("beta2", \.beta2, bounds: .from(0, below: 1)),
+                Param("grad_clip", \.gradClip, bounds: .atLeast(0), summary: "global norm; 0 = off"),
+                Param("eval_interval", \.evalInterval, bounds: .atLeast(0), summary: "steps between val losses; 0 = only at the end"),
+                Param("eval_iters", \.evalIters, bounds: .atLeast(1), summary: "validation batches per val loss"),
+                Param("checkpoint_interval", \.checkpointInterval, bounds: .atLeast(0), summary: "steps between resume checkpoints; 0 = never"),
+            ]
+        }
+
+        static func problems(_ p: Self, context: ParamContext) -> [ParamProblem] {
+            var out: [ParamProblem] = []
+            if p.nHead > 0, p.nEmbd % p.nHead != 0 {
+                out.append(ParamProblem("n_embd", "\(p.nEmbd) is not divisible by n_head \(p.nHead)",
+                                        hint: "use a multiple of \(p.nHead), such as \(max(1, p.nEmbd / p.nHead) * p.nHead)"))
+            }
+            if p.minLR > p.learningRate {
+                out.append(ParamProblem("min_lr", "\(p.minLR) is above learning_rate \(p.learningRate)"))
+            }
+            return out
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case nLayer = "n_layer", nHead = "n_head", nEmbd = "n_embd", blockSize = "block_size", dropout
+            case batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps"
+            case learningRate = "learning_rate", minLR = "min_lr", warmupIters = "warmup_iters", maxIters = "max_iters"
+            case maxTokens = "max_tokens", weightDecay = "weight_decay", beta1, beta2, gradClip = "grad_clip"
+            case evalInterval = "eval_interval", evalIters = "eval_iters", checkpointInterval = "checkpoint_interval"
+        }
+    }
+
+    static let schema = StageSchema(
+        name: "pretrain", version: "1", summary: "Trains a GPT on token shards (next-token prediction)",
+        inputs: ["shards", "tokenizer"], optionalInputs: ["eval", "truth"], outputs: ["model"],
+        params: Parameters.specs, threads: 2, headline: ["loss", "val_loss", "tokens_per_s"],
+        validate: Parameters.validator)
+
+    static func run(_ ctx: StageContext) throws {
+        // config
+        let p = try ctx.parameters(Parameters.self)
+        let tokenizerDir = URL(fileURLWithPath: try ctx.input("tokenizer"))
+        let tokenizer = try BPETokenizer.load(contentsOf: tokenizerDir)
+        let B = p.batchSize, T = p.blockSize, accumulation = p.gradientAccumulationSteps
+        let config = GPTConfig(vocabSize: tokenizer.vocabSize, contextLength: T, width: p.nEmbd, layers: p.nLayer,
+                               heads: p.nHead, dropout: Float(p.dropout))
+        let plan = TrainingPlan(maxIters: p.maxIters, maxTokens: p.maxTokens, tokensPerStep: B * T * accumulation,
+                                learningRate: p.learningRate, minLR: p.minLR, warmupIters: p.warmupIters,
+                                evalInterval: p.evalInterval, checkpointInterval: p.checkpointInterval)
+        let resolved = TrainConfig(stage: "pretrain", seed: ctx.seed, params: p, model: config, iterations: plan.iterations)
+
+        // data
+        let data = try TokenData.load(directory: URL(fileURLWithPath: try ctx.input("shards")))
+        try check(data, tokenizer: tokenizer, blockSize: T)
+        let valBatches = Batching.evenlySpaced(data.validation, count: p.evalIters * B, block: T)
+            .chunked(B).map { Batching.window(data.validation, offsets: $0, block: T) }
+
+        // model init or resume
+        func optimizer(_ m: GPT) -> TrainingOptimizer {
+            TrainingOptimizer(model: m, schedule: plan.schedule, weightDecay: Float(p.weightDecay), beta1: Float(p.beta1),
+                              beta2: Float(p.beta2), clipNorm: p.gradClip > 0 ? Float(p.gradClip) : nil)
+        }
+        let seed = UInt64(bitPattern: Int64(ctx.seed))
+        var rng = RNG(seed: seed)                 // weights, then dropout
+        var dataRNG = RNG(seed: seed, stream: 1)  // batch offsets: the data position
+        var model = try GPT(config: config)
+        model.initializeWeights(rng: &rng)
+        var opt = optimizer(model)
+        let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
+        if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {
+            (model, opt, rng, dataRNG) = (resumed.model, restored, resumed.rng, resumed.dataRNG)
+            ctx.log("resumed from step \(resumed.step)")
+        }
+
+        // the loop: eval → micro-steps → clip and step → report → checkpoint
+        let tape = Tape()
+        var step = opt.stepsTaken
+        var valLoss = Double.nan
+        while true {
+            if plan.evaluates(before: step), !valBatches.isEmpty {
+                valLoss = Evaluation.loss(model, batches: valBatches)
+                ctx.report(step: step, total: plan.iterations, metrics: ["val_loss": valLoss, "val_perplexity": exp(valLoss)])
+            }
+            if step == plan.iterations { break }
+            let started = DispatchTime.now().uptimeNanoseconds
+            opt.zeroGrads()
+            var loss = 0.0
+            for _ in 0..<accumulation {
+                let batch = Batching.sample(data.train, batch: B, block: T, rng: &dataRNG)
+                tape.reset()
+                let l = model.languageModelLoss(tape, tokens: batch.inputs, targets: batch.targets, batch: B, training: true, rng: &rng)
+                tape.backward(l, seed: 1 / Float(accumulation))
+                loss += Double(tape.value(l)[0]) / Double(accumulation)
+            }
+            let stats = opt.step()
+            step += 1
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+            ctx.report(step: step, total: plan.iterations,
+                       metrics: ["loss": loss, "lr": Double(stats.learningRate), "grad_norm": Double(stats.gradientNorm),
+                                 "tokens_per_s": Double(B * T * accumulation) / max(seconds, 1e-9)])
+            if plan.checkpoints(after: step), let state {
+                try state.save(model: model, optimizer: opt, rng: rng, dataRNG: dataRNG, config: resolved.canonical)
+            }
+        }
+
+        // outputs and what they prove
+        let out = URL(fileURLWithPath: try ctx.output("model"))
+        try Checkpoint.save(model, to: out)
+        try resolved.write(to: out.appendingPathComponent("train_config.json"))
+        try copyTokenizer(from: tokenizerDir, to: out)
+        var metrics = ["unigram_entropy": Evaluation.unigramEntropy(data.train)]
+        if valLoss.isFinite { metrics["val_loss"] = valLoss }
+        if let cloze = try clozeScore(ctx, model: model, tokenizer: tokenizer) {
+            metrics["cloze_exact_match"] = cloze.exactMatch
+            for (attribute, share) in cloze.byAttribute { metrics["cloze_exact_match_" + attribute] = share }
+        }
+        ctx.report(step: step, total: plan.iterations, metrics: metrics)
+    }
+
+    static func check(_ data: TokenData, tokenizer: BPETokenizer, blockSize T: Int) throws {
+        if data.vocabSize > tokenizer.vocabSize {
+            throw StageFailure("the shards use a vocabulary of \(data.vocabSize) but the tokenizer has \(tokenizer.vocabSize); feed pretrain the shards and tokenizer of the same tokenize stage")
+        }
+        if data.train.count <= T {
+            throw StageFailure("the training shards hold \(data.train.count) tokens, too few for one window of block_size \(T) + 1; lower block_size or add data")
+        }
+        if data.validation.count <= T {
+            throw StageFailure("the validation shard holds \(data.validation.count) tokens, fewer than block_size \(T) + 1; raise tokenize's validation_share or lower block_size")
+        }
+    }
+
+    /// `cloze_exact_match` (and per attribute) when tinyworld's `eval` and `truth` are connected.
+    static func clozeScore(_ ctx: StageContext, model: GPT, tokenizer: BPETokenizer) throws -> Cloze.Score? {
+        guard let evalDir = ctx.inputs["eval"], let truthDir = ctx.inputs["truth"] else { return nil }
+        let text = try String(contentsOf: DocumentInput.file(evalDir, input: "eval"), encoding: .utf8)
+        let items = try text.split(separator: "\n").map { try JSONDecoder().decode(EvalItem.self, from: Data($0.utf8)) }
+        let truthURL = URL(fileURLWithPath: truthDir).appendingPathComponent("truth.json")
+        let world = try JSONDecoder().decode(World.self, from: Data(contentsOf: truthURL))
+        return Cloze.score(model, tokenizer: tokenizer, items: Cloze.items(items), judge: EvalJudge(world: world))
+    }
+
+    static func copyTokenizer(from dir: URL, to out: URL) throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() where name.hasSuffix(".json") {
+            try FileManager.default.copyItem(at: dir.appendingPathComponent(name), to: out.appendingPathComponent(name == "config.json" ? "tokenizer_config.json" : name))
+        }
+    }
+}
+
+/// `train_config.json`: everything the weights depend on besides the data (nanoGPT keeps
+/// its `config` dict in every checkpoint), sorted so equal runs give equal bytes.
+struct TrainConfig<P: Encodable>: Encodable {
+    var stage: String
+    var seed: Int
+    var params: P
+    var model: GPTConfig
+    var iterations: Int
+
+    var canonical: String { String(decoding: (try? Self.encoder.encode(self)) ?? Data(), as: UTF8.self) }
+
+    func write(to url: URL) throws {
+        try (Self.encoder.encode(self) + Data("\n".utf8)).write(to: url)
+    }
+
+    static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
