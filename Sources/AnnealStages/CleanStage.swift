@@ -16,11 +16,11 @@ struct CleanStage: BuiltinStage {
                 Param("skip", \.skip, allowed: CleanRule.allCases.map(\.rawValue),
                       summary: "rules to switch off: " + CleanRule.allCases.map(\.rawValue).joined(separator: ", ")),
                 Param("pii", \.pii, summary: "redact emails, phone numbers and IP addresses"),
-                Param("min_words", \.clean.minWords, bounds: .atLeast(0)),
-                Param("max_words", \.clean.maxWords, bounds: .atLeast(1)),
-                Param("min_chars", \.clean.minChars, bounds: .atLeast(0)),
-                Param("max_chars", \.clean.maxChars, bounds: .atLeast(1)),
-                Param("samples_per_rule", \.clean.samplesPerRule, bounds: .atLeast(0)),
+                Param("min_words", \.clean.minWords, bounds: .from(0, through: 2_147_483_647)),
+                Param("max_words", \.clean.maxWords, bounds: .from(1, through: 2_147_483_647)),
+                Param("min_chars", \.clean.minChars, bounds: .from(0, through: 2_147_483_647)),
+                Param("max_chars", \.clean.maxChars, bounds: .from(1, through: 2_147_483_647)),
+                Param("samples_per_rule", \.clean.samplesPerRule, bounds: .from(0, through: 1_000_000)),
             ]
         }
     }

@@ -11,10 +11,10 @@ struct DedupStage: BuiltinStage {
 
         static var parameters: [Param<Self>] {
             FormatParameters.parameters.map { $0.lifted(\.input) } + [
-                Param("threshold", \.dedup.threshold, bounds: .from(0, through: 1),
+                Param("threshold", \.dedup.threshold, bounds: .from(0.05, through: 1),
                       summary: "Jaccard similarity above which documents are duplicates"),
-                Param("ngram", \.dedup.ngram, bounds: .atLeast(1), summary: "words per shingle"),
-                Param("permutations", \.dedup.permutations, bounds: .atLeast(1)),
+                Param("ngram", \.dedup.ngram, bounds: .from(1, through: 1_000), summary: "words per shingle"),
+                Param("permutations", \.dedup.permutations, bounds: .from(1, through: 1_024)),
                 Param("exact", \.dedup.exact),
                 Param("near", \.dedup.near),
             ]

@@ -12,22 +12,22 @@ struct TinyWorldStage: BuiltinStage {
         static var parameters: [Param<Self>] {
             let share = ParamBounds.from(0, through: 0.9)
             return [
-                Param("countries", \.world.countries, bounds: .atLeast(3)),
-                Param("people", \.world.people, bounds: .atLeast(2)),
-                Param("languages", \.world.languages, bounds: .atLeast(2)),
-                Param("currencies", \.world.currencies, bounds: .atLeast(2)),
+                Param("countries", \.world.countries, bounds: .from(3, through: 10_000)),
+                Param("people", \.world.people, bounds: .from(2, through: 1_000_000)),
+                Param("languages", \.world.languages, bounds: .from(2, through: 10_000)),
+                Param("currencies", \.world.currencies, bounds: .from(2, through: 10_000)),
                 Param("held_out_share", \.world.heldOutShare, bounds: share, summary: "share of entities whose facts appear only in the corpus"),
-                Param("paragraphs_per_country", \.world.paragraphsPerCountry, bounds: .atLeast(1)),
-                Param("texts_per_person", \.world.textsPerPerson, bounds: .atLeast(1)),
-                Param("arithmetic_docs", \.world.arithmeticDocs, bounds: .atLeast(0)),
+                Param("paragraphs_per_country", \.world.paragraphsPerCountry, bounds: .from(1, through: 1_000)),
+                Param("texts_per_person", \.world.textsPerPerson, bounds: .from(1, through: 1_000)),
+                Param("arithmetic_docs", \.world.arithmeticDocs, bounds: .from(0, through: 10_000_000)),
                 Param("qa_share", \.world.qaShare, bounds: share, summary: "share of question-answer text in the corpus"),
                 Param("exact_duplicate_share", \.world.exactDuplicateShare, bounds: share),
                 Param("near_duplicate_share", \.world.nearDuplicateShare, bounds: share),
                 Param("junk_share", \.world.junkShare, bounds: share),
                 Param("near_duplicate_change", \.world.nearDuplicateChange, bounds: .from(0.005, through: 0.2)),
-                Param("sft_pairs", \.world.sftPairs, bounds: .atLeast(0)),
-                Param("preference_pairs", \.world.preferencePairs, bounds: .atLeast(0)),
-                Param("ppo_prompts", \.world.ppoPrompts, bounds: .atLeast(0)),
+                Param("sft_pairs", \.world.sftPairs, bounds: .from(0, through: 10_000_000)),
+                Param("preference_pairs", \.world.preferencePairs, bounds: .from(0, through: 10_000_000)),
+                Param("ppo_prompts", \.world.ppoPrompts, bounds: .from(0, through: 10_000_000)),
                 Param("unsafe_share", \.world.unsafeShare, bounds: share),
             ]
         }

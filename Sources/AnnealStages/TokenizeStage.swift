@@ -11,13 +11,13 @@ struct TokenizeStage: BuiltinStage {
 
         static var parameters: [Param<Self>] {
             FormatParameters.parameters.map { $0.lifted(\.input) } + [
-                Param("vocab_size", \.tokenize.trainer.vocabSize, bounds: .atLeast(257),
+                Param("vocab_size", \.tokenize.trainer.vocabSize, bounds: .from(257, through: 16_777_216),
                       summary: "256 bytes, the special tokens and the merges"),
-                Param("min_frequency", \.tokenize.trainer.minFrequency, bounds: .atLeast(1),
+                Param("min_frequency", \.tokenize.trainer.minFrequency, bounds: .from(1, through: 2_147_483_647),
                       summary: "pairs seen fewer times are never merged"),
                 Param("special_tokens", \.tokenize.trainer.specialTokens),
-                Param("validation_share", \.tokenize.validationShare, bounds: .from(0, below: 1)),
-                Param("max_tokens_per_shard", \.tokenize.maxTokensPerShard, bounds: .atLeast(1)),
+                Param("validation_share", \.tokenize.validationShare, bounds: .from(0, through: 0.5)),
+                Param("max_tokens_per_shard", \.tokenize.maxTokensPerShard, bounds: .from(1, through: 1_099_511_627_776)),
             ]
         }
     }
