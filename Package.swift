@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: anneal → AnnealStages → (AnnealEngine, AnnealModels, AnnealText)
-// → (AnnealCompute, AnnealPipeline) → C modules. AnnealEngine knows nothing about ML.
+// Dependencies point one way: anneal → AnnealStages → AnnealTrain → (AnnealModels, AnnealText)
+// → AnnealCompute → C modules; anneal → AnnealEngine → AnnealPipeline. AnnealEngine knows nothing about ML.
 let package = Package(
     name: "Anneal",
     platforms: [.macOS(.v13)],

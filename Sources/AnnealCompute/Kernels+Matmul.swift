@@ -18,6 +18,7 @@ public enum BLAS {
     }
 
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// The kernel OpenBLAS picked at run time (e.g. "Cooperlake"), for the compute fingerprint.
