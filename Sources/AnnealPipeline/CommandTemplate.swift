@@ -12,7 +12,8 @@
 /// flags), and as its elements joined by spaces inside quotes; a map stands as its JSON.
 /// `$${` writes a literal `${`.
 public enum CommandTemplate {
-    /// - `resolve` gets each token's expression and its offset (in characters) in `template`;
+    /// - `resolve` gets each token's expression and its offset (in Unicode scalars, as YAML
+    ///   columns count) in `template`;
     ///   nil leaves the token as written, for a later pass.
     /// - `keepEscapes`: `$${` stays `$${`, and any `${` a value brings is written `$${`, so a
     ///   later pass over the result expands only the tokens still in it (the loader resolves
@@ -23,14 +24,14 @@ public enum CommandTemplate {
                               unquotable: (Int) -> Void = { _ in }, resolve: (String, Int) -> Value?) -> String {
         guard template.contains("${") else { return template }
         var lexer = ShellLexer()
-        var out = ""
-        let chars = Array(template)
+        var out = String.UnicodeScalarView()
+        let chars = Array(template.unicodeScalars)
         var i = 0
         while i < chars.count {
             let c = chars[i]
             if c == "$", i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" {
-                out += keepEscapes ? "$${" : "${"
-                for ch in "${" { lexer.feed(ch) }
+                out.append(contentsOf: (keepEscapes ? "$${" : "${").unicodeScalars)
+                for ch in "${".unicodeScalars { lexer.feed(ch) }
                 i += 3
                 continue
             }
@@ -45,7 +46,7 @@ public enum CommandTemplate {
                 for ch in chars[i...] { out.append(ch); lexer.feed(ch) }
                 break
             }
-            let expr = String(chars[(i + 2)..<end]).trimmingSpaces
+            let expr = String(String.UnicodeScalarView(chars[(i + 2)..<end])).trimmingSpaces
             if lexer.cannotQuote { unquotable(i) }
             if let value = resolve(expr, i) {
                 var text = quoted(value, levels: lexer.levels.map(\.quote))
@@ -55,15 +56,15 @@ public enum CommandTemplate {
                     // later pass: close and reopen the quotes, which adds nothing to the word.
                     if text.hasSuffix("$") { text += lexer.levels[0].quote == .double ? "\"\"" : "''" }
                 }
-                out += text
+                out.append(contentsOf: text.unicodeScalars)
                 lexer.markValue()
             } else {
-                out += String(chars[i...end])
+                out.append(contentsOf: chars[i...end])
                 lexer.markValue()
             }
             i = end + 1
         }
-        return out
+        return String(out)
     }
 
     /// `value` as text that the innermost shell reads as literal words, wrapped for each shell

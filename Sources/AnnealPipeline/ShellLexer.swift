@@ -51,7 +51,10 @@ struct ShellLexer {
     /// Programs whose `-c` word is a shell script (`su` and `runuser` hand it to a login shell).
     static let shells: Set<String> = ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "su", "runuser"]
 
-    mutating func feed(_ c: Character) { feed(c, level: 0) }
+    /// Unicode scalars, not Characters: a shell reads bytes, and a quote followed by a
+    /// combining mark is one Character but still a quote to `sh` (grapheme breaking was also
+    /// most of a no-op run's lexing time).
+    mutating func feed(_ c: Unicode.Scalar) { feed(c, level: 0) }
 
     /// A token's value now stands in the current word of every level.
     mutating func markValue() {
@@ -61,16 +64,19 @@ struct ShellLexer {
         }
     }
 
-    private mutating func feed(_ c: Character, level k: Int) {
-        var l = levels[k]
-        defer { if k < levels.count { levels[k] = l } }
+    private mutating func feed(_ c: Unicode.Scalar, level k: Int) {
+        // Moved out and back, not copied: a copy would share `word`'s buffer with `levels[k]`,
+        // and every append would then copy the word (a third of a no-op run went there).
+        var l = Level()
+        swap(&l, &levels[k])
+        defer { if k < levels.count { swap(&l, &levels[k]) } }
         if l.comment {
             if c == "\n" { l.comment = false; endCommand(&l, level: k) }
             return
         }
         if l.hereBody {
             if c != "\n" {
-                if l.hereLine.utf8.count <= Self.wordLimit { l.hereLine.append(c) }
+                if l.hereLine.utf8.count <= Self.wordLimit { l.hereLine.unicodeScalars.append(c) }
             } else {
                 if l.hereLine.drop(while: { $0 == "\t" }) == l.hereDelimiter ?? "" { l.hereBody = false; l.hereDelimiter = nil }
                 l.hereLine = ""
@@ -82,7 +88,7 @@ struct ShellLexer {
         if l.escaped {
             l.escaped = false
             if c == "\n" { return }  // a line continuation
-            if l.quote == .double, !"$`\"\\".contains(c) { emit("\\", &l, level: k) }
+            if l.quote == .double, !"$`\"\\".unicodeScalars.contains(c) { emit("\\", &l, level: k) }
             emit(c, &l, level: k)
             return
         }
@@ -149,9 +155,9 @@ struct ShellLexer {
         l.outer = stack
     }
 
-    private mutating func emit(_ c: Character, _ l: inout Level, level k: Int) {
+    private mutating func emit(_ c: Unicode.Scalar, _ l: inout Level, level k: Int) {
         startWord(&l, level: k)
-        if c == "/" { l.word = "" } else if l.word.utf8.count < Self.wordLimit { l.word.append(c) }
+        if c == "/" { l.word = "" } else if l.word.utf8.count < Self.wordLimit { l.word.unicodeScalars.append(c) }
         if k + 1 < levels.count {
             levels[k] = l
             feed(c, level: k + 1)
