@@ -32,6 +32,8 @@ import Testing
         #"find . -maxdepth 0 -exec sh -c 'printf "<%s>" ${params.x}' \;"#,
         #"find . -maxdepth 0 -exec sh -c "printf '<%s>' ${params.x}" \;"#,
         #"\#(longShell) -c 'printf "<%s>" ${params.x}'"#,
+        // A quote followed by a combining mark is one Swift Character but a quote to sh.
+        #"printf '<%s>' '\#u{301}${params.x}'"#,
     ]
 
     /// A shell whose path is longer than 64 bytes, as in `/nix/store/…/bin/bash`.
@@ -57,6 +59,7 @@ import Testing
             if template.contains("pre${") { expected = "<pre\(value)post>" }
             if template.contains("x=${") { expected = "<\(value)>" }
             if template.contains("$(") { expected = "<\(String(value.reversed().drop { $0 == "\n" }.reversed()))>" }
+            if template.unicodeScalars.contains("\u{301}") { expected = "<\u{301}\(value)>" }
             if template.hasPrefix("find") { expected = expected.replacingOccurrences(of: "{}", with: ".") }  // find's own
             let out = try sh(command, in: dir)
             #expect(out == expected, "value \(value.debugDescription) in \(template) ran as \(command)")
