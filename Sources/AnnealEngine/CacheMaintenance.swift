@@ -98,7 +98,11 @@ public struct CacheMaintenance {
             dropObjects.append(d)
             bytes += (try? Digest.ofTree(store.objectPath(d)).size) ?? 0
         }
+        // Resume scratch of an attempt that failed and that no kept run or lockfile names
+        // again: nothing will resume from it.
+        let dropStates = store.stateKeys().filter { !recent.contains($0) && !lockKeys.contains($0) }
         if !dryRun {
+            dropStates.forEach(store.removeStateDirectory)
             dropActions.forEach(actions.remove)
             for d in dropObjects { try store.removeObject(d) }
         }

@@ -20,3 +20,11 @@ extension ContentStore {
         ContentStore.removeTree(stateDirectory(key: key))
     }
 }
+
+extension ContentStore {
+    /// Keys that have resume scratch (names that are not digests are skipped, never followed).
+    func stateKeys() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? []).filter(Digest.isValid).sorted()
+    }
+}
+

@@ -99,6 +99,21 @@ import Testing
         #expect(s.run().json?["stages"]?.listValue?.first?["metrics"]?["loss"]?.doubleValue == 0.1, "cached stages keep their metrics")
     }
 
+    /// Resume scratch of a failed attempt stays while a kept run names its key, and goes
+    /// with the runs that gc forgets.
+    @Test func gcRemovesResumeScratchNothingWillResume() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: st\nstages:\n  a:\n    run: sh -c 'echo saved > \"$ANNEAL_STATE_DIR/ckpt\"; exit 1'\n    outputs: [o]\n")
+        #expect(s.anneal("run", "p.yaml").code == 1)
+        let states = { (try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/state")) ?? [] }
+        #expect(states().count == 1, "the failed attempt keeps its scratch")
+        #expect(s.anneal("gc").code == 0)
+        #expect(states().count == 1, "a recent run still names the key")
+        #expect(s.anneal("gc", "--keep-runs", "0").code == 0)
+        #expect(states().isEmpty)
+    }
+
     @Test func gcKeepsWhatTheLockfileNames() {
         let s = Sandbox()
         defer { s.remove() }
