@@ -173,3 +173,31 @@ import Testing
         zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
     }
 }
+
+/// sft's and reward's impossible values fail at `anneal validate`, each at its value.
+@Suite struct FineTuneParametersTests {
+    @Test func invalidFineTuningParametersFailAtValidate() {
+        let text = tokenizeStages + """
+          pre:
+            uses: pretrain
+            inputs: {shards: tok.shards, tokenizer: tok.tokenizer}
+            with: {block_size: 64}
+          sft:
+            uses: sft
+            inputs: {model: pre.model, tokenizer: tok.tokenizer, data: {file: p.yaml}}
+            with: {method: lora, lora_rank: 0, lora_targets: [attn.qkv], block_size: 128, min_lr: 0.1}
+          rm:
+            uses: reward
+            inputs: {model: sft.model, tokenizer: tok.tokenizer, prefs: {file: p.yaml}}
+            with: {learning_rate: 0, dropout: 1.0}
+        """
+        #expect(diagnostics(text) == [
+            "p.yaml:13:37: error: parameter 'with.lora_rank' of stage 'sft' must be ≥ 1, found 0",
+            "p.yaml:13:54: error: parameter 'with.lora_targets' of stage 'sft' has 'attn.qkv', which is not one of attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, c_attn, c_fc",
+            "p.yaml:13:78: error: parameter 'with.block_size' of stage 'sft': 128 is longer than the context of the input model (64); use at most 64, the block_size the model was trained with",
+            "p.yaml:13:91: error: parameter 'with.min_lr' of stage 'sft': 0.1 is above learning_rate 0.0002",
+            "p.yaml:17:27: error: parameter 'with.learning_rate' of stage 'rm' must be > 0, found 0",
+            "p.yaml:17:39: error: parameter 'with.dropout' of stage 'rm' must be in [0, 1), found 1.0",
+        ])
+    }
+}
