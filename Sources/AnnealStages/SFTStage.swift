@@ -193,8 +193,9 @@ struct SFTStage: BuiltinStage {
         ctx.report(step: step, total: iterations, metrics: metrics)
     }
 
-    /// `heldout_exact_match` and `seen_exact_match` when tinyworld's `eval` and `truth` are
-    /// connected: greedy answers in the chat template, judged against the truth.
+    /// `heldout_exact_match` and `seen_exact_match` (and per attribute, `…_capital`) when
+    /// tinyworld's `eval` and `truth` are connected: greedy answers in the chat template,
+    /// judged against the truth.
     static func examScores(_ ctx: StageContext, model: GPT, tokenizer: BPETokenizer) throws -> [String: Double]? {
         guard let evalDir = ctx.inputs["eval"], let truthDir = ctx.inputs["truth"] else { return nil }
         let text = try String(contentsOf: DocumentInput.file(evalDir, input: "eval"), encoding: .utf8)
@@ -202,8 +203,11 @@ struct SFTStage: BuiltinStage {
         let world = try JSONDecoder().decode(World.self, from: Data(contentsOf: URL(fileURLWithPath: truthDir).appendingPathComponent("truth.json")))
         let judge = EvalJudge(world: world)
         var out: [String: Double] = [:]
-        out["heldout_exact_match"] = ChatExam.exactMatch(model, tokenizer: tokenizer, items: items, kind: "heldout", judge: judge)
-        out["seen_exact_match"] = ChatExam.exactMatch(model, tokenizer: tokenizer, items: items, kind: "sft", judge: judge)
+        for (name, kind) in [("heldout_exact_match", "heldout"), ("seen_exact_match", "sft")] {
+            guard let score = ChatExam.exactMatch(model, tokenizer: tokenizer, items: items, kind: kind, judge: judge) else { continue }
+            out[name] = score.exactMatch
+            for (attribute, share) in score.byAttribute { out[name + "_" + attribute] = share }
+        }
         return out
     }
 }

@@ -54,6 +54,7 @@ import Testing
             let v = try #require(a.series(name).last, "\(name)")
             #expect(v >= 0 && v <= 1)
         }
+        #expect(a.series("heldout_exact_match_capital").count == 1 && a.series("seen_exact_match_age").count == 1)
         let out = a.outputs["model"]!
         #expect(Set(files(out).keys) == ["config.json", "model.safetensors", "train_config.json", "tokenizer.json", "tokenizer.anneal.json"])
         let trainConfig = try #require(Value.parseJSON(String(decoding: files(out)["train_config.json"]!, as: UTF8.self)))

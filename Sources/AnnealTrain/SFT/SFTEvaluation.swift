@@ -39,10 +39,10 @@ public enum ChatExam {
     }
 
     /// Exact match of greedy answers (up to `maxTokens`, ending at `<|end|>`) on the items of
-    /// `kind`, or nil when there are none. Prompts run in batches of `batch` through one
-    /// KV-cached decode.
+    /// `kind`, overall and per attribute, or nil when there are none. Prompts run in batches
+    /// of `batch` through one KV-cached decode.
     public static func exactMatch(_ model: GPT, tokenizer: BPETokenizer, items: [EvalItem], kind: String,
-                                  judge: EvalJudge, maxTokens: Int = 24, batch: Int = 32) -> Double? {
+                                  judge: EvalJudge, maxTokens: Int = 24, batch: Int = 32) -> Cloze.Score? {
         let chosen = items.filter { $0.kind == kind }
         guard !chosen.isEmpty, let end = tokenizer.id(ofSpecial: ChatTemplate.end) else { return nil }
         var encoder = BPEEncoder(tokenizer)
@@ -50,15 +50,18 @@ public enum ChatExam {
         let prompts = chosen.map { Array(prompt($0.question, encoder: &encoder).suffix(max(1, limit))) }
         let options = SamplingOptions(temperature: 0, maxTokens: maxTokens, stopTokens: [Int32(bitPattern: end)])
         var rng = RNG(seed: 0)  // greedy: never drawn from
-        var correct = 0
+        var correct: [String: Int] = [:], total: [String: Int] = [:]
         for start in stride(from: 0, to: prompts.count, by: batch) {
             let range = start..<min(start + batch, prompts.count)
             let outs = model.generate(prompts: Array(prompts[range]), options: options, rng: &rng)
             for (item, out) in zip(chosen[range], outs) {
                 let answer = tokenizer.decode(out.filter { $0 != Int32(bitPattern: end) }.map { UInt32(bitPattern: $0) })
-                if judge.judge(answer, for: item) == .correct { correct += 1 }
+                total[item.attribute, default: 0] += 1
+                if judge.judge(answer, for: item) == .correct { correct[item.attribute, default: 0] += 1 }
             }
         }
-        return Double(correct) / Double(chosen.count)
+        var byAttribute: [String: Double] = [:]
+        for (attribute, n) in total { byAttribute[attribute] = Double(correct[attribute] ?? 0) / Double(n) }
+        return Cloze.Score(exactMatch: Double(correct.values.reduce(0, +)) / Double(chosen.count), byAttribute: byAttribute)
     }
 }
