@@ -17,10 +17,10 @@ struct RewardStage: BuiltinStage {
         var dropout = 0.0
         var batchSize = 8
         var gradientAccumulationSteps = 1
-        var learningRate = 1e-4
-        var minLR = 1e-5
+        var learningRate = 3e-4
+        var minLR = 3e-5
         var warmupIters = 10
-        var maxIters = 200
+        var maxIters = 300
         var epochs = 0.0
         var weightDecay = 0.0
         var beta1 = 0.9

@@ -23,6 +23,7 @@ import Testing
             .replacingOccurrences(of: "max_iters: 1200", with: "max_iters: 6")
             .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
             .replacingOccurrences(of: "{method: full, block_size: 128, batch_size: 8", with: "{method: full, block_size: 64, batch_size: 4")
+            .replacingOccurrences(of: "max_iters: 500", with: "max_iters: 4")
             .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
         #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")

@@ -196,7 +196,7 @@ import Testing
             "p.yaml:13:37: error: parameter 'with.lora_rank' of stage 'sft' must be ≥ 1, found 0",
             "p.yaml:13:54: error: parameter 'with.lora_targets' of stage 'sft' has 'attn.qkv', which is not one of attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, c_attn, c_fc",
             "p.yaml:13:78: error: parameter 'with.block_size' of stage 'sft': 128 is longer than the context of the input model (64); use at most 64, the block_size the model was trained with",
-            "p.yaml:13:91: error: parameter 'with.min_lr' of stage 'sft': 0.1 is above learning_rate 0.0002",
+            "p.yaml:13:91: error: parameter 'with.min_lr' of stage 'sft': 0.1 is above learning_rate 0.0003",
             "p.yaml:17:27: error: parameter 'with.learning_rate' of stage 'rm' must be > 0, found 0",
             "p.yaml:17:39: error: parameter 'with.dropout' of stage 'rm' must be in [0, 1), found 1.0",
         ])
