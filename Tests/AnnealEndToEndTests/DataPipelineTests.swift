@@ -19,20 +19,32 @@ import Testing
             .replacingOccurrences(of: "countries: 40, people: 120", with: "countries: 12, people: 30")
             .replacingOccurrences(of: "vocab: 2048", with: "vocab: 600")
             .replacingOccurrences(of: "n_layer: 4, n_head: 4, n_embd: 192, block_size: 128, batch_size: 8",
-                                  with: "n_layer: 1, n_head: 2, n_embd: 16, block_size: 32, batch_size: 4")
+                                  with: "n_layer: 1, n_head: 2, n_embd: 16, block_size: 64, batch_size: 4")
             .replacingOccurrences(of: "max_iters: 1200", with: "max_iters: 6")
             .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
+            .replacingOccurrences(of: "{method: full, block_size: 128, batch_size: 8", with: "{method: full, block_size: 64, batch_size: 4")
+            .replacingOccurrences(of: "max_iters: 500", with: "max_iters: 4")
+            .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
+            .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
+        #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")
         #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6"))
         s.write("pipelines/tinychat.yaml", text)
         let r = s.anneal(["run", "--json"])
         #expect(r.code == 0, "\(r.stderr.suffix(800))")
-        #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran", "pretrain": "ran"])
+        #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran", "pretrain": "ran",
+                              "sft": "ran", "reward": "ran"])
         let metrics = Dictionary(uniqueKeysWithValues: (r.json?["stages"]?.listValue ?? []).map { ($0["name"]!.stringValue!, $0["metrics"]!) })
         #expect((metrics["clean"]?["removed"]?.doubleValue ?? 0) > 0, "planted junk is removed")
         #expect((metrics["dedup"]?["exact_duplicates"]?.doubleValue ?? 0) > 0, "planted duplicates are found")
         #expect(metrics["tokenize"]?["vocab_size"]?.doubleValue == 600)
         for name in ["loss", "val_loss", "unigram_entropy", "cloze_exact_match"] {
             #expect(metrics["pretrain"]?[name]?.doubleValue != nil, "pretrain reports \(name)")
+        }
+        for name in ["loss", "val_loss", "heldout_exact_match", "seen_exact_match"] {
+            #expect(metrics["sft"]?[name]?.doubleValue != nil, "sft reports \(name)")
+        }
+        for name in ["loss", "val_accuracy", "val_margin", "val_reward_mean", "val_reward_std"] {
+            #expect(metrics["reward"]?[name]?.doubleValue != nil, "reward reports \(name)")
         }
         for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
             #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")

@@ -24,7 +24,7 @@ public struct RewardMetrics: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case accuracy = "val_accuracy", meanMargin = "val_mean_margin", rewardMean = "val_reward_mean"
+        case accuracy = "val_accuracy", meanMargin = "val_margin", rewardMean = "val_reward_mean"
         case rewardStd = "val_reward_std", pairs = "val_pairs"
     }
 }

@@ -1,0 +1,186 @@
+import AnnealCompute
+import AnnealModels
+import AnnealPipeline
+import AnnealText
+import AnnealTrain
+import Foundation
+
+/// `reward`: a reward model from an SFT (or pretrained) GPT plus a scalar head read at each
+/// answer's closing `<|end|>`, trained on preference pairs with the Bradley-Terry loss
+/// −log σ(r_chosen − r_rejected − margin). Outputs `model` (with `score.weight`),
+/// train_config.json and the tokenizer.
+struct RewardStage: BuiltinStage {
+    struct Parameters: StageParameters, Encodable {
+        var blockSize = 128
+        var valShare = 0.1
+        var margin = 0.0
+        var dropout = 0.0
+        var batchSize = 8
+        var gradientAccumulationSteps = 1
+        var learningRate = 3e-4
+        var minLR = 3e-5
+        var warmupIters = 10
+        var maxIters = 300
+        var epochs = 0.0
+        var weightDecay = 0.0
+        var beta1 = 0.9
+        var beta2 = 0.95
+        var gradClip = 1.0
+        var evalInterval = 50
+        var checkpointInterval = 100
+
+        static var parameters: [Param<Self>] {
+            [
+                Param("block_size", \.blockSize, bounds: .atLeast(2), summary: "tokens per prompt + answer; at most the model's context"),
+                Param("val_share", \.valShare, bounds: .from(0, below: 1), summary: "share of pairs held out for val_accuracy"),
+                Param("margin", \.margin, summary: "m in −log σ(r_chosen − r_rejected − m)"),
+                Param("dropout", \.dropout, bounds: .from(0, below: 1)),
+                Param("batch_size", \.batchSize, bounds: .atLeast(1), summary: "pairs per micro-batch"),
+                Param("gradient_accumulation_steps", \.gradientAccumulationSteps, bounds: .atLeast(1)),
+                Param("learning_rate", \.learningRate, bounds: .greaterThan(0), summary: "peak, after warm-up"),
+                Param("min_lr", \.minLR, bounds: .atLeast(0), summary: "the cosine's floor at the last step"),
+                Param("warmup_iters", \.warmupIters, bounds: .atLeast(0)),
+                Param("max_iters", \.maxIters, bounds: .atLeast(1), summary: "optimizer steps (unless epochs is set)"),
+                Param("epochs", \.epochs, bounds: .atLeast(0), summary: "passes over the training pairs; > 0 sets the steps instead of max_iters"),
+                Param("weight_decay", \.weightDecay, bounds: .atLeast(0), summary: "AdamW, on matrices only"),
+                Param("beta1", \.beta1, bounds: .from(0, below: 1)),
+                Param("beta2", \.beta2, bounds: .from(0, below: 1)),
+                Param("grad_clip", \.gradClip, bounds: .atLeast(0), summary: "global norm; 0 = off"),
+                Param("eval_interval", \.evalInterval, bounds: .atLeast(0), summary: "steps between validations; 0 = only at the end"),
+                Param("checkpoint_interval", \.checkpointInterval, bounds: .atLeast(0), summary: "steps between resume checkpoints; 0 = never"),
+            ]
+        }
+
+        static func problems(_ p: Self, context: ParamContext) -> [ParamProblem] {
+            var out = [ModelChecks.contextProblem(blockSize: p.blockSize, context: context)].compactMap { $0 }
+            if p.minLR > p.learningRate {
+                out.append(ParamProblem("min_lr", "\(p.minLR) is above learning_rate \(p.learningRate)"))
+            }
+            return out
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case blockSize = "block_size", valShare = "val_share", margin, dropout, batchSize = "batch_size"
+            case gradientAccumulationSteps = "gradient_accumulation_steps", learningRate = "learning_rate", minLR = "min_lr"
+            case warmupIters = "warmup_iters", maxIters = "max_iters", epochs, weightDecay = "weight_decay", beta1, beta2
+            case gradClip = "grad_clip", evalInterval = "eval_interval", checkpointInterval = "checkpoint_interval"
+        }
+    }
+
+    static let schema = StageSchema(
+        name: "reward", version: "1", summary: "Trains a reward model (scalar head, Bradley-Terry) on preference pairs",
+        inputs: ["model", "tokenizer", "prefs"], outputs: ["model"],
+        params: Parameters.specs, threads: 2, headline: ["loss", "val_accuracy"],
+        validate: Parameters.validator)
+
+    static func run(_ ctx: StageContext) throws {
+        // config
+        let p = try ctx.parameters(Parameters.self)
+        let tokenizerDir = URL(fileURLWithPath: try ctx.input("tokenizer"))
+        let tokenizer = try BPETokenizer.load(contentsOf: tokenizerDir)
+        let loaded = try Checkpoint.load(from: URL(fileURLWithPath: try ctx.input("model")))
+        if let problem = FineTuneModel.vocabularyProblem(model: loaded.config, tokenizerVocabulary: tokenizer.vocabSize) {
+            throw StageFailure(problem)
+        }
+        let B = p.batchSize, T = p.blockSize, accumulation = p.gradientAccumulationSteps
+        guard T <= loaded.config.contextLength else {
+            throw StageFailure("block_size \(T) is longer than the input model's context \(loaded.config.contextLength); use at most \(loaded.config.contextLength)")
+        }
+        let seed = UInt64(bitPattern: Int64(ctx.seed))
+
+        // data: pairs through the chat template, a held-out split
+        var records: [PreferenceRecord] = []
+        try PreferenceReader(url: DocumentInput.file(try ctx.input("prefs"), input: "prefs")).forEach { records.append($0) }
+        var encoder = BPEEncoder(tokenizer)
+        let pairs = try records.map { try RewardData.encode($0, blockSize: T, encoder: &encoder) }
+        let split = HeldOutSplit.indices(count: pairs.count, fraction: p.valShare, seed: seed)
+        let train = split.train.map { pairs[$0] }, validation = split.validation.map { pairs[$0] }
+        let pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
+        let iterations = FineTunePlan.iterations(maxIters: p.maxIters, epochs: p.epochs, examples: train.count, perStep: B * accumulation)
+        let plan = TrainingPlan(maxIters: iterations, maxTokens: 0, tokensPerStep: 2 * B * T * accumulation, learningRate: p.learningRate,
+                                minLR: p.minLR, warmupIters: p.warmupIters, evalInterval: p.evalInterval,
+                                checkpointInterval: p.checkpointInterval)
+        ctx.log("\(pairs.count) preference pairs: \(train.count) train, \(validation.count) validation; \(iterations) steps")
+
+        // model init or resume
+        var rng = RNG(seed: seed)                 // the scalar head, then dropout
+        let dataRNG = RNG(seed: seed, stream: 1)  // unused: pairs follow the step
+        var model = try FineTuneModel.prepare(loaded, dropout: Float(p.dropout), scalarHead: true, rng: &rng)
+        let resolved = TrainConfig(stage: "reward", seed: ctx.seed, params: p, model: model.config, iterations: iterations)
+        func optimizer(_ m: GPT) -> TrainingOptimizer {
+            TrainingOptimizer(model: m, schedule: plan.schedule, weightDecay: Float(p.weightDecay), beta1: Float(p.beta1),
+                              beta2: Float(p.beta2), clipNorm: p.gradClip > 0 ? Float(p.gradClip) : nil)
+        }
+        var opt = optimizer(model)
+        let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
+        if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {
+            (model, opt, rng) = (resumed.model, restored, resumed.rng)
+            ctx.log("resumed from step \(resumed.step)")
+        }
+
+        // the loop: eval → micro-steps → clip and step → report → checkpoint
+        let tape = Tape()
+        var step = opt.stepsTaken
+        var validated: RewardMetrics?
+        while true {
+            if plan.evaluates(before: step), !validation.isEmpty {
+                let m = evaluate(model, validation, batchSize: B, pad: pad, margin: Float(p.margin))
+                validated = m.metrics
+                ctx.report(step: step, total: iterations, metrics: ["val_loss": m.loss, "val_accuracy": m.metrics.accuracy])
+            }
+            if step == iterations { break }
+            let started = DispatchTime.now().uptimeNanoseconds
+            opt.zeroGrads()
+            var loss = 0.0, accuracy = 0.0, tokens = 0
+            for j in 0..<accumulation {
+                let indices = SFTBatching.rowIndices(step: step * accumulation + j, batchSize: B, rowCount: train.count, seed: seed)
+                let batch = RewardData.batch(indices.map { train[$0] }, pad: pad)
+                tape.reset()
+                let r = BradleyTerry.rewards(tape, model: model, batch: batch, training: true, rng: &rng)
+                let l = BradleyTerry.loss(tape, chosen: r.chosen, rejected: r.rejected, margin: Float(p.margin))
+                tape.backward(l, seed: 1 / Float(accumulation))
+                loss += Double(tape.value(l)[0]) / Double(accumulation)
+                accuracy += RewardMetrics(chosen: tape.value(r.chosen).array, rejected: tape.value(r.rejected).array).accuracy / Double(accumulation)
+                tokens += batch.tokens.count
+            }
+            let stats = opt.step()
+            step += 1
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+            ctx.report(step: step, total: iterations,
+                       metrics: ["loss": loss, "accuracy": accuracy, "lr": Double(stats.learningRate),
+                                 "grad_norm": Double(stats.gradientNorm), "tokens_per_s": Double(tokens) / max(seconds, 1e-9)])
+            if plan.checkpoints(after: step), let state {
+                try state.save(model: model, optimizer: opt, rng: rng, dataRNG: dataRNG, config: resolved.canonical)
+            }
+        }
+
+        // outputs and what they prove
+        let out = URL(fileURLWithPath: try ctx.output("model"))
+        try Checkpoint.save(model, to: out)
+        try resolved.write(to: out.appendingPathComponent("train_config.json"))
+        try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
+        if let m = validated {
+            ctx.report(step: step, total: iterations,
+                       metrics: ["val_accuracy": m.accuracy, "val_margin": m.meanMargin, "val_reward_mean": m.rewardMean,
+                                 "val_reward_std": m.rewardStd])
+        }
+    }
+
+    /// Bradley-Terry loss and reward metrics over every held-out pair, without dropout.
+    static func evaluate(_ model: GPT, _ pairs: [RewardPair], batchSize: Int, pad: Int32,
+                         margin: Float) -> (loss: Double, metrics: RewardMetrics) {
+        let tape = Tape(recordsGradients: false)
+        var unused = RNG(seed: 0)
+        var chosen: [Float] = [], rejected: [Float] = []
+        var loss = 0.0
+        for start in stride(from: 0, to: pairs.count, by: batchSize) {
+            let batch = RewardData.batch(Array(pairs[start..<min(start + batchSize, pairs.count)]), pad: pad)
+            tape.reset()
+            let r = BradleyTerry.rewards(tape, model: model, batch: batch, training: false, rng: &unused)
+            loss += Double(tape.value(BradleyTerry.loss(tape, chosen: r.chosen, rejected: r.rejected, margin: margin))[0]) * Double(batch.pairs)
+            chosen += tape.value(r.chosen).array
+            rejected += tape.value(r.rejected).array
+        }
+        return (loss / Double(pairs.count), RewardMetrics(chosen: chosen, rejected: rejected))
+    }
+}
