@@ -1,3 +1,4 @@
+import Testing
 import AnnealPipeline
 @testable import AnnealStages
 import Foundation
@@ -60,3 +61,9 @@ func files(_ dir: String) -> [String: Data] {
     }
     return out
 }
+
+/// Every suite that runs a stage in this process: stages set process-wide thread counts
+/// (OpenBLAS, kernels, text pools) from their budget, and a run whose BLAS thread count changes
+/// half-way may round differently, so these suites never overlap.
+@Suite(.serialized) struct InProcessStageTests {}
+
