@@ -23,9 +23,37 @@ public enum CommandTemplate {
     public static func expand(_ template: String, keepEscapes: Bool, unterminated: (Int) -> Void = { _ in },
                               unquotable: (Int) -> Void = { _ in }, resolve: (String, Int) -> Value?) -> String {
         guard template.contains("${") else { return template }
+        let chars = Array(template.unicodeScalars)
+        // Each token is resolved once, up front. When none resolves now (the loader's pass over
+        // a command that names only inputs and outputs), nothing is quoted, and the text is
+        // returned as written without lexing it — unless a backquote, `$'` or `<<` could put a
+        // token where no quoting helps, which only the lexer can tell. This keeps a no-op run
+        // of a 1000-stage pipeline as fast as before shell-safe interpolation.
+        var values: [Int: Value] = [:]
+        var hasEscape = false
+        var scan = 0
+        while scan + 1 < chars.count {
+            if chars[scan] == "$", scan + 2 < chars.count, chars[scan + 1] == "$", chars[scan + 2] == "{" {
+                hasEscape = true
+                scan += 3
+                continue
+            }
+            guard chars[scan] == "$", chars[scan + 1] == "{" else { scan += 1; continue }
+            guard let end = chars[(scan + 2)...].firstIndex(of: "}") else { break }
+            let expr = String(String.UnicodeScalarView(chars[(scan + 2)..<end])).trimmingSpaces
+            if let value = resolve(expr, scan) { values[scan] = value }
+            scan = end + 1
+        }
+        let mayBeUnquotable = chars.contains("`") || template.contains("<<") || template.contains("$'")
+        if values.isEmpty, !hasEscape || keepEscapes, !mayBeUnquotable {
+            if scan + 1 < chars.count || (scan < chars.count && chars[scan] == "$") {
+                // A `${` without its `}`: report it where the full pass would.
+                if let open = Self.unterminatedOffset(chars, from: scan) { unterminated(open) }
+            }
+            return template
+        }
         var lexer = ShellLexer()
         var out = String.UnicodeScalarView()
-        let chars = Array(template.unicodeScalars)
         var i = 0
         while i < chars.count {
             let c = chars[i]
@@ -46,9 +74,8 @@ public enum CommandTemplate {
                 for ch in chars[i...] { out.append(ch); lexer.feed(ch) }
                 break
             }
-            let expr = String(String.UnicodeScalarView(chars[(i + 2)..<end])).trimmingSpaces
             if lexer.cannotQuote { unquotable(i) }
-            if let value = resolve(expr, i) {
+            if let value = values[i] {
                 var text = quoted(value, levels: lexer.levels.map(\.quote))
                 if keepEscapes {
                     text = text.replacingOccurrences(of: "${", with: "$${")
@@ -65,6 +92,17 @@ public enum CommandTemplate {
             i = end + 1
         }
         return String(out)
+    }
+
+    /// The offset of the first `${` from `start` that has no `}` after it.
+    private static func unterminatedOffset(_ chars: [Unicode.Scalar], from start: Int) -> Int? {
+        var i = start
+        while i + 1 < chars.count {
+            if chars[i] == "$", i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" { i += 3; continue }
+            if chars[i] == "$", chars[i + 1] == "{" { return chars[(i + 2)...].contains("}") ? nil : i }
+            i += 1
+        }
+        return nil
     }
 
     /// `value` as text that the innermost shell reads as literal words, wrapped for each shell
