@@ -12,6 +12,7 @@ struct StageDraft {
     var withNode: YAMLNode?
     var threads: Int?
     var seed: Int?
+    var resources = StageResources()
 }
 
 struct Globals {
@@ -63,6 +64,7 @@ extension LoadContext {
         }
         if let t = node["threads"] { d.threads = threads(t) }
         if let s = node["seed"] { d.seed = seed(s) }
+        if let r = node["resources"] { d.resources = resources(r, stage: name) }
         return d
     }
 
@@ -187,6 +189,7 @@ extension LoadContext {
         let seed = d.seed ?? globals.seed
         var stage = StageSpec(name: d.name, action: action, inputs: d.inputs, outputs: d.outputs, params: params,
                               referencedParams: referenced, seed: seed, threads: d.threads ?? d.schema?.threads ?? 1, mark: d.mark)
+        stage.resources = d.resources
         if case .command = d.action { stage.readsSeed = d.seed != nil || referenced["seed"] != nil }
         return stage
     }
