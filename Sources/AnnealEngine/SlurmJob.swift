@@ -56,7 +56,7 @@ final class SlurmJob: StageRun, @unchecked Sendable {
         var seen = -1
         var lastState = ""
         var id = jobID
-        queue.track(id)
+        queue.track(id, directory: dir)
         defer { queue.untrack(jobID) }
         while true {
             let t = queue.next(after: seen, id: id)
@@ -147,7 +147,8 @@ final class SlurmJob: StageRun, @unchecked Sendable {
         r.job = again
         try? r.write(dir)
         queue.untrack(info.id)
-        queue.track(again)
+        queue.track(again, directory: dir)
+        Runner.appendNote("anneal: Slurm job \(info.id) \(info.state) (\(info.reason)): requeued once as job \(again)", to: r.log)
         lock.withLock {
             record = r
             id = again
