@@ -37,6 +37,11 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
+    /// After `run`: ends jobs earlier, killed runs left in flight that this run did not adopt.
+    public func sweepExecutor() {
+        for note in executor.sweep() { reporter.report(.waiting(note)) }
+    }
+
     /// Called from a signal handler's queue: stop launching, terminate running stages.
     public func interrupt() {
         condition.lock()

@@ -14,6 +14,10 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
     let client: SlurmClient
     let queue: SlurmQueue
 
+    /// Job directories this run adopted or created: `sweep` leaves them alone.
+    private let claimedLock = NSLock()
+    private var claimed: Set<String> = []
+
     init(store: ContentStore, pipeline: String, client: SlurmClient = SlurmClient()) {
         self.store = store
         self.pipeline = pipeline
@@ -45,6 +49,7 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         var r = record
         r.job = id
         try? r.write(dir)
+        claimedLock.withLock { _ = claimed.insert(key) }
         let job = SlurmJob(id: id, record: r, dir: dir, client: client, queue: queue)
         return AdoptedStage(run: job, scratch: dir, logPath: record.log,
                             note: "adopted Slurm job \(id) of an earlier run (\(mine?.state.lowercased() ?? "finished"))")
@@ -52,6 +57,7 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
 
     func makeScratch(stage: String, key: String) throws(StoreError) -> String {
         let dir = directory(key: key)
+        claimedLock.withLock { _ = claimed.insert(key) }
         // What an attempt at this key left and `adopt` did not take: a failed or lost job.
         if let old = SlurmJobRecord.read(dir), let id = old.job { client.cancel([id]) }
         ContentStore.removeTree(dir)
@@ -59,6 +65,27 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             throw .io("cannot create the job directory \(dir): \(error.localizedDescription)")
         }
         return dir
+    }
+
+    /// Cancels the jobs of job directories no stage of this run claimed, and removes those
+    /// directories: what a killed run left for keys this run no longer has. Returns a note
+    /// per cancelled job.
+    func sweep() -> [String] {
+        let keys = ((try? FileManager.default.contentsOfDirectory(atPath: jobsDir)) ?? []).filter(Digest.isValid)
+        let left = claimedLock.withLock { keys.filter { !claimed.contains($0) } }
+        guard !left.isEmpty else { return [] }
+        let live = Dictionary(((try? client.queue()) ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var notes: [String] = []
+        for key in left {
+            let dir = directory(key: key)
+            if let r = SlurmJobRecord.read(dir), let id = r.job, let info = live[id], !info.isTerminal,
+               info.comment.hasSuffix(",token=\(r.token)") {
+                client.cancel([id])
+                notes.append("cancelled Slurm job \(id) (stage '\(r.stage)' of an earlier, killed run; its key is not this run's)")
+            }
+            ContentStore.removeTree(dir)
+        }
+        return notes
     }
 
     func start(_ inv: StageInvocation) throws(StoreError) -> any StageRun {

@@ -91,7 +91,7 @@ final class SlurmJob: StageRun, @unchecked Sendable {
 
     private func describe(_ info: SlurmJobInfo) -> String {
         switch info.state {
-        case "PENDING": "Slurm job \(info.id) queued (\(info.reason))"
+        case "PENDING": "Slurm job \(info.id) queued" + (info.reason == "None" ? "" : " (\(info.reason))")
         case "RUNNING": "Slurm job \(info.id) running" + (queuedSeconds().map { String(format: ", queued %.1fs", $0) } ?? "")
         default: "Slurm job \(info.id) \(info.state.lowercased())"
         }

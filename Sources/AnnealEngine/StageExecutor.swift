@@ -15,6 +15,9 @@ protocol StageExecutor: Sendable {
     /// A private directory for a new attempt at `key`.
     func makeScratch(stage: String, key: String) throws(StoreError) -> String
     func start(_ invocation: StageInvocation) throws(StoreError) -> any StageRun
+    /// Once the run is over: ends what earlier, killed runs left in flight that this run did
+    /// not adopt (a key that changed since), so nothing keeps running unwatched.
+    func sweep() -> [String]
 }
 
 /// Everything that runs one stage, self-contained: the same argv and `ANNEAL_*` environment
@@ -69,6 +72,8 @@ struct LocalExecutor: StageExecutor {
     func adopt(stage: String, key: String) -> AdoptedStage? { nil }
 
     func makeScratch(stage: String, key: String) throws(StoreError) -> String { try store.makeScratch(stage: stage) }
+
+    func sweep() -> [String] { [] }
 
     func start(_ invocation: StageInvocation) throws(StoreError) -> any StageRun {
         try StageProcess(argv: invocation.argv, environment: invocation.environment, directory: invocation.directory, logPath: invocation.logPath)

@@ -32,8 +32,8 @@ struct Status: ParsableCommand {
                                               "reasons": .list($0.reasons.map(Value.string))]
                     if let j = job($0.name) {
                         m["job"] = .map(["id": .int(j.job), "state": .string(j.state), "reason": .string(j.reason),
-                                         "queued_seconds": j.queuedSeconds.map(Value.double) ?? .null,
-                                         "running_seconds": j.runningSeconds.map(Value.double) ?? .null])
+                                         "queued_seconds": j.queuedSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+                                         "running_seconds": j.runningSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null])
                     }
                     return .map(m)
                 }),

@@ -74,6 +74,7 @@ struct Run: ParsableCommand {
                             stats: try StatCache(ledger: ledger), lock: lock)
         let signals = SignalWatcher { runner.interrupt() }
         let summary = try runner.run()
+        if summary.status != "interrupted" { runner.sweepExecutor() }
         signals.stop()
         if json { printJSON(Self.json(summary, pipeline: pipeline.file)) }
         do {

@@ -93,6 +93,37 @@ struct SlurmTests {
         #expect(s.anneal(["run", "p.yaml", "--executor", "slurm", "--json"]).statuses == ["a": "cached", "b": "cached"])
         #expect((try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/slurm")) ?? [] == [], "no job directory left")
     }
+
+    @Test func aJobOfAKilledRunWhoseKeyChangedIsCancelled() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        let name = SlurmQueueProbe.uniqueName("sweep")
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'sleep 600', outputs: [o]}\n")
+        let p = s.start(["run", "p.yaml", "--executor", "slurm"])
+        #expect(SlurmQueueProbe.waitUntil { SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").count == 1 })
+        kill(p.process.processIdentifier, SIGKILL)
+        p.process.waitUntilExit()
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'echo changed', outputs: [o]}\n")
+        let r = s.run("p.yaml", ["--executor", "slurm"])
+        #expect(r.statuses == ["a": "ran"])
+        #expect(r.stderr.contains("cancelled Slurm job"), "\(r.stderr)")
+        #expect(SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").isEmpty, "no orphan")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/slurm")) ?? [] == [])
+    }
+
+    @Test func aJobOverItsMemoryFailsWithSlurmsReason() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        let name = SlurmQueueProbe.uniqueName("mem")
+        // About 200 MB held for 5 s, against a 50 MB limit Slurm checks every second.
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'x=$(head -c 200000000 /dev/zero | tr \"\\\\0\" a); sleep 5', outputs: [o], resources: {mem: 50M}}\n")
+        let r = s.run("p.yaml", ["--executor", "slurm"], code: 1)
+        let error = r.json?["stages"]?.listValue?.first?["error"]?.stringValue ?? ""
+        // Without cgroups Slurm ends it FAILED by signal 9; with them, OUT_OF_MEMORY.
+        #expect(error.contains("FAILED") || error.contains("OUT_OF_MEMORY"), "\(error)")
+        #expect(error.contains("Slurm job"))
+        #expect(error.contains("mem"), "\(error)")
+    }
 }
 
 /// `squeue` from the tests' side.
