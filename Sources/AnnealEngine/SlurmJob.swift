@@ -111,10 +111,14 @@ final class SlurmJob: StageRun, @unchecked Sendable {
             e.reason = "failed with exit code \(e.code) (\(job))"
         case "FAILED":
             e.code = client.exitCode(of: info.id) ?? 1
-            e.reason = e.code == SlurmBatchScript.unsharedFileSystem
-                ? "could not run: the node of \(job) cannot see the cache or the workspace; they must be on a file system shared with the nodes (docs/slurm.md)"
-                : "was ended by Slurm: \(job) FAILED\(why)" + (e.code > 128 ? " by signal \(e.code - 128)" : ", exit code \(e.code)")
-                    + (e.code == 128 + 9 ? " (a job over its mem: is killed with signal 9; see the log)" : "")
+            if e.code == SlurmBatchScript.unsharedFileSystem {
+                e.reason = "could not run: the node of \(job) cannot see the cache or the workspace; they must be on a file system shared with the nodes (docs/slurm.md)"
+            } else if logMentionsMemoryLimit() {
+                // Without cgroups Slurm samples memory and kills the job: FAILED, not OUT_OF_MEMORY.
+                e.reason = "was killed by Slurm for exceeding its memory limit: \(job) FAILED (raise resources.mem)"
+            } else {
+                e.reason = "was ended by Slurm: \(job) FAILED\(why)" + (e.code > 128 ? ", signal \(e.code - 128)" : ", exit code \(e.code)")
+            }
         case "TIMEOUT":
             e.code = 128 + SIGTERM
             e.reason = "was killed by Slurm at its time limit: \(job) TIMEOUT after \(info.timeLimit) (raise resources.time)"
@@ -154,6 +158,16 @@ final class SlurmJob: StageRun, @unchecked Sendable {
             id = again
         }
         return again
+    }
+
+    /// Whether Slurm wrote its memory-limit message into the stage log (the last 64 KiB).
+    private func logMentionsMemoryLimit() -> Bool {
+        guard let h = FileHandle(forReadingAtPath: lock.withLock { record.log }) else { return false }
+        defer { try? h.close() }
+        let size = (try? h.seekToEnd()) ?? 0
+        try? h.seek(toOffset: size > 65536 ? size - 65536 : 0)
+        let tail = String(decoding: h.readDataToEndOfFile(), as: UTF8.self)
+        return tail.contains("exceeded memory limit") || tail.contains("Exceeded job memory limit")
     }
 
     private func exitFile() -> (code: Int32, ended: Double?)? {

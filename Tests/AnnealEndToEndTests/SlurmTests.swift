@@ -120,9 +120,9 @@ struct SlurmTests {
         let r = s.run("p.yaml", ["--executor", "slurm"], code: 1)
         let error = r.json?["stages"]?.listValue?.first?["error"]?.stringValue ?? ""
         // Without cgroups Slurm ends it FAILED by signal 9; with them, OUT_OF_MEMORY.
-        #expect(error.contains("FAILED") || error.contains("OUT_OF_MEMORY"), "\(error)")
-        #expect(error.contains("Slurm job"))
-        #expect(error.contains("mem"), "\(error)")
+        #expect(error.hasPrefix("stage 'a' was killed by Slurm for exceeding its memory limit: Slurm job ")
+                || error.hasPrefix("stage 'a' was killed by Slurm: Slurm job "), "\(error)")
+        #expect(error.contains("raise resources.mem"), "\(error)")
     }
 }
 
