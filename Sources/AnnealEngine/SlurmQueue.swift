@@ -121,11 +121,13 @@ final class SlurmQueue: @unchecked Sendable {
             tick += 1
             condition.broadcast()
             interval = changed ? Self.fastInterval : min(interval * 1.5, Self.slowestInterval)
+            // A job whose processes are being reaped is COMPLETED a few milliseconds later.
+            if tracked.contains(where: { latest[$0]?.state == "COMPLETING" }) { interval = Self.fastInterval / 10 }
             let woken = wake
             wake = false
             condition.unlock()
             // Slurm needs a moment to see the batch script end: ask again soon, then less often.
-            if !woken, waitForEvent(seconds: interval) { interval = Self.fastInterval / 4 }
+            if !woken, waitForEvent(seconds: interval) { interval = Self.fastInterval / 10 }
         }
     }
 
