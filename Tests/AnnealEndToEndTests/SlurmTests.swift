@@ -38,6 +38,7 @@ struct SlurmTests {
         let error = r.json?["stages"]?.listValue?.first?["error"]?.stringValue ?? ""
         #expect(error.hasPrefix("stage 'a' failed with exit code 3 (Slurm job "), "\(error)")
         #expect(s.anneal("log", "last", "a", "--cache", "cache").stdout.contains("about to fail"))
+        #expect(r.stderr.contains("Slurm job "), "the live line names the job")
     }
 
     @Test func aJobOverItsTimeLimitFailsWithSlurmsReason() throws {
@@ -123,6 +124,19 @@ struct SlurmTests {
         #expect(error.hasPrefix("stage 'a' was killed by Slurm for exceeding its memory limit: Slurm job ")
                 || error.hasPrefix("stage 'a' was killed by Slurm: Slurm job "), "\(error)")
         #expect(error.contains("raise resources.mem"), "\(error)")
+    }
+}
+
+/// Without Slurm: the executor refuses to start, saying what to do.
+@Suite struct SlurmUsageTests {
+    @Test func theSlurmExecutorWithoutSlurmIsAUsageError() {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: u\nstages:\n  a: {run: 'true', outputs: [o]}\n")
+        let r = s.anneal(["run", "p.yaml", "--executor", "slurm"], environment: ["PATH": s.dir + "/no-slurm-here"])
+        #expect(r.code == 2)
+        #expect(r.stderr.contains("the slurm executor cannot run: the Slurm commands (sbatch, squeue, scontrol) are not on PATH"), "\(r.stderr)")
+        #expect(s.anneal(["run", "p.yaml", "--executor", "slurmm"]).code == 2)
     }
 }
 
