@@ -16,7 +16,8 @@ final class SlurmQueue: @unchecked Sendable {
 
     let client: SlurmClient
     private let condition = NSCondition()
-    private var tracked: Set<Int> = []
+    /// Job id → how many waiters track it (a requeue hands one over; never two stages).
+    private var tracked: [Int: Int] = [:]
     private var latest: [Int: SlurmJobInfo] = [:]
     /// Ticks in a row a tracked job was missing from `squeue`.
     private var missing: [Int: Int] = [:]
@@ -52,7 +53,7 @@ final class SlurmQueue: @unchecked Sendable {
     func track(_ id: Int, directory: String) {
         condition.lock()
         defer { condition.unlock() }
-        tracked.insert(id)
+        tracked[id, default: 0] += 1
         if events >= 0, watches[id] == nil {
             let wd = inotify_add_watch(events, directory, UInt32(IN_MOVED_TO))
             if wd >= 0 { watches[id] = wd }
@@ -70,7 +71,9 @@ final class SlurmQueue: @unchecked Sendable {
 
     func untrack(_ id: Int) {
         condition.lock()
-        tracked.remove(id)
+        guard let n = tracked[id] else { condition.unlock(); return }
+        guard n <= 1 else { tracked[id] = n - 1; condition.unlock(); return }
+        tracked[id] = nil
         if let wd = watches.removeValue(forKey: id) { inotify_rm_watch(events, wd) }
         latest[id] = nil
         missing[id] = nil
@@ -106,7 +109,7 @@ final class SlurmQueue: @unchecked Sendable {
             var changed = false
             if let rows {
                 let byID = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-                for id in tracked {
+                for id in tracked.keys {
                     if let info = byID[id] {
                         if latest[id] != info { changed = true }
                         latest[id] = info
@@ -122,7 +125,7 @@ final class SlurmQueue: @unchecked Sendable {
             condition.broadcast()
             interval = changed ? Self.fastInterval : min(interval * 1.5, Self.slowestInterval)
             // A job whose processes are being reaped is COMPLETED a few milliseconds later.
-            if tracked.contains(where: { latest[$0]?.state == "COMPLETING" }) { interval = Self.fastInterval / 10 }
+            if tracked.keys.contains(where: { latest[$0]?.state == "COMPLETING" }) { interval = Self.fastInterval / 10 }
             let woken = wake
             wake = false
             condition.unlock()

@@ -21,12 +21,12 @@ public struct SlurmJobStatus: Sendable {
         return s
     }
 
-    /// The jobs of the cache's job directories (`cache/slurm/<key>/`), with one `squeue` call,
+    /// The jobs of the cache's job directories (`cache/slurm/<key>-<stage>/`), with one `squeue` call,
     /// and none when there are no job directories (the usual case, and every local run).
     public static func inFlight(store: ContentStore) -> [SlurmJobStatus] {
         let root = store.root + "/slurm"
-        let keys = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter(Digest.isValid).sorted()
-        let records = keys.compactMap { key in SlurmJobRecord.read("\(root)/\(key)").map { (dir: "\(root)/\(key)", record: $0) } }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter(SlurmExecutor.isDirectoryName).sorted()
+        let records = names.compactMap { name in SlurmJobRecord.read("\(root)/\(name)").map { (dir: "\(root)/\(name)", record: $0) } }
         guard !records.isEmpty else { return [] }
         let queue = Dictionary(((try? SlurmClient().queue()) ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let now = Date().timeIntervalSince1970

@@ -59,9 +59,13 @@ struct SlurmTests {
         let s = Sandbox()
         defer { s.remove() }
         let name = SlurmQueueProbe.uniqueName("cancel")
+        // Two stages with the same action key (same command, no inputs) are two jobs, as they
+        // are two processes locally: a once adopted b's job, and the run hung on the cancel.
         s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'sleep 600', outputs: [o]}\n  b: {run: 'sleep 600', outputs: [o]}\n")
         let p = s.start(["run", "p.yaml", "--executor", "slurm"])
-        #expect(SlurmQueueProbe.waitUntil { SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").count == 1 })
+        #expect(SlurmQueueProbe.waitUntil {
+            SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").count == 1 && SlurmQueueProbe.activeJobs(named: "anneal:\(name):b").count == 1
+        })
         kill(p.process.processIdentifier, SIGINT)
         p.process.waitUntilExit()
         #expect(p.process.terminationStatus == 130)
