@@ -55,7 +55,7 @@ struct SlurmTests {
         #expect(SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").isEmpty)
     }
 
-    @Test func interruptingTheRunCancelsItsJobs() throws {
+    @Test(arguments: [SIGINT, SIGTERM]) func interruptingTheRunCancelsItsJobs(signal: Int32) throws {
         let s = Sandbox()
         defer { s.remove() }
         let name = SlurmQueueProbe.uniqueName("cancel")
@@ -66,7 +66,7 @@ struct SlurmTests {
         #expect(SlurmQueueProbe.waitUntil {
             SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").count == 1 && SlurmQueueProbe.activeJobs(named: "anneal:\(name):b").count == 1
         })
-        kill(p.process.processIdentifier, SIGINT)
+        kill(p.process.processIdentifier, signal)
         p.process.waitUntilExit()
         #expect(p.process.terminationStatus == 130)
         #expect(SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").isEmpty)
