@@ -74,7 +74,9 @@ extension Runner {
         } catch {
             var result = StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
                                      error: "stage '\(stage.name)' could not start: \(error)")
-            result.isInternalFailure = true  // scratch space, pipes, spawning, sbatch: the runner's own failure
+            // Scratch space, pipes, spawning: the runner's own failure; a job the cluster refused
+            // (its resources) is the stage's.
+            if case .refused? = error as? StoreError {} else { result.isInternalFailure = true }
             if !scratch.isEmpty { ContentStore.removeTree(scratch) }
             deliver(result)
             return

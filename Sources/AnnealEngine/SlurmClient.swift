@@ -38,7 +38,7 @@ struct SlurmClient: Sendable {
     func submit(arguments: [String], script: String) throws(StoreError) -> Int {
         let out = try Self.run(["sbatch", "--parsable"] + arguments + [script])
         guard out.status == 0 else {
-            throw .io("sbatch refused the job: \(out.error.isEmpty ? "exit status \(out.status)" : out.error)"
+            throw .refused("sbatch refused the job: \(out.error.isEmpty ? "exit status \(out.status)" : out.error)"
                       + (out.error.contains("configuration is not available") ? " (ask for fewer cpus or less mem in the stage's resources:)" : ""))
         }
         // "123" or "123;cluster"

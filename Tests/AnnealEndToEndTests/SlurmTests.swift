@@ -116,6 +116,17 @@ struct SlurmTests {
         #expect((try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/slurm")) ?? [] == [])
     }
 
+    @Test func aJobTheClusterCannotRunIsAFailedStage() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        let name = SlurmQueueProbe.uniqueName("refused")
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'true', outputs: [o], resources: {mem: 100000000}}\n")
+        let r = s.run("p.yaml", ["--executor", "slurm"], code: 1)
+        let error = r.json?["stages"]?.listValue?.first?["error"]?.stringValue ?? ""
+        #expect(error.hasPrefix("stage 'a' could not start: sbatch refused the job: "), "\(error)")
+        #expect(error.contains("ask for fewer cpus or less mem"), "\(error)")
+    }
+
     @Test func aJobOverItsMemoryFailsWithSlurmsReason() throws {
         let s = Sandbox()
         defer { s.remove() }
