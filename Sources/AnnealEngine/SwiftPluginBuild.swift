@@ -68,7 +68,8 @@ public struct SwiftPluginBuild: Sendable {
         // Another process may have built it while this one waited.
         if FileManager.default.isExecutableFile(atPath: published) { return published }
 
-        log("building Swift plugin '\(name)' (swift build -c release, product \(product)); the first build compiles Anneal's libraries too")
+        let first = !FileManager.default.fileExists(atPath: root + "/scratch")
+        log("building Swift plugin '\(name)' (swift build -c release)" + (first ? "; a first build compiles Anneal's libraries too, minutes" : ""))
         let started = Date()
         let (status, output) = try runSwiftBuild(log: log)
         guard status == 0 else {

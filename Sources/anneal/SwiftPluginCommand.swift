@@ -31,7 +31,7 @@ struct ExecSwiftPlugin: ParsableCommand {
             binary = try build.binary { line in
                 printError(line)
                 // The live line says why the stage takes minutes before its first step.
-                if let progress, line.hasPrefix("building ") || line.hasPrefix("waiting ") {
+                if let progress, ["building ", "built ", "waiting "].contains(where: line.hasPrefix) {
                     let json = "{\"message\":\"\(line.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"}\n"
                     _ = json.withCString { write(progress, $0, strlen($0)) }
                 }
