@@ -114,3 +114,32 @@ enum PluginBuild {
         return try FileManager.default.contentsOfDirectory(atPath: "\(builds)/\(roots[0])/bin").sorted()
     }
 }
+
+@Suite struct SwiftPluginScaffoldTests {
+    @Test func initStageWritesAPluginTheRegistryAcceptsAndRefusesToOverwrite() throws {
+        let box = Sandbox()
+        defer { box.remove() }
+        #expect(box.anneal("init", "--stage", "lr-find", "--swift").code == 0)
+        for file in ["stages/lr-find/stage.yaml", "stages/lr-find/Package.swift", "stages/lr-find/Sources/lr-find/LrFind.swift"] {
+            #expect(box.read(file) != nil, "\(file)")
+        }
+        let described = box.anneal("stages", "lr-find", "--json")
+        #expect(described.code == 0, "\(described.stderr)")
+        let params = described.json?["stages"]?.listValue?.first?["params"]?.listValue?.compactMap { $0["name"]?.stringValue }
+        #expect(params == ["steps", "learning_rate", "batch_size", "block_size", "eval_batches"])
+        let again = box.anneal("init", "--stage", "lr-find", "--swift")
+        #expect(again.code == 2 && again.stderr.contains("stages/lr-find already exists"))
+    }
+
+    @Test func initStageNeedsSwiftAndAValidName() {
+        let box = Sandbox()
+        defer { box.remove() }
+        let noSwift = box.anneal("init", "--stage", "x")
+        #expect(noSwift.code == 2 && noSwift.stderr.contains("--stage scaffolds a Swift plugin: add --swift"), "\(noSwift.stderr)")
+        let bad = box.anneal("init", "--stage", "../x", "--swift")
+        #expect(bad.code == 2 && bad.stderr.contains("invalid stage name '../x'"), "\(bad.stderr)")
+        let both = box.anneal("init", "ws", "--stage", "x", "--swift")
+        #expect(both.code == 2)
+        #expect(!FileManager.default.fileExists(atPath: box.dir + "/stages"))
+    }
+}
