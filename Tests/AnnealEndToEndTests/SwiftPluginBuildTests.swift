@@ -143,3 +143,70 @@ enum PluginBuild {
         #expect(!FileManager.default.fileExists(atPath: box.dir + "/stages"))
     }
 }
+
+/// The build machinery with a stand-in `swift` on PATH (a script that records each call and
+/// writes a shell script as the product), so locking, publishing and failures are checked in
+/// seconds: stages of one plugin that start together share one build; a failed build
+/// publishes nothing and shows the compiler's locations.
+@Suite struct SwiftPluginBuildMachineryTests {
+    static let fakeSwift = """
+        #!/bin/sh
+        echo "$*" >> "$FAKE_SWIFT_LOG"
+        scratch=; product=
+        while [ $# -gt 0 ]; do
+          case "$1" in --scratch-path) scratch=$2; shift;; --product) product=$2; shift;; esac
+          shift
+        done
+        sleep 1
+        if [ -n "${FAKE_SWIFT_ERROR:-}" ]; then echo "$FAKE_SWIFT_ERROR"; exit 1; fi
+        mkdir -p "$scratch/release"
+        printf '#!/bin/sh\\ncp "$ANNEAL_PARAMS" "$ANNEAL_OUTPUT_O/params.json"\\n' > "$scratch/release/$product"
+        chmod +x "$scratch/release/$product"
+
+        """
+
+    @Test func concurrentStagesShareOneBuildAndFailedBuildsPublishNothing() throws {
+        let box = Sandbox()
+        defer { box.remove() }
+        box.write("fake/bin/swift", Self.fakeSwift)
+        chmod(box.dir + "/fake/bin/swift", 0o755)
+        box.write("fake/anneal/Package.swift", "// name: \"AnnealStageKit\"\n")
+        box.write("stages/fake/stage.yaml", "version: 1\nswift: fake\noutputs: [o]\nparams:\n  n: {type: int, default: 1}\n")
+        box.write("stages/fake/Package.swift", "// the stand-in swift does not read it\n")
+        box.write("p.yaml", "name: p\nstages:\n  a: {uses: fake, with: {n: 1}}\n  b: {uses: fake, with: {n: 2}}\n")
+        let log = box.dir + "/fake/calls.log"
+        var env = ["PATH": box.dir + "/fake/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                   "FAKE_SWIFT_LOG": log, "ANNEAL_PACKAGE_PATH": box.dir + "/fake/anneal"]
+        func calls() -> Int { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        func binaries() -> [String] {
+            let builds = box.dir + "/cache/plugins-build"
+            let roots = (try? FileManager.default.contentsOfDirectory(atPath: builds)) ?? []
+            return roots.flatMap { root in ((try? FileManager.default.contentsOfDirectory(atPath: "\(builds)/\(root)/bin")) ?? []).filter { !$0.hasPrefix(".") } }
+        }
+
+        env["FAKE_SWIFT_ERROR"] = box.dir + "/stages/fake/Sources/fake/F.swift:3:9: error: cannot find 'x' in scope"
+        let failed = box.anneal(["run", "p.yaml", "--json", "--jobs", "2"], environment: env)
+        #expect(failed.code == 1 && failed.statuses == ["a": "failed", "b": "failed"], "\(failed.stderr)")
+        let error = (failed.json?["stages"]?.listValue ?? []).first?["error"]?.stringValue ?? ""
+        #expect(error.contains("Swift plugin 'fake' did not build: its build failed (swift build exited 1):\n"), "\(error)")
+        #expect(error.contains("\n      stages/fake/Sources/fake/F.swift:3:9: error: cannot find 'x' in scope\n"), "\(error)")
+        #expect(binaries().isEmpty)
+        #expect(calls() == 2, "a failed build is not remembered: each stage tried, one after the other")
+
+        env["FAKE_SWIFT_ERROR"] = nil
+        let ran = box.anneal(["run", "p.yaml", "--json", "--jobs", "2"], environment: env)
+        #expect(ran.code == 0 && ran.statuses == ["a": "ran", "b": "ran"], "\(ran.stderr)")
+        #expect(calls() == 3, "the second stage waited for the first one's build")
+        #expect(binaries().count == 1)
+        let outputs = (ran.json?["stages"]?.listValue ?? []).compactMap { $0["outputs"]?["o"]?.stringValue }
+        #expect(Set(outputs).count == 2, "each stage ran the binary with its own parameters")
+        let args = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").last.map(String.init) ?? ""
+        #expect(args.hasPrefix("build -c release --package-path \(box.dir)/stages/fake --scratch-path ") && args.hasSuffix(" --product fake -j 1"), "\(args)")
+
+        box.write("stages/fake/Package.swift", "// edited\n")
+        let rebuilt = box.anneal(["run", "p.yaml", "--json", "--jobs", "2"], environment: env)
+        #expect(rebuilt.statuses == ["a": "ran", "b": "ran"])
+        #expect(rebuilt.reasons("a").contains { $0.hasPrefix("plugin files changed") })
+        #expect(calls() == 4 && binaries().count == 2)
+    }
+}
