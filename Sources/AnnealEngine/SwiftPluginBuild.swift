@@ -8,7 +8,8 @@ import Foundation
 ///     <product>-<id>/          id: hash of the plugin's directory and the Anneal package
 ///       lock                   flock: one build at a time per plugin, across processes
 ///       scratch/               SwiftPM's build directory, kept so rebuilds are incremental
-///       bin/<digest>/<product> one binary per source digest, published by a rename
+///       bin/<digest>-<libs>/<product>  one binary per digest of the plugin's files and of
+///                          Anneal's library sources, published by a rename
 ///
 /// A binary is published only after `swift build` succeeded and the sources still have the
 /// digest the run's action key was computed from, and by renaming a finished directory into
@@ -55,7 +56,8 @@ public struct SwiftPluginBuild: Sendable {
     /// receives every line of the build (the stage's log).
     public func binary(log: (String) -> Void) throws(Failure) -> String {
         let digest = try currentDigest()
-        let published = "\(root)/bin/\(digest)/\(product)"
+        let binaryName = digest + "-" + (try librariesDigest()).prefix(16)
+        let published = "\(root)/bin/\(binaryName)/\(product)"
         if FileManager.default.isExecutableFile(atPath: published) { return published }
         do { try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true) } catch {
             throw Failure(description: "cannot create \(root)/bin: \(error.localizedDescription)")
@@ -78,9 +80,25 @@ public struct SwiftPluginBuild: Sendable {
         guard try currentDigest() == digest else {
             throw Failure(description: "the files of plugin '\(name)' changed during its build; run again to build and run the new version")
         }
-        try publish(from: "\(root)/scratch/release/\(product)", to: "\(root)/bin/\(digest)")
+        try publish(from: "\(root)/scratch/release/\(product)", to: "\(root)/bin/\(binaryName)")
         log(String(format: "built Swift plugin '%@' in %.1f s", name, Date().timeIntervalSince(started)))
         return published
+    }
+
+    /// Anneal's library sources, which the binary links: a change to them (a `git pull`)
+    /// rebuilds it. It does not rerun the plugin's stages: their keys cover the plugin's
+    /// files and version, as a built-in stage's key covers its version, not Anneal's code.
+    static let librarySources = ["Package.swift", "Sources/CBLAS", "Sources/AnnealCompute", "Sources/AnnealText",
+                                 "Sources/AnnealModels", "Sources/AnnealTrain", "Sources/AnnealStageKit"]
+
+    func librariesDigest() throws(Failure) -> String {
+        var manifest = ""
+        for path in Self.librarySources {
+            let full = annealPackage + "/" + path
+            guard FileManager.default.fileExists(atPath: full) else { manifest += "\(path)\0-\n"; continue }
+            do { manifest += "\(path)\0\(try Digest.ofTree(full).digest)\n" } catch { throw Failure(description: error.description) }
+        }
+        return Digest.of(string: manifest)
     }
 
     private func currentDigest() throws(Failure) -> String {
@@ -133,7 +151,7 @@ public struct SwiftPluginBuild: Sendable {
         return (p.terminationStatus, lines)
     }
 
-    /// Copies the binary into a private directory, then renames that into `bin/<digest>`.
+    /// Copies the binary into a private directory, then renames that into `bin/<digest>-<libs>`.
     private func publish(from binary: String, to directory: String) throws(Failure) {
         let fm = FileManager.default
         let temporary = "\(root)/bin/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -66,18 +66,23 @@ public struct LRRangeTest: Sendable, Equatable {
         /// True when the sweep is over: every step taken, or diverged.
         public var isFinished: Bool { points.count >= test.steps || hasDiverged }
 
-        /// The point of lowest smoothed loss.
+        /// The first tenth of the sweep, where the average has seen few losses: one lucky
+        /// batch there would be the minimum (measured: a pretrained model's first loss, 1.45,
+        /// sat below the smoothed dip of 1.50 two decades later).
+        var settled: Int { points.count > test.steps / 10 ? test.steps / 10 : 0 }
+
+        /// The point of lowest smoothed loss after the first tenth of the sweep.
         public var minimum: Point? {
-            points.filter { $0.smoothedLoss.isFinite }.min { $0.smoothedLoss < $1.smoothedLoss }
+            points[settled...].filter { $0.smoothedLoss.isFinite }.min { $0.smoothedLoss < $1.smoothedLoss }
         }
 
-        /// The rate where the smoothed loss falls fastest against log(rate), looking only at
-        /// points before the minimum and skipping the first tenth, where the average has seen
-        /// few losses. Nil when fewer than 3 points are left (the sweep diverged at once, or
-        /// its range starts too high): then widen the range downwards.
+        /// The rate where the smoothed loss falls fastest against log(rate), between the
+        /// first tenth of the sweep and the minimum. Nil when fewer than 3 points are left
+        /// (the sweep diverged at once, or its range starts too high): then widen the range
+        /// downwards.
         public var suggestedLR: Double? {
             guard let lowest = minimum else { return nil }
-            let start = test.steps / 10
+            let start = settled
             guard lowest.step - start >= 2 else { return nil }
             let window = Array(points[start...lowest.step])
             var steepest: (slope: Double, lr: Double)?

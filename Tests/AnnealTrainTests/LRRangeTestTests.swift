@@ -36,6 +36,9 @@ import Testing
         nan.record(learningRate: 1e-3, loss: .nan)
         #expect(nan.hasDiverged)
         #expect(nan.minimum == nil && nan.suggestedLR == nil)
+        var early = LRRangeTest.Curve(LRRangeTest(minLR: 1e-4, maxLR: 1, steps: 100, smoothing: 0))
+        early.record(learningRate: 1e-4, loss: 2)
+        #expect(early.minimum?.step == 0, "a sweep that ends inside its first tenth still has a minimum")
     }
 
     @Test func theSuggestionIsTheSteepestDescentBeforeTheMinimum() {
@@ -51,11 +54,23 @@ import Testing
         #expect(abs(log10(c.minimum!.learningRate) + 1) < 0.6)
     }
 
+    @Test func aLuckyFirstBatchIsNotTheMinimum() {
+        // Flat at 1.6 with a first loss of 1.45, a dip to 1.5 at step 60, then a rise.
+        let t = LRRangeTest(minLR: 1e-6, maxLR: 1, steps: 100, smoothing: 0)
+        var c = LRRangeTest.Curve(t)
+        for step in 0..<100 {
+            let loss = step == 0 ? 1.45 : 1.6 - 0.1 * exp(-Double((step - 60) * (step - 60)) / 200) + (step > 70 ? 0.05 * Double(step - 70) : 0)
+            c.record(learningRate: t.learningRate(at: step), loss: loss)
+        }
+        #expect(c.minimum?.step == 60)
+        #expect(c.suggestedLR.map { t.learningRate(at: 50) ... t.learningRate(at: 55) ~= $0 } == true, "\(String(describing: c.suggestedLR))")
+    }
+
     @Test func noSuggestionWhenTheLossOnlyRises() {
         let t = LRRangeTest(minLR: 1e-2, maxLR: 10, steps: 20, smoothing: 0)
         var c = LRRangeTest.Curve(t)
         for step in 0..<20 { c.record(learningRate: t.learningRate(at: step), loss: 1 + Double(step) * 0.01) }
-        #expect(c.minimum?.step == 0)
+        #expect(c.minimum?.step == 2, "the first tenth is skipped")
         #expect(c.suggestedLR == nil)
     }
 }
