@@ -10,8 +10,10 @@ extension Tag {
 }
 
 /// What building a Swift plugin needs: the Anneal sources the binary builds against (its own
-/// checkout, like this test file's, or `ANNEAL_PACKAGE_PATH`) and `swift` on PATH. A test run
-/// as another user from copied binaries (scripts/test-unprivileged) may see neither.
+/// checkout, like this test file's, or `ANNEAL_PACKAGE_PATH`), `swift` on PATH, and being the
+/// checkout's owner: SwiftPM resolves Anneal's dependencies again for the plugin, and git
+/// refuses another user's repositories (measured as uid 65534 against root's local package
+/// copies: "detected dubious ownership"). scripts/test-unprivileged runs as such a user.
 enum PluginBuild {
     static var annealPackage: String {
         ProcessInfo.processInfo.environment["ANNEAL_PACKAGE_PATH"]
@@ -21,6 +23,8 @@ enum PluginBuild {
     static var isPossible: Bool {
         let env = ProcessInfo.processInfo.environment
         guard env["ANNEAL_SKIP_PLUGIN_BUILD"] == nil, FileManager.default.isReadableFile(atPath: annealPackage + "/Package.swift") else { return false }
+        var st = stat()
+        guard stat(annealPackage, &st) == 0, st.st_uid == getuid() else { return false }
         return (env["PATH"] ?? "").split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/swift") }
     }
 }
@@ -32,7 +36,7 @@ enum PluginBuild {
     /// reruns exactly it and its dependents with reason `plugin files changed`; `repro`
     /// matches; a compile error fails the stage showing the compiler's file:line:col and
     /// publishes no binary; restoring the source serves the earlier result from the cache.
-    @Test(.tags(.compilesPlugin), .enabled(if: PluginBuild.isPossible, "needs the Anneal sources and the Swift toolchain"))
+    @Test(.tags(.compilesPlugin), .enabled(if: PluginBuild.isPossible, "needs the Anneal checkout, owned by this user, and the Swift toolchain"))
     func scaffoldedPluginBuildsRunsRebuildsAndReportsCompileErrors() throws {
         let box = Sandbox()
         defer { box.remove() }
