@@ -8,6 +8,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "anneal", targets: ["anneal"]),
+        // The libraries Swift stage plugins build on (docs/plugins.md lists their public API
+        // and its version). Nothing else is a product: the runner's modules stay internal.
+        .library(name: "AnnealCompute", targets: ["AnnealCompute"]),
+        .library(name: "AnnealModels", targets: ["AnnealModels"]),
+        .library(name: "AnnealTrain", targets: ["AnnealTrain"]),
+        .library(name: "AnnealStageKit", targets: ["AnnealStageKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,7 +38,10 @@ let package = Package(
         // Training decisions as pure functions (batches, masks, losses, metrics) that stages
         // call and tests check without training.
         .target(name: "AnnealTrain", dependencies: ["AnnealModels", "AnnealText", "AnnealCompute"]),
-        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels", "AnnealCompute", "AnnealTrain"]),
+        // The stage protocol as a library (context, progress, config decoding, `main`): what a
+        // Swift plugin imports, and what the built-in stages' context is.
+        .target(name: "AnnealStageKit", dependencies: ["AnnealCompute", "AnnealText"]),
+        .target(name: "AnnealStages", dependencies: ["AnnealPipeline", "AnnealText", "AnnealModels", "AnnealCompute", "AnnealTrain", "AnnealStageKit"]),
         .executableTarget(name: "anneal", dependencies: [
             "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels", "AnnealCompute",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -44,6 +53,7 @@ let package = Package(
         .testTarget(name: "AnnealModelsTests", dependencies: ["AnnealModels"]),
         .testTarget(name: "AnnealTrainTests", dependencies: ["AnnealTrain"]),
         .testTarget(name: "AnnealStagesTests", dependencies: ["AnnealStages"]),
+        .testTarget(name: "AnnealStageKitTests", dependencies: ["AnnealStageKit"]),
         // The models and text modules let tests write tiny checkpoints for chat/generate/export.
         .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal", "AnnealModels", "AnnealText"]),
     ]

@@ -18,6 +18,10 @@ public struct Project: Sendable {
     public var toolVersion: String
     /// The `--set` overrides the spec was loaded with; recorded in the lockfile.
     public var overrides: [String] = []
+    /// Where Swift plugins are built (`SwiftPluginBuild`): outside the objects, never hashed.
+    /// `repro` points it at the user's cache, so rebuilding the results does not recompile.
+    public var pluginBuilds: String?
+    public var pluginBuildDirectory: String { pluginBuilds ?? store.root + "/plugins-build" }
 
     public init(spec: PipelineSpec, registry: StageRegistry, store: ContentStore, workspace: String, pipelinePath: String,
                 lockPath: String, builtinLauncher: [String], computeFingerprint: Value, toolVersion: String) {

@@ -10,7 +10,8 @@ import Foundation
 /// `ANNEAL_STAGE`, `ANNEAL_KIND`, `ANNEAL_WORKSPACE`, `ANNEAL_RUN`; and
 /// `ANNEAL_PROGRESS_FD` (3), where the stage may write JSON lines of progress and metrics;
 /// `ANNEAL_STATE_DIR`, resume scratch kept for the same action key across attempts
-/// (`Runner+State.swift`).
+/// (`Runner+State.swift`); for Swift plugins `ANNEAL_BIN`, `ANNEAL_PLUGIN_DIGEST` and
+/// `ANNEAL_PLUGIN_BUILDS` (`SwiftPluginBuild`).
 ///
 /// Commit: outputs are written into a private scratch directory; on exit 0 each output is
 /// hashed and renamed into the objects, then the action entry is written. A crash at any
@@ -65,7 +66,12 @@ extension Runner {
                 env["ANNEAL_RUN"] = runID
                 env["ANNEAL_PROGRESS_FD"] = "3"
                 env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key)
-                if case .plugin(let dir, _, _)? = project.kind(of: stage)?.launch { env["ANNEAL_PLUGIN_DIR"] = dir }
+                if case .plugin(let dir, _, let digest)? = project.kind(of: stage)?.launch {
+                    env["ANNEAL_PLUGIN_DIR"] = dir
+                    env["ANNEAL_PLUGIN_DIGEST"] = digest  // what a Swift plugin's build must match
+                }
+                env["ANNEAL_BIN"] = project.builtinLauncher.first
+                env["ANNEAL_PLUGIN_BUILDS"] = project.pluginBuildDirectory
                 process = try executor.start(StageInvocation(
                     stage: stage.name, key: facts.key, pipeline: project.spec.name, argv: argv, environment: env,
                     directory: project.workspace, logPath: logPath, scratch: scratch, outputs: outputDirs,

@@ -49,6 +49,10 @@ public struct StageRegistry: StageCatalog {
             }
             switch PluginManifest.parse(text, file: path, directoryName: name) {
             case .success(let m):
+                if let problem = SwiftPlugin.packageProblem(m, directory: "\(dir)/\(name)", manifest: top) {
+                    broken[name] = [problem]
+                    continue
+                }
                 if let other = kinds[m.schema.name] {
                     let owner = if case .plugin(let d, _, _) = other.launch { "the plugin in \(d)" } else { "a built-in stage kind" }
                     broken[name] = [Diagnostic(top, "plugin '\(name)' declares the kind name '\(m.schema.name)' of \(owner); rename it")]
@@ -57,7 +61,7 @@ public struct StageRegistry: StageCatalog {
                 // The directory's digest is in every action key of the kind: without it an edit
                 // of the plugin's script would never rerun anything.
                 do {
-                    let digest = try Digest.ofTree("\(dir)/\(name)").digest
+                    let digest = try (m.swiftProduct != nil ? SwiftPlugin.sourceDigest(of: "\(dir)/\(name)") : Digest.ofTree("\(dir)/\(name)")).digest
                     kinds[m.schema.name] = StageKind(schema: m.schema, launch: .plugin(directory: "\(dir)/\(name)", command: m.command, digest: digest))
                 } catch {
                     broken[name] = [Diagnostic(top, "cannot hash the files of plugin '\(name)': \(error)")]
@@ -91,8 +95,13 @@ public struct StageRegistry: StageCatalog {
 public struct PluginManifest: Sendable {
     public var schema: StageSchema
     public var command: String
+    /// `swift: PRODUCT`: the plugin is a Swift package whose executable product the runner
+    /// builds and runs (`SwiftPlugin`); `command` is then the runner's own.
+    public var swiftProduct: String?
+    /// Where `swift:` stands, for errors about the package.
+    var swiftMark: SourceMark?
 
-    static let keys = ["name", "version", "summary", "command", "threads", "inputs", "optional_inputs", "outputs", "params", "headline"]
+    static let keys = ["name", "version", "summary", "command", "swift", "threads", "inputs", "optional_inputs", "outputs", "params", "headline"]
     static let paramKeys = ["type", "default", "required", "allowed", "summary", "fields"]
 
     public static func parse(_ text: String, file: String, directoryName: String) -> Result<PluginManifest, PipelineErrors> {
@@ -118,8 +127,9 @@ public struct PluginManifest: Sendable {
         let name = root["name"]?.scalar ?? directoryName
         let version = root["version"]?.value.displayString ?? ""
         if version.isEmpty { diags.append(Diagnostic(root.mark, "missing required key 'version' (bump it when the stage's behaviour changes)")) }
-        let command = root["command"]?.scalar ?? ""
-        if command.isEmpty { diags.append(Diagnostic(root.mark, "missing required key 'command'")) }
+        let swiftProduct = SwiftPlugin.product(in: root, diags: &diags)
+        let command = swiftProduct.map(SwiftPlugin.command) ?? root["command"]?.scalar ?? ""
+        if command.isEmpty { diags.append(Diagnostic(root.mark, "missing required key 'command'", hint: "or 'swift: PRODUCT' for a plugin that is a Swift package")) }
         if let mark = root["command"]?.mark {
             _ = CommandTemplate.expand(command, keepEscapes: true, unquotable: { offset in
                 diags.append(Diagnostic(SourceMark(file: mark.file, line: mark.line, column: mark.column + offset),
@@ -145,7 +155,7 @@ public struct PluginManifest: Sendable {
         var schema = StageSchema(name: name, version: version, summary: root["summary"]?.scalar ?? "", inputs: names("inputs"),
                                  optionalInputs: names("optional_inputs"), outputs: outputs, params: params, threads: threads)
         schema.headline = headline
-        return .success(PluginManifest(schema: schema, command: command))
+        return .success(PluginManifest(schema: schema, command: command, swiftProduct: swiftProduct, swiftMark: root["swift"]?.mark))
     }
 
     static func paramSpecs(_ node: YAMLNode?, diags: inout [Diagnostic]) -> [ParamSpec] {

@@ -1,6 +1,5 @@
-import AnnealCompute
 import AnnealPipeline
-import AnnealText
+import AnnealStageKit
 import Foundation
 
 /// A stage kind compiled into the `anneal` binary. The runner starts it as a child process
@@ -13,80 +12,27 @@ public protocol BuiltinStage: Sendable {
     static func run(_ context: StageContext) throws
 }
 
-/// Errors a built-in stage reports; the runner shows them from the stage's log.
-public struct StageFailure: Error, CustomStringConvertible, Sendable, Equatable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
+/// Errors a built-in stage reports; the runner shows them from the stage's log. The stage
+/// kit's type, so built-in stages and Swift plugins fail the same way.
+public typealias StageFailure = AnnealStageKit.StageFailure
 
-/// What a built-in stage receives: paths, parameters, seed and threads from the environment,
-/// and a writer for progress lines on `ANNEAL_PROGRESS_FD`.
-public struct StageContext: Sendable {
-    public var stage: String
-    public var inputs: [String: String]
-    public var outputs: [String: String]
-    public var params: Value
-    public var seed: Int
-    public var threads: Int
-    /// `ANNEAL_STATE_DIR`: scratch the runner keeps for this action key across attempts
-    /// (resume checkpoints); nil when the stage runs without one.
-    public var stateDirectory: String?
-    let progressFD: Int32?
+/// What a stage receives: the stage kit's context (paths, parameters, seed and threads from
+/// the environment, and a writer for progress lines on `ANNEAL_PROGRESS_FD`), which Swift
+/// plugins use too. Built-in stages read their parameters as a `Value` and through their
+/// `StageParameters` table.
+public typealias StageContext = AnnealStageKit.StageContext
 
+extension StageContext {
     public init(stage: String, inputs: [String: String], outputs: [String: String], params: Value, seed: Int, threads: Int,
                 stateDirectory: String? = nil, progressFD: Int32? = nil) {
-        self.stage = stage
-        self.inputs = inputs
-        self.outputs = outputs
-        self.params = params
-        self.seed = seed
-        self.threads = threads
-        self.stateDirectory = stateDirectory
-        self.progressFD = progressFD
+        self.init(stage: stage, inputs: inputs, outputs: outputs, parametersJSON: Data(params.canonicalJSON.utf8), seed: seed,
+                  threads: threads, stateDirectory: stateDirectory, progressFD: progressFD)
     }
 
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> StageContext {
-        func map(_ key: String) throws -> [String: String] {
-            guard let text = env[key], case .map(let m)? = Value.parseJSON(text) else {
-                throw StageFailure("\(key) is missing or not a JSON object; built-in stages run under `anneal run`")
-            }
-            return m.compactMapValues(\.stringValue)
-        }
-        guard let paramsPath = env["ANNEAL_PARAMS"], let data = FileManager.default.contents(atPath: paramsPath),
-              let params = Value.parseJSON(String(decoding: data, as: UTF8.self)) else {
-            throw StageFailure("ANNEAL_PARAMS does not name a readable JSON file")
-        }
-        return StageContext(stage: env["ANNEAL_STAGE"] ?? "", inputs: try map("ANNEAL_INPUTS"), outputs: try map("ANNEAL_OUTPUTS"),
-                            params: params, seed: Int(env["ANNEAL_SEED"] ?? "") ?? 0, threads: Int(env["ANNEAL_THREADS"] ?? "") ?? 1, stateDirectory: env["ANNEAL_STATE_DIR"],
-                            progressFD: env["ANNEAL_PROGRESS_FD"].flatMap(Int32.init))
-    }
-
-    public func input(_ name: String) throws -> String {
-        guard let p = inputs[name] else { throw StageFailure("stage '\(stage)' has no input '\(name)'") }
-        return p
-    }
-
-    public func output(_ name: String) throws -> String {
-        guard let p = outputs[name] else { throw StageFailure("stage '\(stage)' has no output '\(name)'") }
-        return p
-    }
-
-    /// One progress line: `{"step", "total", "metrics", "message"}`, each part optional.
-    public func report(step: Int? = nil, total: Int? = nil, metrics: [String: Double] = [:], message: String? = nil) {
-        guard let fd = progressFD else { return }
-        var m: [String: Value] = [:]
-        if let step { m["step"] = .int(step) }
-        if let total { m["total"] = .int(total) }
-        if !metrics.isEmpty { m["metrics"] = .map(metrics.mapValues(Value.double)) }
-        if let message { m["message"] = .string(message) }
-        let line = Value.map(m).canonicalJSON + "\n"
-        _ = line.withCString { write(fd, $0, strlen($0)) }
-    }
-
-    /// A line for the stage's log (stderr) that the runner also shows as a progress message.
-    public func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-        report(message: line)
+    /// The resolved parameters (`ANNEAL_PARAMS`).
+    public var params: Value {
+        get { Value.parseJSON(String(decoding: parametersJSON, as: UTF8.self)) ?? .map([:]) }
+        set { parametersJSON = Data(newValue.canonicalJSON.utf8) }
     }
 
     /// The stage's parameters, decoded strictly: a key that is missing or of the wrong type
@@ -139,13 +85,6 @@ public enum StageCatalogue {
     }
 }
 
-/// The thread counts a stage process uses: OpenBLAS's pool, Anneal's kernels and
-/// AnnealText's workers, all from one number.
-public enum ThreadBudget {
-    public static func apply(_ threads: Int) {
-        let n = max(1, threads)
-        BLAS.setThreads(n)
-        ComputeThreads.count = n
-        TextThreads.count = n
-    }
-}
+/// The thread counts a stage process uses (OpenBLAS, Anneal's kernels, AnnealText's
+/// workers), from one number: the stage kit's.
+public typealias ThreadBudget = AnnealStageKit.ThreadBudget

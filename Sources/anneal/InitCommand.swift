@@ -3,12 +3,34 @@ import ArgumentParser
 import Foundation
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Scaffold a workspace with an example pipeline and plugin.")
+    static let configuration = CommandConfiguration(abstract: "Scaffold a workspace with an example pipeline and plugin, or (--stage NAME --swift) a Swift plugin.")
 
     @Argument(help: "Directory to create (or fill, if empty).")
-    var directory: String
+    var directory: String?
+
+    @Option(help: "Scaffold the plugin stages/NAME/ in the current workspace instead (with --swift).")
+    var stage: String?
+
+    @Flag(help: "With --stage: a Swift package built against Anneal's libraries.")
+    var swift = false
+
+    func validate() throws {
+        switch (directory, stage) {
+        case (nil, nil): throw ValidationError("give a DIR to scaffold a workspace, or --stage NAME --swift to scaffold a plugin")
+        case (_?, _?): throw ValidationError("give either a DIR (a new workspace) or --stage NAME (a plugin in this workspace), not both")
+        case (nil, let name?):
+            if !swift { throw ValidationError("--stage scaffolds a Swift plugin: add --swift (for a script plugin, copy stages/wordcount)") }
+            if !SwiftPluginScaffold.isValidName(name) {
+                throw ValidationError("invalid stage name '\(name)': a letter, then letters, digits, '_' and '-'")
+            }
+        case (_?, nil):
+            if swift { throw ValidationError("--swift goes with --stage NAME") }
+        }
+    }
 
     func run() throws {
+        if let stage { return try scaffoldPlugin(stage) }
+        guard let directory else { return }
         let fm = FileManager.default
         if let existing = try? fm.contentsOfDirectory(atPath: directory), !existing.isEmpty {
             throw UsageError("\(directory) is not empty; init only fills a new or empty directory")
@@ -27,6 +49,19 @@ struct Init: ParsableCommand {
             if executable { chmod(full, 0o755) }
         }
         print("created \(directory): run `cd \(directory) && anneal run` (pipelines/example.yaml is its only, so default, pipeline)")
+    }
+
+    /// `stages/NAME/` of the workspace: refused if it exists, so nothing is overwritten.
+    func scaffoldPlugin(_ name: String) throws {
+        let fm = FileManager.default
+        let dir = Workspace.root + "/stages/" + name
+        if fm.fileExists(atPath: dir) { throw UsageError("stages/\(name) already exists; pick another name or remove it") }
+        for (path, text) in SwiftPluginScaffold.files(name: name) {
+            let full = dir + "/" + path
+            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
+        }
+        print(SwiftPluginScaffold.usage(name: name), terminator: "")
     }
 }
 

@@ -58,6 +58,8 @@ struct Repro: ParsableCommand {
         var options = try PipelineOptions.parse([pipelineFile])
         options.overrides = lock.overrides
         var project = try Workspace.project(options, store: store)
+        // Swift plugins' binaries are built from sources the lock's keys cover: reuse them.
+        project.pluginBuilds = cache.store.root + "/plugins-build"
         project.lockPath = lockPath
         if lock.compute != project.computeFingerprint {
             printError("note: the lock was written on \(lock.compute.canonicalJSON); this machine is \(project.computeFingerprint.canonicalJSON)")

@@ -1,0 +1,95 @@
+import Foundation
+
+/// What a stage receives from the runner, read from the environment of the stage protocol:
+///
+/// | variable | field |
+/// |---|---|
+/// | `ANNEAL_INPUTS`, `ANNEAL_OUTPUTS` | ``inputs``, ``outputs``: name → path (JSON objects) |
+/// | `ANNEAL_PARAMS` | ``parametersJSON``: the file's bytes, the resolved parameters |
+/// | `ANNEAL_SEED`, `ANNEAL_THREADS` | ``seed`` (0 when unset), ``threads`` (1 when unset) |
+/// | `ANNEAL_STAGE`, `ANNEAL_PLUGIN_DIR` | ``stage``, ``pluginDirectory`` |
+/// | `ANNEAL_STATE_DIR` | ``stateDirectory``: scratch kept across attempts at the same action key |
+/// | `ANNEAL_PROGRESS_FD` | where ``report(step:total:metrics:message:)`` writes |
+///
+/// Inputs are read-only; each output is an empty directory the stage fills. Whatever the
+/// stage writes must depend only on its inputs, parameters, seed and thread count: the
+/// runner caches outputs by that key and `anneal repro` checks them bit for bit.
+public struct StageContext: Sendable {
+    /// The stage's name in the pipeline.
+    public var stage: String
+    /// Input name → read-only path (a directory, or a workspace file).
+    public var inputs: [String: String]
+    /// Output name → empty directory to write into.
+    public var outputs: [String: String]
+    /// The resolved parameters as JSON: every manifest parameter, defaults filled in.
+    public var parametersJSON: Data
+    public var seed: Int
+    /// Cores this stage may keep busy; ``ThreadBudget`` applies it.
+    public var threads: Int
+    /// Scratch for resume checkpoints, kept by the runner for the same action key across
+    /// failed or killed attempts and deleted once the outputs are committed. Never hashed:
+    /// the outputs must be the same bytes whether the stage resumed or not.
+    public var stateDirectory: String?
+    /// The plugin's own directory (`stages/NAME`), for files it ships beside its code.
+    public var pluginDirectory: String?
+    let progressFD: Int32?
+
+    public init(stage: String, inputs: [String: String], outputs: [String: String], parametersJSON: Data, seed: Int,
+                threads: Int, stateDirectory: String? = nil, pluginDirectory: String? = nil, progressFD: Int32? = nil) {
+        self.stage = stage
+        self.inputs = inputs
+        self.outputs = outputs
+        self.parametersJSON = parametersJSON
+        self.seed = seed
+        self.threads = threads
+        self.stateDirectory = stateDirectory
+        self.pluginDirectory = pluginDirectory
+        self.progressFD = progressFD
+    }
+
+    /// Reads the stage protocol from `environment`. Throws, naming the variable, when one is
+    /// missing or malformed: a stage binary started by hand instead of by `anneal run`.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(StageFailure) -> StageContext {
+        func paths(_ key: String) throws(StageFailure) -> [String: String] {
+            guard let text = environment[key], let data = text.data(using: .utf8),
+                  let map = try? JSONDecoder().decode([String: String].self, from: data) else {
+                throw StageFailure("\(key) is missing or not a JSON object of paths; stages run under `anneal run`, which sets it")
+            }
+            return map
+        }
+        guard let paramsPath = environment["ANNEAL_PARAMS"], let params = FileManager.default.contents(atPath: paramsPath) else {
+            throw StageFailure("ANNEAL_PARAMS does not name a readable file; stages run under `anneal run`, which writes it")
+        }
+        func number(_ key: String, default value: Int) throws(StageFailure) -> Int {
+            guard let text = environment[key], !text.isEmpty else { return value }
+            guard let n = Int(text) else { throw StageFailure("\(key) is '\(text)', not an integer") }
+            return n
+        }
+        return StageContext(stage: environment["ANNEAL_STAGE"] ?? "", inputs: try paths("ANNEAL_INPUTS"),
+                            outputs: try paths("ANNEAL_OUTPUTS"), parametersJSON: params,
+                            seed: try number("ANNEAL_SEED", default: 0), threads: try number("ANNEAL_THREADS", default: 1),
+                            stateDirectory: environment["ANNEAL_STATE_DIR"], pluginDirectory: environment["ANNEAL_PLUGIN_DIR"],
+                            progressFD: environment["ANNEAL_PROGRESS_FD"].flatMap(Int32.init))
+    }
+
+    /// The path of input `name`; throws if the stage has none of that name.
+    public func input(_ name: String) throws(StageFailure) -> String {
+        guard let p = inputs[name] else {
+            throw StageFailure("stage '\(stage)' has no input '\(name)'\(Self.known(inputs)); connect it in the pipeline or declare it in the manifest")
+        }
+        return p
+    }
+
+    /// The directory of output `name`; throws if the stage has none of that name.
+    public func output(_ name: String) throws(StageFailure) -> String {
+        guard let p = outputs[name] else {
+            throw StageFailure("stage '\(stage)' has no output '\(name)'\(Self.known(outputs)); declare it in the manifest's outputs")
+        }
+        return p
+    }
+
+    private static func known(_ paths: [String: String]) -> String {
+        paths.isEmpty ? "" : " (it has \(paths.keys.sorted().joined(separator: ", ")))"
+    }
+}
