@@ -44,9 +44,8 @@ extension Runner {
             let inputs = project.inputPaths(of: stage, facts: facts.inputs)
             let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
             var env = ProcessInfo.processInfo.environment
-            for (k, v) in inputs { env["ANNEAL_INPUT_" + Self.envName(k)] = v }
+            env.merge(Self.inputEnvironment(stage, paths: inputs)) { _, new in new }
             for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
-            env["ANNEAL_INPUTS"] = Value.map(inputs.mapValues(Value.string)).canonicalJSON
             env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
             env["ANNEAL_PARAMS"] = paramsPath
             env["ANNEAL_SEED"] = stage.readsSeed ? String(stage.seed) : nil
@@ -154,7 +153,7 @@ extension Runner {
             CommandTemplate.expand(template, keepEscapes: false) { expr, _ in
                 let parts = expr.split(separator: ".", maxSplits: 1).map(String.init)
                 switch (parts.first, parts.count) {
-                case ("inputs", 2): return inputs[parts[1]].map(Value.string)
+                case ("inputs", 2): return Self.inputValue(parts[1], stage: stage, paths: inputs)
                 case ("outputs", 2): return outputs[parts[1]].map(Value.string)
                 case ("plugin", 1): return plugin.map(Value.string)
                 default: return nil
