@@ -35,6 +35,11 @@ public final class Ledger: Sendable {
                     size INTEGER, mtime_ns INTEGER, digest TEXT NOT NULL);
                 """)
         }
+        // Each run's resolved parameters (`RunParameters`), for `exp show`, `diff` and
+        // `report`. Runs recorded before it have NULL there: they show no parameters.
+        m.registerMigration("v2-run-params") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN params TEXT")
+        }
         return m
     }
 
@@ -60,12 +65,14 @@ public final class Ledger: Sendable {
         public var finished: Double?
         public var status: String
         public var lockfile: String?
+        /// `RunParameters` as canonical JSON; nil for runs an older anneal recorded.
+        public var params: String?
     }
 
-    public func beginRun(id: String, pipeline: String, command: String) throws(StoreError) {
+    public func beginRun(id: String, pipeline: String, command: String, params: String? = nil) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "INSERT INTO runs (id, pipeline, command, started, status) VALUES (?, ?, ?, ?, 'running')",
-                           arguments: [id, pipeline, command, Date().timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO runs (id, pipeline, command, started, status, params) VALUES (?, ?, ?, ?, 'running', ?)",
+                           arguments: [id, pipeline, command, Date().timeIntervalSince1970, params])
         }
     }
 
@@ -117,7 +124,8 @@ public final class Ledger: Sendable {
         let t = "runs"
         return Run(id: try r.required("id", in: t), pipeline: try r.required("pipeline", in: t), command: try r.required("command", in: t),
                    started: try r.required("started", in: t), finished: try r.optional("finished", in: t),
-                   status: try r.required("status", in: t), lockfile: try r.optional("lockfile", in: t))
+                   status: try r.required("status", in: t), lockfile: try r.optional("lockfile", in: t),
+                   params: try r.optional("params", in: t))
     }
 
     // MARK: executions

@@ -52,7 +52,8 @@ public final class Runner: @unchecked Sendable {
     }
 
     public func run() throws(StoreError) -> RunSummary {
-        try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command)
+        try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command,
+                            params: RunParameters.record(project.spec, overrides: project.overrides).canonicalJSON)
         let order = project.ordered
         let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
         if options.locked, let refused = lockedRefusal(order: order, selected: selected) {

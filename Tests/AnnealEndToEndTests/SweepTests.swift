@@ -84,3 +84,88 @@ import Testing
         #expect(third == paths[2])
     }
 }
+
+/// `exp show` and `diff` on the sweep, and on runs recorded by an older anneal.
+@Suite struct CompareTests {
+    @Test func expShowAndDiffOverTheSweep() throws {
+        let s = SweepTests.sweepSandbox()
+        defer { s.remove() }
+        let run = s.run()
+        let table = s.anneal("exp", "show", "p.yaml", "--json", "--sort", "val_loss")
+        #expect(table.code == 0, "\(table.stderr)")
+        let rows = table.json?["rows"]?.listValue ?? []
+        #expect(table.json?["mode"] == .string("variants"))
+        #expect(table.json?["params"] == .list([.string("learning_rate"), .string("batch_size")]))
+        #expect(rows.count == 4)
+        let fitStages = (run.json?["stages"]?.listValue ?? []).filter { $0["name"]?.stringValue?.hasPrefix("fit@") == true }
+        let valLoss = fitStages.compactMap { $0["metrics"]?["val_loss"]?.doubleValue }.sorted()
+        #expect(rows.compactMap { $0["metrics"]?["fit.val_loss"]?.doubleValue } == valLoss)
+        #expect(rows.first?["params"]?["batch_size"] != nil)
+        let csv = s.anneal("exp", "show", "p.yaml", "--csv").stdout.split(separator: "\n")
+        #expect(csv.count == 5 && csv[0].hasPrefix("variant,learning_rate,batch_size,fit.loss,"))
+        #expect(csv[1].hasPrefix("\"learning_rate=0.003,batch_size=4\",0.003,4,"))
+        #expect(s.anneal("exp", "show", "p.yaml", "--sort", "nope").code == 2)
+
+        let d = s.anneal("diff", "learning_rate=0.003,batch_size=4", "fit@learning_rate=0.02,batch_size=4", "-p", "p.yaml", "--json")
+        #expect(d.code == 0, "\(d.stderr)")
+        #expect(d.json?["params"] == .list([.map(["name": .string("fit.with.learning_rate"), "a": .double(0.003), "b": .double(0.02)])]))
+        #expect(d.json?["stages"]?.listValue?.compactMap { $0["name"]?.stringValue } == ["fit", "eval"])
+        let mse = d.json?["metrics"]?.listValue?.first { $0["name"] == .string("eval.test_mse") }
+        let (a, b) = (mse?["a"]?.doubleValue ?? .nan, mse?["b"]?.doubleValue ?? .nan)
+        #expect(mse?["delta"]?.doubleValue == b - a)
+        #expect(s.anneal("diff", "learning_rate=9", "last", "-p", "p.yaml").code == 2)
+    }
+
+    @Test func runsRecordTheirParametersAndOldLedgersKeepWorking() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: p\nparams: {n: 2}\nstages:\n  a: {run: 'seq ${params.n} > ${outputs.o}/x', outputs: [o]}\n")
+        // The ledger as anneal wrote it before runs recorded parameters (schema v1), with one run.
+        s.write("old.py", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.executescript('''
+            CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+            INSERT INTO grdb_migrations VALUES ('v1');
+            CREATE TABLE runs (id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, command TEXT NOT NULL,
+                started REAL NOT NULL, finished REAL, status TEXT NOT NULL, lockfile TEXT);
+            CREATE TABLE executions (run_id TEXT NOT NULL, stage TEXT NOT NULL, status TEXT NOT NULL,
+                key TEXT, started REAL, finished REAL, exit_code INTEGER, error TEXT, log TEXT,
+                PRIMARY KEY (run_id, stage));
+            CREATE TABLE metrics (run_id TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER,
+                name TEXT NOT NULL, value REAL NOT NULL, time REAL NOT NULL);
+            CREATE INDEX metrics_stage ON metrics (stage, name, time);
+            CREATE TABLE file_state (path TEXT PRIMARY KEY, device INTEGER, inode INTEGER,
+                size INTEGER, mtime_ns INTEGER, digest TEXT NOT NULL);
+            INSERT INTO runs VALUES ('20200101-000000-0old', 'p.yaml', 'anneal run', 1.0, 2.0, 'ok', NULL);
+            INSERT INTO executions VALUES ('20200101-000000-0old', 'a', 'ran', NULL, 1.0, 2.0, 0, NULL, NULL);
+            INSERT INTO metrics VALUES ('20200101-000000-0old', 'a', 1, 'loss', 0.5, 1.5);
+            ''')
+            db.commit()
+            """)
+        try FileManager.default.createDirectory(atPath: s.dir + "/cache", withIntermediateDirectories: true)
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", s.dir + "/old.py", s.dir + "/cache/ledger.sqlite"]
+        try py.run()
+        py.waitUntilExit()
+        #expect(py.terminationStatus == 0)
+
+        #expect(s.anneal("runs", "--json").json?["runs"]?.listValue?.count == 1)
+        s.run()
+        s.run("p.yaml", ["--set", "params.n=3"])
+        let t = s.anneal("exp", "show", "p.yaml", "--json")
+        #expect(t.code == 0, "\(t.stderr)")
+        #expect(t.json?["mode"] == .string("runs"))
+        let rows = t.json?["rows"]?.listValue ?? []
+        #expect(rows.count == 3)
+        #expect(rows.first?["name"] == .string("20200101-000000-0old"))
+        #expect(rows.first?["params"] == .map([:]))
+        #expect(rows.first?["metrics"]?["a.loss"] == .double(0.5))
+        #expect(t.json?["params"] == .list([.string("a.params.n")]))
+        #expect(rows.dropFirst().map { $0["params"]?["a.params.n"] } == [.int(2), .int(3)])
+        let d = s.anneal("diff", rows[1]["name"]!.stringValue!, "last", "--json")
+        #expect(d.json?["params"] == .list([.map(["name": .string("a.params.n"), "a": .int(2), "b": .int(3)])]))
+        #expect(d.json?["stages"]?.listValue?.count == 1)
+    }
+}
