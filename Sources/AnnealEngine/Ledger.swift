@@ -1,3 +1,4 @@
+import AnnealPipeline
 import Foundation
 import GRDB
 
@@ -39,6 +40,8 @@ public final class Ledger: Sendable {
         // `report`. Runs recorded before it have NULL there: they show no parameters.
         m.registerMigration("v2-run-params") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN params TEXT")
+            // Why each stage ran (a JSON list), for `report`.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN reasons TEXT")
         }
         return m
     }
@@ -140,6 +143,7 @@ public final class Ledger: Sendable {
         public var exitCode: Int?
         public var error: String?
         public var log: String?
+        public var reasons: [String] = []
     }
 
     public func record(_ e: Execution) throws(StoreError) { try record([e]) }
@@ -150,9 +154,10 @@ public final class Ledger: Sendable {
         try write { db in
             for e in executions {
                 try db.execute(sql: """
-                    INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log])
+                    INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
+                                    e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
             }
         }
     }

@@ -141,7 +141,7 @@ extension Runner {
     func record(_ r: StageResult, started: Double, status: String) {
         try? ledger.record(Ledger.Execution(runID: runID, stage: r.name, status: status, key: r.facts?.key, started: started,
                                             finished: status == "running" ? nil : Date().timeIntervalSince1970,
-                                            exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log))
+                                            exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons))
     }
 
     /// The argv that runs the stage: inline commands and plugins through `/bin/sh -c`,

@@ -203,7 +203,7 @@ public final class Runner: @unchecked Sendable {
     private func execution(_ r: StageResult) -> Ledger.Execution {
         let now = Date().timeIntervalSince1970
         return Ledger.Execution(runID: runID, stage: r.name, status: r.status.rawValue, key: r.facts?.key, started: now,
-                                finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log)
+                                finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons)
     }
 
     private func writeLock(_ stages: [String: StageFacts]) {

@@ -57,7 +57,7 @@ struct ExperimentReader {
         let recorded = r.params.flatMap(Value.parseJSON)?["stages"]?.mapValue ?? [:]
         var stages: [(String, StageSnapshot)] = []
         for e in try ledger.executions(run: r.id) {
-            var s = StageSnapshot(name: e.stage, key: e.key, status: e.status, error: e.error)
+            var s = StageSnapshot(name: e.stage, key: e.key, status: e.status, reasons: e.reasons, error: e.error)
             if let rec = recorded[e.stage] {
                 s.params = RunParameters.flatten(stage: rec)
                 s.kind = rec["kind"]?.stringValue ?? ""
