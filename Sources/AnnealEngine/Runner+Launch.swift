@@ -75,13 +75,19 @@ extension Runner {
             var metrics: [String: Double] = [:]
             var lastReported: [String] = []
             var points: [Ledger.MetricPoint] = []
+            var flushed = Date()
             let code = process.wait { report in
                 if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
                 for (k, v) in report.metrics {
                     metrics[k] = v
                     points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
                 }
-                if points.count >= 256 { try? ledger.record(run: runID, stage: stage.name, points: points); points = [] }
+                // In batches, but at least once a second, so `metrics --watch` follows a slow stage.
+                if points.count >= 256 || (!points.isEmpty && Date().timeIntervalSince(flushed) >= 1) {
+                    try? ledger.record(run: runID, stage: stage.name, points: points)
+                    points = []
+                    flushed = Date()
+                }
                 reporter.report(.progress(stage: stage.name, step: report.step, total: report.total, metrics: report.metrics,
                                           message: report.message))
             }

@@ -13,7 +13,7 @@ enum ReportHTML {
         h3{font-size:14px;margin:0 0 4px;font-family:ui-monospace,monospace}
         .meta{color:#57606a}table{border-collapse:collapse;margin:6px 0 12px}th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}
         th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}td.reasons{color:#57606a;max-width:420px}
-        .scroll{overflow-x:auto}.charts{display:flex;flex-wrap:wrap;gap:18px}.card{border:1px solid #d0d7de;border-radius:6px;padding:8px 10px}
+        .scroll{overflow-x:auto}.charts{display:flex;flex-wrap:wrap;gap:18px}.card{border:1px solid #d0d7de;border-radius:6px;padding:8px 10px;max-width:540px}
         svg.chart .plot{fill:#fff;stroke:#d0d7de}svg.chart .grid{stroke:#eaeef2}svg.chart .tick,svg.chart .axis{font-size:11px;fill:#57606a}
         svg.chart .series{fill:none;stroke-width:1.6;stroke-linejoin:round}
         ul.legend{list-style:none;padding:0;margin:6px 0 0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}

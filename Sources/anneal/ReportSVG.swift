@@ -48,13 +48,13 @@ enum ReportSVG {
 
     /// One metric's curves, steps on x. Non-finite values are left out of the path.
     static func chart(_ c: ReportData.Chart, lines: [ReportData.Line]) -> String {
-        let (w, h) = (560.0, 240.0)
+        let (w, h) = (520.0, 240.0)
         let (left, right, top, bottom) = (58.0, 14.0, 12.0, 34.0)
         let points = c.series.flatMap(\.points).filter { $0.1.isFinite }
         var (x0, x1) = (points.map(\.0).min() ?? 0, points.map(\.0).max() ?? 1)
         var (y0, y1) = (points.map(\.1).min() ?? 0, points.map(\.1).max() ?? 1)
         if x1 == x0 { x1 = x0 + 1 }
-        if y1 == y0 { (y0, y1) = (y0 - 0.5, y1 + 0.5) }
+        if y1 == y0 { (y0, y1) = (y0 - max(abs(y0) * 0.1, 1e-6), y1 + max(abs(y1) * 0.1, 1e-6)) }
         let pad = (y1 - y0) * 0.05
         (y0, y1) = (y0 - pad, y1 + pad)
         func sx(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (w - left - right) }
@@ -101,8 +101,10 @@ enum ReportSVG {
         var byColumn = [[ReportData.Node]](repeating: [], count: columns)
         for n in nodes { byColumn[layer[n.name]!].append(n) }
         let rowHeight = 46.0, boxHeight = 34.0, gap = 56.0
-        let charWidth = 6.6
-        let widths = byColumn.map { col in min(360, max(90, (col.map { Double(max($0.name.count, $0.kind.count + 2)) }.max() ?? 8) * charWidth + 20)) }
+        // A 12px monospace name is about 7.3px a character, the 10px kind line about 6px.
+        let widths = byColumn.map { col in
+            min(440, max(90, (col.map { max(Double($0.name.count) * 7.4, Double($0.kind.count + $0.status.count + 3) * 6.2) }.max() ?? 60) + 18))
+        }
         var xs: [Double] = []
         var x = 10.0
         for w in widths { xs.append(x); x += w + gap }
