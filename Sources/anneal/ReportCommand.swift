@@ -41,6 +41,12 @@ struct Report: ParsableCommand {
         let data = try ReportData.gather(runs: chosen, reader: reader, project: project)
         let html = ReportHTML.page(data, generated: Date())
         let path = Workspace.userPath(output)
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw StoreError.io("cannot create \(dir): \(error.localizedDescription)")
+            }
+        }
         try writeAtomically(html, to: path)
         let size = html.utf8.count
         print("wrote \(output) (\(size >= 1024 ? "\(size / 1024) KiB" : "\(size) bytes"); \(data.charts.count) chart\(data.charts.count == 1 ? "" : "s"), \(data.lines.count) line\(data.lines.count == 1 ? "" : "s"))")
