@@ -133,3 +133,11 @@ import Testing
         #expect(two.stage(named: "a@lr=0.1")?.variant?.index == 1)
     }
 }
+
+@Suite struct ListInputSyntaxTests {
+    @Test func anUnquotedListInputInAFlowMappingGetsAHint() {
+        #expect(errors("name: t\nstages:\n  a: {run: x, inputs: {m: b.o[*]}, outputs: [o]}\n") == [
+            "p.yaml:3:30: error: YAML syntax: while parsing a flow mapping: did not find expected ',' or '}'; inside {…}, quote a list input: {models: 'sft.model[*]'}",
+        ])
+    }
+}
