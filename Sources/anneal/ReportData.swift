@@ -107,6 +107,10 @@ extension ReportData {
             data.charts.append(Chart(id: id.replacingOccurrences(of: "\u{1}", with: "."), stage: String(id[..<dot]),
                                      metric: String(id[id.index(after: dot)...]), series: series[id]!))
         }
+        // Comparisons first: the charts that overlay several runs or variants, then the rest.
+        data.charts = data.charts.enumerated().sorted { a, b in
+            (a.element.series.count > 1 ? 0 : 1, a.offset) < (b.element.series.count > 1 ? 0 : 1, b.offset)
+        }.map(\.element)
         data.tables = finals.keys.sorted { a, b in
             (chartOrder.firstIndex { $0.hasPrefix(a + "\u{1}") } ?? .max, a) < (chartOrder.firstIndex { $0.hasPrefix(b + "\u{1}") } ?? .max, b)
         }.map { table(stage: $0, rows: finals[$0]!) }
