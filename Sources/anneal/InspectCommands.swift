@@ -96,7 +96,7 @@ struct Dag: ParsableCommand {
             print("}")
         case .mermaid:
             print("graph LR")
-            let id = { (n: String) in "s_" + n.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() }
+            let id = { (n: String) in "s_" + n.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() + Self.disambiguator(n) }
             for s in stages { print("  \(id(s.name))[\"\(s.name)<br/>\(s.kindName)\"]") }
             for s in stages {
                 for i in s.inputs {
@@ -111,6 +111,15 @@ struct Dag: ParsableCommand {
 }
 
 extension Dag {
+    /// Mermaid ids keep only letters, digits and `_`: a variant's name (`fit@lr=1e-4` and
+    /// `fit@lr=1e+4` map alike) gets a stable FNV-1a hash of its bytes appended.
+    static func disambiguator(_ name: String) -> String {
+        guard name.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else { return "" }
+        var h: UInt32 = 2_166_136_261
+        for b in name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return "_" + String(h, radix: 16)
+    }
+
     /// `  [matrix sft: 2/4]` or `  [along sft: 2/4]`.
     static func describe(_ v: StageVariant, of count: Int) -> String {
         "  [\(v.base == v.sweep ? "matrix" : "along") \(v.sweep): \(v.index + 1)/\(count)]"

@@ -31,6 +31,12 @@ import Testing
         #expect(dag.stdout.contains("fit@learning_rate=0.02,batch_size=4 (linfit)  [matrix fit: 3/4]"))
         #expect(dag.stdout.contains("eval@learning_rate=0.003,batch_size=32 (lineval)  [along fit: 2/4]\n  ← model: fit@learning_rate=0.003,batch_size=32.model"))
         #expect(dag.stdout.contains("  ← scores[3]: eval@learning_rate=0.02,batch_size=32.scores"))
+        let mermaid = s.anneal("dag", "p.yaml", "--format", "mermaid").stdout.split(separator: "\n")
+        let ids = mermaid.filter { $0.contains("[\"") }.map { $0.trimmingCharacters(in: .whitespaces).prefix { $0 != "[" } }
+        #expect(ids.count == 10 && Set(ids).count == 10, "one mermaid node per stage: \(ids)")
+        let dot = s.anneal("dag", "p.yaml", "--format", "dot").stdout
+        #expect(dot.contains("subgraph \"cluster_fit\" {\n    label=\"fit: matrix, 4 variants\";"))
+        #expect(dot.contains("label=\"eval: along fit, 4 variants\";"))
 
         let first = s.run()
         let evals = Self.fits.map { "eval" + $0.dropFirst(3) }
@@ -53,6 +59,15 @@ import Testing
             "fit@learning_rate=0.003,batch_size=16", "fit@learning_rate=0.02,batch_size=16",
         ])
         #expect(third["fit@learning_rate=0.02,batch_size=4"] == "cached")
+    }
+
+    @Test func mermaidGivesVariantsWhoseNamesDifferOnlyInPunctuationTheirOwnNodes() {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: m\nparams: {v: 1}\nstages:\n  g:\n    run: echo ${params.v} > ${outputs.o}/v\n    outputs: [o]\n    matrix: {params.v: [1e-4, 1e+4]}\n")
+        let ids = s.anneal("dag", "p.yaml", "--format", "mermaid").stdout.split(separator: "\n")
+            .filter { $0.contains("[\"") }.map { $0.trimmingCharacters(in: .whitespaces).prefix { $0 != "[" } }
+        #expect(ids.count == 2 && Set(ids).count == 2, "\(ids)")
     }
 
     @Test func listInputsInTheStageProtocol() throws {
