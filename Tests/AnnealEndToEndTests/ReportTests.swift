@@ -79,4 +79,39 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("train step ") })
         #expect(s.anneal("metrics", "--watch").code == 2)
     }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux script for a terminal"))
+    func watchRedrawsInPlaceWithASparklineOnATerminal() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("train.py", Self.longStage)
+        s.write("p.yaml", "name: w\nstages:\n  train: {run: python3 train.py 12 0.25, outputs: [o]}\n")
+        // script(1) gives the watch a pseudo-terminal; its output is what the terminal received.
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        watch.arguments = ["-qfec", "'\(Sandbox.binary)' metrics train --watch", "/dev/null"]
+        watch.currentDirectoryURL = URL(fileURLWithPath: s.dir)
+        var env = ProcessInfo.processInfo.environment
+        env["ANNEAL_CACHE"] = nil
+        watch.environment = env
+        let out = Pipe()
+        watch.standardOutput = out
+        watch.standardInput = FileHandle.nullDevice
+        try watch.run()
+        var first = Data()
+        while !first.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            first += chunk
+        }
+        #expect(s.run().statuses == ["train": "ran"])
+        let text = String(decoding: first + out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        watch.waitUntilExit()
+        #expect(watch.terminationStatus == 0)
+        #expect(text.contains("\u{1B}[K") && text.contains("\u{1B}[2A"), "redrawn in place: \(text.debugDescription)")
+        #expect(text.contains("train  ran  step 12  loss "))
+        // The final sparkline: 12 losses, the first (highest) a full bar.
+        let spark = text.components(separatedBy: "loss ").last?.prefix { "▁▂▃▄▅▆▇█".contains($0) } ?? ""
+        #expect(spark.count == 12 && spark.first == "█", "\(text.debugDescription)")
+    }
 }
