@@ -13,6 +13,12 @@ public struct RunOptions: Sendable {
     public var writeLockfile = true
     /// What the ledger records as the command of the run.
     public var command = "run"
+    /// Where stages run: child processes of this one, or Slurm jobs.
+    public var executor = Executor.local
+
+    public enum Executor: String, Sendable, CaseIterable {
+        case local, slurm
+    }
 
     public init(jobs: Int) { self.jobs = max(1, jobs) }
 }

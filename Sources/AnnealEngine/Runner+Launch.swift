@@ -25,58 +25,76 @@ extension Runner {
             return
         }
         let started = Date()
-        let scratch: String
-        let process: StageProcess
+        var scratch = ""
+        let process: any StageRun
         var outputDirs: [String: String] = [:]
-        let logPath: String
+        var logPath = ""
         do {
-            scratch = try project.store.makeScratch(stage: stage.name)
-            for o in stage.outputs {
-                outputDirs[o] = "\(scratch)/out/\(o)"
-                try FileManager.default.createDirectory(atPath: outputDirs[o]!, withIntermediateDirectories: true)
+            if let adopted = executor.adopt(stage: stage.name, key: facts.key) {
+                // A job of a killed run still computing this very key: wait for it, never twice.
+                scratch = adopted.scratch
+                logPath = adopted.logPath
+                for o in stage.outputs { outputDirs[o] = "\(scratch)/out/\(o)" }
+                process = adopted.run
+                reporter.report(.progress(stage: stage.name, step: nil, total: nil, metrics: [:], message: adopted.note))
+            } else {
+                scratch = try executor.makeScratch(stage: stage.name, key: facts.key)
+                for o in stage.outputs {
+                    outputDirs[o] = "\(scratch)/out/\(o)"
+                    try FileManager.default.createDirectory(atPath: outputDirs[o]!, withIntermediateDirectories: true)
+                }
+                let paramsPath = "\(scratch)/params.json"
+                try writeAtomically(stage.params.prettyJSON, to: paramsPath)
+                // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
+                let logDir = "\(project.store.logsDir)/\(runID)"
+                try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+                logPath = "\(logDir)/\(stage.name).log"
+                let inputs = project.inputPaths(of: stage, facts: facts.inputs)
+                let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
+                var env = ProcessInfo.processInfo.environment
+                env.merge(Self.inputEnvironment(stage, paths: inputs)) { _, new in new }
+                for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
+                env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
+                env["ANNEAL_PARAMS"] = paramsPath
+                env["ANNEAL_SEED"] = stage.readsSeed ? String(stage.seed) : nil
+                env["ANNEAL_THREADS"] = String(threadBudget(of: stage))
+                env["ANNEAL_STAGE"] = stage.name
+                env["ANNEAL_KIND"] = stage.kindName
+                env["ANNEAL_WORKSPACE"] = project.workspace
+                env["ANNEAL_RUN"] = runID
+                env["ANNEAL_PROGRESS_FD"] = "3"
+                env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key)
+                if case .plugin(let dir, _, _)? = project.kind(of: stage)?.launch { env["ANNEAL_PLUGIN_DIR"] = dir }
+                process = try executor.start(StageInvocation(
+                    stage: stage.name, key: facts.key, pipeline: project.spec.name, argv: argv, environment: env,
+                    directory: project.workspace, logPath: logPath, scratch: scratch, outputs: outputDirs,
+                    threads: threadBudget(of: stage), resources: stage.resources))
             }
-            let paramsPath = "\(scratch)/params.json"
-            try writeAtomically(stage.params.prettyJSON, to: paramsPath)
-            // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
-            let logDir = "\(project.store.logsDir)/\(runID)"
-            try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
-            logPath = "\(logDir)/\(stage.name).log"
-            let inputs = project.inputPaths(of: stage, facts: facts.inputs)
-            let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
-            var env = ProcessInfo.processInfo.environment
-            env.merge(Self.inputEnvironment(stage, paths: inputs)) { _, new in new }
-            for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
-            env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
-            env["ANNEAL_PARAMS"] = paramsPath
-            env["ANNEAL_SEED"] = stage.readsSeed ? String(stage.seed) : nil
-            env["ANNEAL_THREADS"] = String(threadBudget(of: stage))
-            env["ANNEAL_STAGE"] = stage.name
-            env["ANNEAL_KIND"] = stage.kindName
-            env["ANNEAL_WORKSPACE"] = project.workspace
-            env["ANNEAL_RUN"] = runID
-            env["ANNEAL_PROGRESS_FD"] = "3"
-            env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key)
-            if case .plugin(let dir, _, _)? = project.kind(of: stage)?.launch { env["ANNEAL_PLUGIN_DIR"] = dir }
-            process = try StageProcess(argv: argv, environment: env, directory: project.workspace, logPath: logPath)
         } catch {
             var result = StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
                                      error: "stage '\(stage.name)' could not start: \(error)")
-            result.isInternalFailure = true  // scratch space, pipes, spawning: the runner's own failure
+            // Scratch space, pipes, spawning: the runner's own failure; a job the cluster refused
+            // (its resources) is the stage's.
+            if case .refused? = error as? StoreError {} else { result.isInternalFailure = true }
+            if !scratch.isEmpty { ContentStore.removeTree(scratch) }
             deliver(result)
             return
         }
         condition.lock()
         running[stage.name] = process
+        // An interrupt that came while this stage was being submitted did not see it.
+        let missedInterrupt = interrupted
         condition.unlock()
+        if missedInterrupt { process.stop(force: false) }
         record(StageResult(name: stage.name, status: .ran, reasons: reasons, log: logPath), started: started.timeIntervalSince1970, status: "running")
 
         let outputDirectories = outputDirs
-        DispatchQueue.global().async { [self] in
+        DispatchQueue.global().async { [self, logPath, scratch] in
             var metrics: [String: Double] = [:]
             var lastReported: [String] = []
             var points: [Ledger.MetricPoint] = []
             var flushed = Date()
-            let code = process.wait { report in
+            let end = process.finish { report in
                 if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
                 for (k, v) in report.metrics {
                     metrics[k] = v
@@ -94,15 +112,22 @@ extension Runner {
             try? ledger.record(run: runID, stage: stage.name, points: points)
             let log: String? = logPath
             var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
-                                     facts: facts, exitCode: code, log: log, metrics: metrics)
+                                     facts: facts, exitCode: end.code, log: log, metrics: metrics)
+            let code = end.code
             let declared = project.kind(of: stage)?.schema.headline ?? []
             result.headline = (declared.isEmpty ? lastReported : declared).filter { metrics[$0] != nil }
-            if code != 0 {
+            if code != 0 || end.reason != nil {
                 result.status = isInterrupted ? .interrupted : .failed
-                result.error = "stage '\(stage.name)' \(code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)")"
+                result.error = "stage '\(stage.name)' "
+                    + (end.reason ?? (code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)"))
                     + Self.tail(of: log, run: runID, stage: stage.name)
             } else {
                 commitOutputs(outputDirectories, of: stage, into: &result)
+                if let queued = end.queued, let ended = end.ended {
+                    // The price of running it as a job, measured where it is paid (docs/slurm.md).
+                    Self.appendNote(String(format: "anneal: submit to start %.2fs, end to commit %.2fs", queued,
+                                           Date().timeIntervalSince1970 - ended), to: logPath)
+                }
             }
             ContentStore.removeTree(scratch)
             record(result, started: started.timeIntervalSince1970, status: result.status.rawValue)
@@ -189,4 +214,13 @@ extension Runner {
     }
 
     static func envName(_ s: String) -> String { EnvironmentName.of(s) }
+
+    /// Appends a line of the runner's own to a stage log.
+    static func appendNote(_ text: String, to path: String) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let line = Array((text + "\n").utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
 }

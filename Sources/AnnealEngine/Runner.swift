@@ -16,7 +16,9 @@ public final class Runner: @unchecked Sendable {
 
     let condition = NSCondition()
     var finished: [StageResult] = []
-    var running: [String: StageProcess] = [:]
+    var running: [String: any StageRun] = [:]
+    /// Runs the stages' invocations: child processes here, or Slurm jobs (`RunOptions.executor`).
+    let executor: any StageExecutor
     var interrupted = false
 
     public init(project: Project, options: RunOptions, reporter: any RunReporter, ledger: Ledger, stats: StatCache,
@@ -29,6 +31,15 @@ public final class Runner: @unchecked Sendable {
         self.actions = ActionCache(store: project.store)
         self.runID = runID
         self.lock = lock
+        switch options.executor {
+        case .local: executor = LocalExecutor(store: project.store)
+        case .slurm: executor = SlurmExecutor(store: project.store, pipeline: project.spec.name)
+        }
+    }
+
+    /// After `run`: ends jobs earlier, killed runs left in flight that this run did not adopt.
+    public func sweepExecutor() {
+        for note in executor.sweep() { reporter.report(.waiting(note)) }
     }
 
     /// Called from a signal handler's queue: stop launching, terminate running stages.
@@ -39,15 +50,15 @@ public final class Runner: @unchecked Sendable {
         let procs = Array(running.values)
         condition.broadcast()
         condition.unlock()
-        guard first else { procs.forEach { $0.signal(SIGKILL) }; return }
-        procs.forEach { $0.signal(SIGTERM) }
+        guard first else { procs.forEach { $0.stop(force: true) }; return }
+        procs.forEach { $0.stop(force: false) }
         let deadline = DispatchTime.now() + 5
         DispatchQueue.global().asyncAfter(deadline: deadline) { [weak self] in
             guard let self else { return }
             self.condition.lock()
             let left = Array(self.running.values)
             self.condition.unlock()
-            left.forEach { $0.signal(SIGKILL) }
+            left.forEach { $0.stop(force: true) }
         }
     }
 
@@ -125,7 +136,7 @@ public final class Runner: @unchecked Sendable {
                         } else {
                             let why = !options.force.contains(stage.name) ? reasons
                                 : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
-                            let threads = threadBudget(of: stage)
+                            let threads = executor.holdsLocalCores ? threadBudget(of: stage) : 0
                             guard busyThreads == 0 || busyThreads + threads <= options.jobs else {
                                 prepared[stage.name] = (facts, reasons)
                                 continue

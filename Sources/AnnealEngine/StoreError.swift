@@ -9,6 +9,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case lockfile(String)
     /// A stage left an output the store cannot accept: the stage failed, not the store.
     case output(String)
+    /// The cluster refused a stage's job (`sbatch`: resources it cannot give): the stage
+    /// failed to start, not the runner.
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -18,6 +21,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .ledger(let m): "ledger: \(m)"
         case .lockfile(let m): m
         case .output(let m): m
+        case .refused(let m): m
         }
     }
 }

@@ -16,6 +16,7 @@ struct StageDraft {
     var variant: StageVariant?
     /// Pipeline params with a variant's `params.*` matrix values written in.
     var params: Value?
+    var resources = StageResources()
 }
 
 struct Globals {
@@ -67,6 +68,7 @@ extension LoadContext {
         }
         if let t = node["threads"] { d.threads = threads(t) }
         if let s = node["seed"] { d.seed = seed(s) }
+        if let r = node["resources"] { d.resources = resources(r, stage: name) }
         return d
     }
 
@@ -193,6 +195,7 @@ extension LoadContext {
         let seed = d.seed ?? globals.seed
         var stage = StageSpec(name: d.name, action: action, inputs: d.inputs, outputs: d.outputs, params: params,
                               referencedParams: referenced, seed: seed, threads: d.threads ?? d.schema?.threads ?? 1, mark: d.mark)
+        stage.resources = d.resources
         if case .command = d.action { stage.readsSeed = d.seed != nil || referenced["seed"] != nil }
         stage.variant = d.variant
         return stage

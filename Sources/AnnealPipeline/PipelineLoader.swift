@@ -15,8 +15,8 @@ public struct PipelineLoader: Sendable {
         self.workspace = workspace
     }
 
-    static let topKeys = ["name", "seed", "params", "stages", "description"]
-    static let stageKeys = ["uses", "run", "inputs", "outputs", "with", "threads", "seed", "description", "matrix"]
+    static let topKeys = ["name", "seed", "params", "stages", "description", "executor"]
+    static let stageKeys = ["uses", "run", "inputs", "outputs", "with", "threads", "seed", "description", "resources", "matrix"]
 
     public func load(file: String, overrides: [String] = []) throws(PipelineErrors) -> PipelineSpec {
         let mark = SourceMark(file: file, line: 0, column: 0)
@@ -93,6 +93,7 @@ struct LoadContext {
         }
         if stagePairs.isEmpty { error(stagesNode.mark, "'stages' is empty; a pipeline needs at least one stage") }
 
+        let executor = root["executor"].flatMap { self.executor($0) }
         let globals = Globals(name: name, seed: seed, params: params)
         var drafts: [StageDraft] = []
         var matrices: [String: YAMLNode] = [:]
@@ -112,7 +113,7 @@ struct LoadContext {
             let first = stages.first { $0.name == cycle[0] }!
             error(first.mark, "dependency cycle: \(cycle.joined(separator: " -> "))")
         }
-        return PipelineSpec(file: file, name: name, seed: seed, params: params, stages: stages)
+        return PipelineSpec(file: file, name: name, seed: seed, params: params, stages: stages, executor: executor)
     }
 
     mutating func checkKeys(_ pairs: [YAMLNode.Pair], allowed: [String], what: String, of owner: String = "") {

@@ -8,6 +8,8 @@ public struct PipelineSpec: Sendable {
     public var params: Value
     /// In the order the file lists them.
     public var stages: [StageSpec]
+    /// `executor:` of the file (`local` or `slurm`); nil when it names none. `--executor` wins.
+    public var executor: String?
 
     public func stage(named name: String) -> StageSpec? { stages.first { $0.name == name } }
 }
@@ -34,6 +36,8 @@ public struct StageSpec: Sendable {
     public var seed: Int
     public var threads: Int
     public var mark: SourceMark
+    /// `resources:` for the Slurm executor; not part of the action key.
+    public var resources = StageResources()
     /// Whether the stage can see its seed. A command stage that neither uses `${seed}` nor sets
     /// `seed:` cannot: its action key leaves the seed out, so changing the pipeline's seed
     /// does not rerun it (and it gets no `ANNEAL_SEED`). Stage kinds always can.

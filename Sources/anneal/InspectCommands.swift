@@ -20,12 +20,22 @@ struct Status: ParsableCommand {
         let ledger = Workspace.existingLedger(project.store)
         let stats = try StatCache(ledger: ledger)
         let statuses = Planner(project: project, stats: stats).status(lock: lock ?? nil, only: only, force: force)
+        // Stages a Slurm run has in flight (docs/slurm.md), by stage and key.
+        let jobs = Dictionary(SlurmJobStatus.inFlight(store: project.store).map { ("\($0.stage) \($0.key)", $0) }, uniquingKeysWith: { a, _ in a })
+        let keys = Dictionary(statuses.compactMap { s in s.facts.map { (s.name, $0.key) } }, uniquingKeysWith: { a, _ in a })
+        func job(_ stage: String) -> SlurmJobStatus? { keys[stage].flatMap { jobs["\(stage) \($0)"] } }
         if json {
             printJSON(.map([
                 "pipeline": .string(project.pipelinePath),
                 "stages": .list(statuses.map {
-                    .map(["name": .string($0.name), "status": .string($0.isFresh ? "fresh" : "stale"),
-                          "reasons": .list($0.reasons.map(Value.string))])
+                    var m: [String: Value] = ["name": .string($0.name), "status": .string($0.isFresh ? "fresh" : "stale"),
+                                              "reasons": .list($0.reasons.map(Value.string))]
+                    if let j = job($0.name) {
+                        m["job"] = .map(["id": .int(j.job), "state": .string(j.state), "reason": .string(j.reason),
+                                         "queued_seconds": j.queuedSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+                                         "running_seconds": j.runningSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null])
+                    }
+                    return .map(m)
                 }),
             ]))
             return
@@ -34,7 +44,8 @@ struct Status: ParsableCommand {
         for s in statuses {
             let name = s.name.padding(toLength: width, withPad: " ", startingAt: 0)
             let verb = dryRun ? (s.isFresh ? "cached" : "would run") : (s.isFresh ? "fresh" : "stale")
-            print("\(name)  \(verb)" + (s.reasons.isEmpty ? "" : ": " + s.reasons.joined(separator: "; ")))
+            print("\(name)  \(verb)" + (s.reasons.isEmpty ? "" : ": " + s.reasons.joined(separator: "; "))
+                  + (job(s.name).map { " [\($0.summary)]" } ?? ""))
         }
         let stale = statuses.filter { !$0.isFresh }.count
         print(stale == 0 ? "everything is fresh" : "\(stale) of \(statuses.count) stages \(dryRun ? "would run" : "stale")")

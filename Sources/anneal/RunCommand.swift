@@ -23,6 +23,8 @@ struct Run: ParsableCommand {
     var keepGoing = false
     @Flag(help: "Print one JSON object on stdout (progress goes to stderr).")
     var json = false
+    @Option(help: "Where stages run: local (child processes) or slurm (one Slurm job each; see docs/slurm.md). Default: the pipeline's 'executor:', else local.")
+    var executor: RunOptions.Executor?
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
@@ -64,10 +66,15 @@ struct Run: ParsableCommand {
         options.only = only.isEmpty ? nil : Set(only)
         options.locked = locked
         options.command = CommandLine.arguments.dropFirst().joined(separator: " ")
+        options.executor = executor ?? project.spec.executor.flatMap(RunOptions.Executor.init(rawValue:)) ?? .local
+        if options.executor == .slurm, let problem = slurmUnavailableReason() {
+            throw UsageError("the slurm executor cannot run: \(problem)")
+        }
         let runner = Runner(project: project, options: options, reporter: reporter, ledger: ledger,
                             stats: try StatCache(ledger: ledger), lock: lock)
         let signals = SignalWatcher { runner.interrupt() }
         let summary = try runner.run()
+        if summary.status != "interrupted" { runner.sweepExecutor() }
         signals.stop()
         if json { printJSON(Self.json(summary, pipeline: pipeline.file)) }
         do {
@@ -130,6 +137,8 @@ final class SignalWatcher: @unchecked Sendable {
         for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
     }
 }
+
+extension RunOptions.Executor: ExpressibleByArgument {}
 
 extension Array where Element == String {
     func closest(to word: String) -> String? { closestMatch(to: word, in: self) }

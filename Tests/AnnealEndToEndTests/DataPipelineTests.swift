@@ -11,10 +11,9 @@ import Testing
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
-    @Test func tinychatDataHalfRunsAndReproduces() throws {
-        let s = Sandbox()
-        defer { s.remove() }
-        // A smaller world keeps the test quick; the stages are those of the default pipeline.
+    /// The default pipeline with a smaller world and model, so a test runs all of it quickly;
+    /// the stages are those of the default pipeline.
+    static func shrunkenTinychat() throws -> String {
         let text = try String(contentsOfFile: Self.repository + "/pipelines/tinychat.yaml", encoding: .utf8)
             .replacingOccurrences(of: "countries: 40, people: 120", with: "countries: 12, people: 30")
             .replacingOccurrences(of: "vocab: 2048", with: "vocab: 600")
@@ -28,6 +27,13 @@ import Testing
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
         #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")
         #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6"))
+        return text
+    }
+
+    @Test func tinychatDataHalfRunsAndReproduces() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        let text = try Self.shrunkenTinychat()
         s.write("pipelines/tinychat.yaml", text)
         let r = s.anneal(["run", "--json"])
         #expect(r.code == 0, "\(r.stderr.suffix(800))")
