@@ -1,3 +1,4 @@
+import AnnealPipeline
 import Foundation
 import GRDB
 
@@ -49,6 +50,7 @@ extension Ledger {
         return Execution(runID: try r.required("run_id", in: t), stage: try r.required("stage", in: t),
                          status: try r.required("status", in: t), key: try r.optional("key", in: t),
                          started: try r.optional("started", in: t), finished: try r.optional("finished", in: t),
-                         exitCode: try r.optional("exit_code", in: t), error: try r.optional("error", in: t), log: try r.optional("log", in: t))
+                         exitCode: try r.optional("exit_code", in: t), error: try r.optional("error", in: t), log: try r.optional("log", in: t),
+                         reasons: (try r.optional("reasons", in: t) as String?).flatMap(Value.parseJSON)?.listValue?.compactMap(\.stringValue) ?? [])
     }
 }

@@ -1,3 +1,4 @@
+import AnnealPipeline
 import Foundation
 import GRDB
 
@@ -35,6 +36,13 @@ public final class Ledger: Sendable {
                     size INTEGER, mtime_ns INTEGER, digest TEXT NOT NULL);
                 """)
         }
+        // Each run's resolved parameters (`RunParameters`), for `exp show`, `diff` and
+        // `report`. Runs recorded before it have NULL there: they show no parameters.
+        m.registerMigration("v2-run-params") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN params TEXT")
+            // Why each stage ran (a JSON list), for `report`.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN reasons TEXT")
+        }
         return m
     }
 
@@ -60,12 +68,14 @@ public final class Ledger: Sendable {
         public var finished: Double?
         public var status: String
         public var lockfile: String?
+        /// `RunParameters` as canonical JSON; nil for runs an older anneal recorded.
+        public var params: String?
     }
 
-    public func beginRun(id: String, pipeline: String, command: String) throws(StoreError) {
+    public func beginRun(id: String, pipeline: String, command: String, params: String? = nil) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "INSERT INTO runs (id, pipeline, command, started, status) VALUES (?, ?, ?, ?, 'running')",
-                           arguments: [id, pipeline, command, Date().timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO runs (id, pipeline, command, started, status, params) VALUES (?, ?, ?, ?, 'running', ?)",
+                           arguments: [id, pipeline, command, Date().timeIntervalSince1970, params])
         }
     }
 
@@ -117,7 +127,8 @@ public final class Ledger: Sendable {
         let t = "runs"
         return Run(id: try r.required("id", in: t), pipeline: try r.required("pipeline", in: t), command: try r.required("command", in: t),
                    started: try r.required("started", in: t), finished: try r.optional("finished", in: t),
-                   status: try r.required("status", in: t), lockfile: try r.optional("lockfile", in: t))
+                   status: try r.required("status", in: t), lockfile: try r.optional("lockfile", in: t),
+                   params: try r.optional("params", in: t))
     }
 
     // MARK: executions
@@ -132,6 +143,7 @@ public final class Ledger: Sendable {
         public var exitCode: Int?
         public var error: String?
         public var log: String?
+        public var reasons: [String] = []
     }
 
     public func record(_ e: Execution) throws(StoreError) { try record([e]) }
@@ -142,9 +154,10 @@ public final class Ledger: Sendable {
         try write { db in
             for e in executions {
                 try db.execute(sql: """
-                    INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log])
+                    INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
+                                    e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
             }
         }
     }

@@ -53,9 +53,8 @@ extension Runner {
                 let inputs = project.inputPaths(of: stage, facts: facts.inputs)
                 let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
                 var env = ProcessInfo.processInfo.environment
-                for (k, v) in inputs { env["ANNEAL_INPUT_" + Self.envName(k)] = v }
+                env.merge(Self.inputEnvironment(stage, paths: inputs)) { _, new in new }
                 for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
-                env["ANNEAL_INPUTS"] = Value.map(inputs.mapValues(Value.string)).canonicalJSON
                 env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
                 env["ANNEAL_PARAMS"] = paramsPath
                 env["ANNEAL_SEED"] = stage.readsSeed ? String(stage.seed) : nil
@@ -100,13 +99,19 @@ extension Runner {
             var metrics: [String: Double] = [:]
             var lastReported: [String] = []
             var points: [Ledger.MetricPoint] = []
+            var flushed = Date()
             let end = process.finish { report in
                 if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
                 for (k, v) in report.metrics {
                     metrics[k] = v
                     points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
                 }
-                if points.count >= 256 { try? ledger.record(run: runID, stage: stage.name, points: points); points = [] }
+                // In batches, but at least once a second, so `metrics --watch` follows a slow stage.
+                if points.count >= 256 || (!points.isEmpty && Date().timeIntervalSince(flushed) >= 1) {
+                    try? ledger.record(run: runID, stage: stage.name, points: points)
+                    points = []
+                    flushed = Date()
+                }
                 reporter.report(.progress(stage: stage.name, step: report.step, total: report.total, metrics: report.metrics,
                                           message: report.message))
             }
@@ -173,7 +178,7 @@ extension Runner {
     func record(_ r: StageResult, started: Double, status: String) {
         try? ledger.record(Ledger.Execution(runID: runID, stage: r.name, status: status, key: r.facts?.key, started: started,
                                             finished: status == "running" ? nil : Date().timeIntervalSince1970,
-                                            exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log))
+                                            exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons))
     }
 
     /// The argv that runs the stage: inline commands and plugins through `/bin/sh -c`,
@@ -185,7 +190,7 @@ extension Runner {
             CommandTemplate.expand(template, keepEscapes: false) { expr, _ in
                 let parts = expr.split(separator: ".", maxSplits: 1).map(String.init)
                 switch (parts.first, parts.count) {
-                case ("inputs", 2): return inputs[parts[1]].map(Value.string)
+                case ("inputs", 2): return Self.inputValue(parts[1], stage: stage, paths: inputs)
                 case ("outputs", 2): return outputs[parts[1]].map(Value.string)
                 case ("plugin", 1): return plugin.map(Value.string)
                 default: return nil

@@ -63,7 +63,8 @@ public final class Runner: @unchecked Sendable {
     }
 
     public func run() throws(StoreError) -> RunSummary {
-        try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command)
+        try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command,
+                            params: RunParameters.record(project.spec, overrides: project.overrides).canonicalJSON)
         let order = project.ordered
         let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
         if options.locked, let refused = lockedRefusal(order: order, selected: selected) {
@@ -213,7 +214,7 @@ public final class Runner: @unchecked Sendable {
     private func execution(_ r: StageResult) -> Ledger.Execution {
         let now = Date().timeIntervalSince1970
         return Ledger.Execution(runID: runID, stage: r.name, status: r.status.rawValue, key: r.facts?.key, started: now,
-                                finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log)
+                                finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons)
     }
 
     private func writeLock(_ stages: [String: StageFacts]) {

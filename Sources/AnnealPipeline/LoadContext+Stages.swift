@@ -12,6 +12,10 @@ struct StageDraft {
     var withNode: YAMLNode?
     var threads: Int?
     var seed: Int?
+    /// Set on the variants of a sweep (`LoadContext+Matrix`).
+    var variant: StageVariant?
+    /// Pipeline params with a variant's `params.*` matrix values written in.
+    var params: Value?
     var resources = StageResources()
 }
 
@@ -174,10 +178,12 @@ extension LoadContext {
 
     mutating func finish(_ d: StageDraft, drafts: [StageDraft], globals: Globals) -> StageSpec {
         var referenced: [String: Value] = [:]
-        let io = (inputs: d.inputs.map(\.name), outputs: d.outputs)
+        let io = (inputs: d.inputs.map(\.name) + Set(d.inputs.compactMap(\.list)).sorted(), outputs: d.outputs)
+        let globals = d.params.map { Globals(name: globals.name, seed: globals.seed, params: $0) } ?? globals
         var params = Value.map([:])
         if let schema = d.schema {
-            params = resolveParams(d.withNode, specs: schema.params, path: "with", owner: d.name, fallback: d.mark,
+            // A variant's values stand at its matrix: the message names the stage as written there.
+            params = resolveParams(d.withNode, specs: schema.params, path: "with", owner: d.variant?.base ?? d.name, fallback: d.mark,
                                    globals: globals, referenced: &referenced)
         } else if let w = d.withNode {
             params = resolvedValue(w, globals: globals, io: nil, referenced: &referenced)
@@ -191,6 +197,7 @@ extension LoadContext {
                               referencedParams: referenced, seed: seed, threads: d.threads ?? d.schema?.threads ?? 1, mark: d.mark)
         stage.resources = d.resources
         if case .command = d.action { stage.readsSeed = d.seed != nil || referenced["seed"] != nil }
+        stage.variant = d.variant
         return stage
     }
 }

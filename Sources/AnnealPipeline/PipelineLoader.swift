@@ -16,7 +16,7 @@ public struct PipelineLoader: Sendable {
     }
 
     static let topKeys = ["name", "seed", "params", "stages", "description", "executor"]
-    static let stageKeys = ["uses", "run", "inputs", "outputs", "with", "threads", "seed", "description", "resources"]
+    static let stageKeys = ["uses", "run", "inputs", "outputs", "with", "threads", "seed", "description", "resources", "matrix"]
 
     public func load(file: String, overrides: [String] = []) throws(PipelineErrors) -> PipelineSpec {
         let mark = SourceMark(file: file, line: 0, column: 0)
@@ -36,7 +36,9 @@ public struct PipelineLoader: Sendable {
         var context = LoadContext(file: file, loader: self)
         let spec = context.load(text: text, overrides: overrides)
         if let spec, context.diagnostics.isEmpty { return spec }
-        throw PipelineErrors(context.diagnostics, sources: [file: text])
+        // A problem in a swept stage's `with:` is found once per variant; report it once.
+        var seen = Set<Diagnostic>()
+        throw PipelineErrors(context.diagnostics.filter { seen.insert($0).inserted }, sources: [file: text])
     }
 }
 
@@ -94,13 +96,16 @@ struct LoadContext {
         let executor = root["executor"].flatMap { self.executor($0) }
         let globals = Globals(name: name, seed: seed, params: params)
         var drafts: [StageDraft] = []
+        var matrices: [String: YAMLNode] = [:]
         for pair in stagePairs {
             let stageName = pair.key.scalar ?? ""
             if !isIdentifier(stageName) {
                 error(pair.key.mark, "stage name '\(stageName)' must start with a letter and hold only letters, digits, '_' and '-'")
             }
             if let d = draft(stageName, pair.value, globals: globals) { drafts.append(d) }
+            if let m = pair.value["matrix"] { matrices[stageName] = m }
         }
+        drafts = expandMatrices(drafts, matrices: matrices, globals: globals)
         checkReferences(drafts)
         let stages = drafts.map { finish($0, drafts: drafts, globals: globals) }
         checkParamRelations(stages, drafts: drafts)

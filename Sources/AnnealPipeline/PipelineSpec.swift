@@ -42,6 +42,8 @@ public struct StageSpec: Sendable {
     /// `seed:` cannot: its action key leaves the seed out, so changing the pipeline's seed
     /// does not rerun it (and it gets no `ANNEAL_SEED`). Stage kinds always can.
     public var readsSeed = true
+    /// Set for a variant of a `matrix:` sweep (or a stage expanded along one).
+    public var variant: StageVariant?
 
     public var kindName: String {
         switch action {
@@ -69,6 +71,16 @@ public struct InputSpec: Sendable, Equatable {
     public var name: String
     public var source: Source
     public var mark: SourceMark
+    /// For a member of a list input (`models: sft.model[*]`, members `models[0]`, `models[1]`,
+    /// …): the list's name.
+    public var list: String?
+
+    public init(name: String, source: Source, mark: SourceMark, list: String? = nil) {
+        self.name = name
+        self.source = source
+        self.mark = mark
+        self.list = list
+    }
 
     public var sourceDescription: String {
         switch source {

@@ -72,8 +72,18 @@ public struct YAMLParser {
             }
             defer { yaml_parser_delete(parser) }
             yaml_parser_set_input_string(parser, buffer.baseAddress, buffer.count)
-            return run(parser)
+            return Self.hintingListInputs(run(parser), source: input)
         }
+    }
+
+    /// `{models: sft.model[*]}` is a YAML error (no `[` in a plain scalar inside `{…}`); say how to write it.
+    static func hintingListInputs(_ result: Result, source: [UInt8]) -> Result {
+        var r = result
+        guard let i = r.diagnostics.lastIndex(where: { $0.message.hasPrefix("YAML syntax") && $0.message.contains("flow") && $0.hint == nil }) else { return r }
+        let line = String(decoding: source, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .dropFirst(r.diagnostics[i].mark.line - 1).first
+        if line?.contains("[*]") == true { r.diagnostics[i].hint = "inside {…}, quote a list input: {models: 'sft.model[*]'}" }
+        return r
     }
 
     private func mark(_ line: Int, _ column: Int) -> SourceMark {

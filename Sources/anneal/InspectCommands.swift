@@ -77,14 +77,23 @@ struct Dag: ParsableCommand {
         let stages = PipelineGraph.topologicalOrder(p.spec.stages)
         switch format {
         case .text:
+            let sweepSizes = Dictionary(grouping: stages.compactMap(\.variant), by: \.base).mapValues(\.count)
             for s in stages {
-                print("\(s.name) (\(s.kindName))")
+                print("\(s.name) (\(s.kindName))" + (s.variant.map { Self.describe($0, of: sweepSizes[$0.base] ?? 0) } ?? ""))
                 for i in s.inputs { print("  ← \(i.name): \(i.sourceDescription)") }
                 if !s.outputs.isEmpty { print("  → \(s.outputs.joined(separator: ", "))") }
             }
         case .dot:
             print("digraph \(Value.jsonQuoted(p.spec.name)) {\n  rankdir=LR;")
-            for s in stages { print("  \(Value.jsonQuoted(s.name)) [shape=box, label=\(Value.jsonQuoted("\(s.name)\n\(s.kindName)"))];") }
+            for s in stages where s.variant == nil { print("  \(Value.jsonQuoted(s.name)) [shape=box, label=\(Value.jsonQuoted("\(s.name)\n\(s.kindName)"))];") }
+            // A sweep's variants in one box per stage as written, so the expansion reads at a glance.
+            for (base, group) in Dictionary(grouping: stages.filter { $0.variant != nil }, by: \.baseName).sorted(by: { $0.key < $1.key }) {
+                let v = group[0].variant!
+                let label = v.base == v.sweep ? "\(base): matrix, \(group.count) variants" : "\(base): along \(v.sweep), \(group.count) variants"
+                print("  subgraph \(Value.jsonQuoted("cluster_" + base)) {\n    label=\(Value.jsonQuoted(label));")
+                for s in group { print("    \(Value.jsonQuoted(s.name)) [shape=box, label=\(Value.jsonQuoted("\(s.name)\n\(s.kindName)"))];") }
+                print("  }")
+            }
             for s in stages {
                 for i in s.inputs {
                     switch i.source {
@@ -98,7 +107,7 @@ struct Dag: ParsableCommand {
             print("}")
         case .mermaid:
             print("graph LR")
-            let id = { (n: String) in "s_" + n.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() }
+            let id = { (n: String) in "s_" + n.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() + Self.disambiguator(n) }
             for s in stages { print("  \(id(s.name))[\"\(s.name)<br/>\(s.kindName)\"]") }
             for s in stages {
                 for i in s.inputs {
@@ -109,6 +118,22 @@ struct Dag: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension Dag {
+    /// Mermaid ids keep only letters, digits and `_`: a variant's name (`fit@lr=1e-4` and
+    /// `fit@lr=1e+4` map alike) gets a stable FNV-1a hash of its bytes appended.
+    static func disambiguator(_ name: String) -> String {
+        guard name.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else { return "" }
+        var h: UInt32 = 2_166_136_261
+        for b in name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return "_" + String(h, radix: 16)
+    }
+
+    /// `  [matrix sft: 2/4]` or `  [along sft: 2/4]`.
+    static func describe(_ v: StageVariant, of count: Int) -> String {
+        "  [\(v.base == v.sweep ? "matrix" : "along") \(v.sweep): \(v.index + 1)/\(count)]"
     }
 }
 
@@ -129,8 +154,9 @@ struct PathCommand: ParsableCommand {
     /// The object directory of a fresh stage's output; a stale stage is an error, since its
     /// current output does not exist yet.
     static func resolve(_ reference: String, in project: Project) throws -> String {
-        let parts = reference.split(separator: ".", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw UsageError("expected STAGE.OUTPUT, found '\(reference)'") }
+        // At the last dot: output names have none, a variant's name may (`sft@lr=0.001`).
+        let parts = reference.lastIndex(of: ".").map { [String(reference[..<$0]), String(reference[reference.index(after: $0)...])] } ?? [reference]
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw UsageError("expected STAGE.OUTPUT, found '\(reference)'") }
         guard let stage = project.spec.stage(named: parts[0]) else {
             throw UsageError("no stage '\(parts[0])' in \(project.pipelinePath)"
                              + (project.spec.stages.map(\.name).closest(to: parts[0]).map { "; did you mean '\($0)'?" } ?? ""))

@@ -80,7 +80,8 @@ struct Run: ParsableCommand {
         do {
             var line = "\(summary.count(.ran)) ran, \(summary.count(.cached)) cached"
             for s in [StageResult.Status.failed, .skipped, .interrupted] where summary.count(s) > 0 { line += ", \(summary.count(s)) \(s.rawValue)" }
-            printError("\(line) — run \(summary.runID)" + (summary.status == "ok" ? "" : " \(summary.status)"))
+            printError("\(line) — run \(summary.runID)" + (summary.status == "ok" ? "" : " \(summary.status)")
+                       + " — report: anneal report \(summary.runID) -o report.html")
             if let failed = summary.stages.first(where: { $0.status == .failed }), let e = failed.error {
                 // The log's tail was shown with the stage; the summary keeps to one line.
                 let head = e.split(separator: "\n").first.map(String.init) ?? ""

@@ -146,6 +146,8 @@ struct Metrics: ParsableCommand {
     @OptionGroup var cache: CacheOption
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
+    @Flag(help: "Follow the stage's latest execution while it runs: latest values and a sparkline of its loss.")
+    var watch = false
 
     /// `metrics STAGE` from before pipelines were scoped: a word that names no file is a stage.
     var targetIsStage: Bool {
@@ -156,7 +158,13 @@ struct Metrics: ParsableCommand {
     var pipelineArgument: String? { targetIsStage ? nil : target }
     var stageName: String? { targetIsStage ? target : stage }
 
+    func validate() throws {
+        if watch, stageName == nil { throw ValidationError("--watch follows one stage: anneal metrics STAGE --watch") }
+        if watch, json || pastRun != nil { throw ValidationError("--watch takes neither --json nor --run") }
+    }
+
     func run() throws {
+        if watch, let stageName { return try MetricsWatch(stage: stageName, ledgerPath: cache.store.ledgerPath).run() }
         let ledger = try openLedger(cache)
         let actions = ActionCache(store: cache.store)
         var results: [StageMetrics] = []
