@@ -161,7 +161,7 @@ struct EvalStage: BuiltinStage {
             var rewardOutcomes: [PairOutcome]?
             if let ra = rewards[a], let rb = rewards[b] {
                 // Identical answers tie even if padding in another batch moved a score by an ulp.
-                rewardOutcomes = zip(same, zip(ra, rb)).map { $0 ? .tie : PairOutcome.compare($1.0, $1.1) }
+                rewardOutcomes = zip(same, zip(ra, rb)).map { $0 ? PairOutcome.tie : PairOutcome.compare($1.0, $1.1) }
                 metrics.merge(EvalReport.winRateMetrics("win_rate", pair: pair, tally: PairwiseTally(rewardOutcomes!))) { $1 }
             }
             metrics.merge(EvalReport.winRateMetrics("gold_win_rate", pair: pair, tally: PairwiseTally(goldOutcomes))) { $1 }
@@ -237,7 +237,7 @@ struct EvalStage: BuiltinStage {
             throw StageFailure("suite winrate needs pairs: list them (pairs: [sft_vs_pretrain]) or name a listed model as baseline (models: \(names.joined(separator: ", ")))")
         }
         for pair in pairs {
-            guard let (a, b) = EvalReport.pair(pair), names.contains(a), names.contains(b), a != b else {
+            guard let ab = EvalReport.pair(pair), names.contains(ab.a), names.contains(ab.b), ab.a != ab.b else {
                 throw StageFailure("pair '\(pair)' must be A_vs_B of two different listed models (\(names.joined(separator: ", ")))")
             }
         }

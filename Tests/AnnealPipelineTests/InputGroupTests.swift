@@ -38,16 +38,16 @@ import Testing
 
     @Test func aGroupIsRequiredNonEmptyAndItsEntriesAreChecked() {
         #expect(errors("  c: {uses: compare, inputs: {data: a.d}}\n") == [
-            "p.yaml:6:31: error: stage 'c' is missing input 'models' required by 'compare'",
+            "p.yaml:5:30: error: stage 'c' is missing input 'models' required by 'compare'; list them by name: models: {NAME: STAGE.OUTPUT, ...}",
         ])
         #expect(errors("  c: {uses: compare, inputs: {data: a.d, models: {}}}\n") == [
-            "p.yaml:6:49: error: input 'models' of stage 'c' is empty",
+            "p.yaml:5:50: error: input 'models' of stage 'c' is empty; list at least one: models: {NAME: STAGE.OUTPUT}",
         ])
         #expect(errors("  c: {uses: compare, inputs: {data: a.d, models: a.m}}\n") == [
-            "p.yaml:6:49: error: input 'models' of stage 'c' must map names to 'STAGE.OUTPUT' or {file: PATH}, found a scalar",
+            "p.yaml:5:50: error: input 'models' of stage 'c' must map names to 'STAGE.OUTPUT' or {file: PATH}, found a scalar; models: {NAME: STAGE.OUTPUT, ...}",
         ])
         #expect(errors("  c: {uses: compare, inputs: {data: a.d, models: {x: a.mm}}}\n") == [
-            "p.yaml:6:53: error: unknown output 'a.mm' in input 'models.x' of stage 'c'; did you mean 'a.m'?",
+            "p.yaml:5:54: error: unknown output 'a.mm' in input 'models.x' of stage 'c'; did you mean 'a.m'?",
         ])
     }
 }
