@@ -80,3 +80,24 @@ extension InProcessStageTests {
         }
     }
 }
+
+/// eval's parameters fail at `anneal validate`, at their location.
+@Suite struct EvalValidationTests {
+    static let pipeline = """
+    name: e
+    stages:
+      m: {run: x, outputs: [model, eval]}
+      ev:
+        uses: eval
+        inputs: {models: {a: m.model, b: m.model}, eval: m.eval}
+
+    """
+
+    @Test func badPairsAndUnknownSuitesAreReportedAtTheirParameter() {
+        #expect(diagnostics(Self.pipeline + "    with: {pairs: [a_b], suites: [truth, vibes]}\n") == [
+            "p.yaml:7:19: error: parameter 'with.pairs' of stage 'ev': 'a_b' is not of the form A_vs_B; name two listed models, e.g. sft_vs_pretrain",
+            "p.yaml:7:34: error: parameter 'with.suites' of stage 'ev' has 'vibes', which is not one of perplexity, truth, retention, winrate, safety, diversity, kl",
+        ])
+        #expect(diagnostics(Self.pipeline + "    with: {pairs: [a_vs_b], reference: a}\n").isEmpty)
+    }
+}
