@@ -106,12 +106,19 @@ struct EvalStage: BuiltinStage {
         var answers: [String: [ChatAnswer]] = [:], verdicts: [String: [GoldVerdict]] = [:], rewards: [String: [Double]] = [:]
         var samples: [String: [ChatAnswer]] = [:]
         let seed = UInt64(bitPattern: Int64(ctx.seed))
-        for (index, name) in names.enumerated() {
+        var step = 0
+        let total = names.count * 3
+        func progress(_ what: String) {
+            step += 1
+            ctx.report(step: step, total: total, message: what)
+        }
+        for name in names {
             let model = models[name]!
             var rng = RNG(seed: seed, stream: stream(name))
             let options = SamplingOptions(temperature: Float(p.temperature), maxTokens: p.maxTokens)
             let a = EvalModels.answers(model, tokenizer: tokenizer, prompts: prompts, options: options, batch: p.batchSize, rng: &rng)
             answers[name] = a
+            progress("\(name): \(a.count) answers")
             let v = zip(a, items).map { gold.verdict($0.text, for: $1) }
             verdicts[name] = v
             metrics.merge(answerMetrics(name, items: items, answers: a, verdicts: v, suites: suites)) { $1 }
@@ -127,6 +134,7 @@ struct EvalStage: BuiltinStage {
                 let facts = items.filter { !$0.accept.isEmpty }
                 metrics["answer_perplexity.\(name)"] = EvalModels.answerPerplexity(model, tokenizer: tokenizer, pairs: facts.map { ($0.question, $0.answer) })
             }
+            progress("\(name): judged and scored")
             if suites.contains("diversity") || (suites.contains("kl") && !p.reference.isEmpty && name != p.reference) {
                 let options = SamplingOptions(temperature: Float(p.sampleTemperature), maxTokens: p.maxTokens)
                 var sampleRNG = RNG(seed: seed, stream: stream(name) &+ 1)
@@ -137,7 +145,7 @@ struct EvalStage: BuiltinStage {
                     metrics["distinct_2.\(name)"] = Distinct.ratio(s.map(\.text), n: 2)
                 }
             }
-            ctx.report(step: index + 1, total: names.count, message: "evaluated \(name)")
+            progress("\(name): \(samples[name]?.count ?? 0) samples")
         }
         if suites.contains("retention"), let base = metrics["perplexity.\(p.baseline)"] {
             for name in names { if let ppl = metrics["perplexity.\(name)"] { metrics["retention.\(name)"] = base / ppl } }
@@ -201,7 +209,7 @@ struct EvalStage: BuiltinStage {
             lines += Value.map(line).canonicalJSON + "\n"
         }
         try write(lines, to: out.appendingPathComponent("examples.jsonl"))
-        ctx.report(step: names.count, total: names.count, metrics: metrics)
+        ctx.report(step: total, total: total, metrics: metrics)
     }
 
     /// Truth, safety and answer-shape metrics of one model's answers.

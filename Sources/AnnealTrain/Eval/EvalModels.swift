@@ -64,25 +64,37 @@ public enum EvalModels {
     }
 
     /// exp(mean loss per answer token) of the reference answers given their questions in the
-    /// chat template: how likely the model finds the answers eval expects. Nil without pairs.
-    public static func answerPerplexity(_ model: GPT, tokenizer: BPETokenizer, pairs: [(question: String, answer: String)]) -> Double? {
+    /// chat template: how likely the model finds the answers eval expects. Sequences run
+    /// `batch` at a time, padded at the end (causal attention: padding never reaches a real
+    /// position) with ignored targets. Nil without pairs.
+    public static func answerPerplexity(_ model: GPT, tokenizer: BPETokenizer, pairs: [(question: String, answer: String)],
+                                        batch: Int = 16) -> Double? {
         var encoder = BPEEncoder(tokenizer)
-        let tape = Tape(recordsGradients: false)
-        var unused = RNG(seed: 0)
-        var nll = 0.0, count = 0
-        for pair in pairs {
+        let pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
+        // (inputs, targets) per pair: targets are the next ids on assistant tokens, -100 elsewhere.
+        let rows: [([Int32], [Int32])] = pairs.compactMap { pair in
             let (ids, mask) = ChatTemplate.encode([.init(role: "user", content: pair.question), .init(role: "assistant", content: pair.answer)],
                                                   with: &encoder)
             let n = min(ids.count, model.config.contextLength + 1)
-            guard n >= 2 else { continue }
-            let tokens = ids.prefix(n - 1).map { Int32(bitPattern: $0) }
+            guard n >= 2 else { return nil }
             let targets = (1..<n).map { mask[$0] ? Int32(bitPattern: ids[$0]) : -100 }
-            let kept = targets.filter { $0 != -100 }.count
-            guard kept > 0 else { continue }
+            return targets.contains { $0 != -100 } ? (ids.prefix(n - 1).map { Int32(bitPattern: $0) }, targets) : nil
+        }
+        let tape = Tape(recordsGradients: false)
+        var unused = RNG(seed: 0)
+        var nll = 0.0, count = 0
+        for start in stride(from: 0, to: rows.count, by: batch) {
+            let group = rows[start..<min(start + batch, rows.count)]
+            let T = group.map(\.0.count).max()!
+            var tokens: [Int32] = [], targets: [Int32] = []
+            for (x, y) in group {
+                tokens += x + [Int32](repeating: pad, count: T - x.count)
+                targets += y + [Int32](repeating: -100, count: T - y.count)
+            }
             tape.reset()
-            let lp = tape.value(model.tokenLogProbs(tape, tokens: tokens, targets: targets, batch: 1, rng: &unused)).array
+            let lp = tape.value(model.tokenLogProbs(tape, tokens: tokens, targets: targets, batch: group.count, rng: &unused)).array
             nll -= lp.reduce(0.0) { $0 + Double($1) }
-            count += kept
+            count += targets.filter { $0 != -100 }.count
         }
         return count == 0 ? nil : exp(nll / Double(count))
     }
