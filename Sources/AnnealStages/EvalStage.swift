@@ -147,8 +147,12 @@ struct EvalStage: BuiltinStage {
             }
             progress("\(name): \(samples[name]?.count ?? 0) samples")
         }
-        if suites.contains("retention"), let base = metrics["perplexity.\(p.baseline)"] {
-            for name in names { if let ppl = metrics["perplexity.\(name)"] { metrics["retention.\(name)"] = base / ppl } }
+        if suites.contains("retention") {
+            if let base = metrics["perplexity.\(p.baseline)"] {
+                for name in names { if let ppl = metrics["perplexity.\(name)"] { metrics["retention.\(name)"] = base / ppl } }
+            } else {
+                ctx.log("retention: skipped; it needs the text input (tokenize.shards) and baseline '\(p.baseline)' among the models")
+            }
         }
         if suites.contains("kl"), let reference = models[p.reference] {
             for name in names where name != p.reference {
