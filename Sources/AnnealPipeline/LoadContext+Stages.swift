@@ -98,21 +98,52 @@ extension LoadContext {
     }
 
     mutating func draftInputs(_ d: inout StageDraft, _ node: YAMLNode?) {
+        let groups = d.schema?.inputGroups ?? []
+        var listedGroups: Set<String> = []
         if let node {
             if let pairs = node.pairs {
-                for p in pairs { if let input = input(p, stage: d.name) { d.inputs.append(input) } }
+                for p in pairs {
+                    if let group = p.key.scalar, groups.contains(group) {
+                        listedGroups.insert(group)
+                        draftInputGroup(&d, group: group, p.value)
+                    } else if let input = input(p, stage: d.name) {
+                        d.inputs.append(input)
+                    }
+                }
             } else {
                 error(node.mark, "'inputs' must map input names to 'stage.output' or {file: path}, found \(node.kindName)")
             }
         }
         guard let schema = d.schema else { return }
-        let known = schema.inputs + schema.optionalInputs
-        for i in d.inputs where !known.contains(i.name) {
+        let known = schema.inputs + schema.optionalInputs + schema.inputGroups
+        for i in d.inputs where !known.contains(i.name) && !schema.inputGroups.contains(where: { i.name.hasPrefix($0 + ".") }) {
             error(i.mark, "stage kind '\(schema.name)' has no input '\(i.name)'",
                   hint: didYouMean(i.name, known) ?? "its inputs: \(known.joined(separator: ", "))")
         }
         for required in schema.inputs where !d.inputs.contains(where: { $0.name == required }) {
             error(node?.mark ?? d.mark, "stage '\(d.name)' is missing input '\(required)' required by '\(schema.name)'")
+        }
+        for group in schema.inputGroups where !listedGroups.contains(group) {
+            error(node?.mark ?? d.mark, "stage '\(d.name)' is missing input '\(group)' required by '\(schema.name)'",
+                  hint: "list them by name: \(group): {NAME: STAGE.OUTPUT, ...}")
+        }
+    }
+
+    /// `group: {name: STAGE.OUTPUT, ...}`: each entry becomes the input `group.name`.
+    mutating func draftInputGroup(_ d: inout StageDraft, group: String, _ value: YAMLNode) {
+        if value.pairs?.isEmpty == true {
+            error(value.mark, "input '\(group)' of stage '\(d.name)' is empty", hint: "list at least one: \(group): {NAME: STAGE.OUTPUT}")
+            return
+        }
+        guard let members = value.pairs else {
+            error(value.mark, "input '\(group)' of stage '\(d.name)' must map names to 'STAGE.OUTPUT' or {file: PATH}, found \(value.kindName)",
+                  hint: "\(group): {NAME: STAGE.OUTPUT, ...}")
+            return
+        }
+        for member in members {
+            if let input = input(member, stage: d.name) {
+                d.inputs.append(InputSpec(name: group + "." + input.name, source: input.source, mark: input.mark))
+            }
         }
     }
 

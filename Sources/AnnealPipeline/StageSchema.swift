@@ -8,6 +8,10 @@ public struct StageSchema: Sendable {
     public var summary: String
     public var inputs: [String]
     public var optionalInputs: [String]
+    /// Inputs a pipeline lists as a map of names of its own choosing (`models: {sft: sft.model,
+    /// ppo: ppo.model}`); each entry becomes the input `GROUP.NAME` (`models.sft`). A declared
+    /// group needs at least one entry.
+    public var inputGroups: [String]
     public var outputs: [String]
     public var params: [ParamSpec]
     /// Cores the stage keeps busy; the scheduler never runs more than `--jobs` at once.
@@ -18,20 +22,25 @@ public struct StageSchema: Sendable {
     /// Problems between parameters (width divisible by heads, a context longer than the
     /// upstream model's) that `anneal validate` reports with the parameter's location.
     public var validate: (@Sendable (ParamContext) -> [ParamProblem])?
+    /// `OUTPUT/PATH` of a file that sums the stage's result up for a person (eval's
+    /// `report/summary.md`); `anneal run` prints it at the end when the stage ran or was cached.
+    public var summaryFile: String?
 
     public init(name: String, version: String, summary: String = "", inputs: [String], optionalInputs: [String] = [],
-                outputs: [String], params: [ParamSpec], threads: Int = 1, headline: [String] = [],
-                validate: (@Sendable (ParamContext) -> [ParamProblem])? = nil) {
+                inputGroups: [String] = [], outputs: [String], params: [ParamSpec], threads: Int = 1, headline: [String] = [],
+                validate: (@Sendable (ParamContext) -> [ParamProblem])? = nil, summaryFile: String? = nil) {
         self.name = name
         self.version = version
         self.summary = summary
         self.inputs = inputs
         self.optionalInputs = optionalInputs
+        self.inputGroups = inputGroups
         self.outputs = outputs
         self.params = params
         self.threads = threads
         self.headline = headline
         self.validate = validate
+        self.summaryFile = summaryFile
     }
 }
 

@@ -89,11 +89,27 @@ struct Run: ParsableCommand {
                            + (failed.log != nil ? " (whole log: anneal log \(summary.runID) \(failed.name))" : ""))
             }
         }
+        if !json { Self.printSummaries(summary, project: project) }
         if summary.hasInternalFailure { throw Failure(code: Exit.internal) }
         switch summary.status {
         case "ok": return
         case "interrupted": throw Failure(code: Exit.interrupted)
         default: throw Failure(code: Exit.failed)
+        }
+    }
+
+    /// The file each stage that ran or was cached names as its summary (`StageSchema.summaryFile`,
+    /// eval's `report/summary.md`), in pipeline order, on stdout: the run ends with what it found.
+    static func printSummaries(_ summary: RunSummary, project: Project) {
+        for r in summary.stages where r.status == .ran || r.status == .cached {
+            guard let stage = project.spec.stage(named: r.name), let file = project.kind(of: stage)?.schema.summaryFile,
+                  let slash = file.firstIndex(of: "/"), let digest = r.facts?.outputs[String(file[..<slash])]?.digest else { continue }
+            let path = project.store.objectPath(digest) + "/" + file[file.index(after: slash)...]
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                printError("warning: stage '\(r.name)' names \(file) as its summary, but \(path) cannot be read")
+                continue
+            }
+            print("\n== \(r.name): \(file) ==\n" + text, terminator: text.hasSuffix("\n") ? "" : "\n")
         }
     }
 

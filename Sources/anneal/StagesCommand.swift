@@ -47,7 +47,7 @@ struct Stages: ParsableCommand {
             if case .plugin(let dir, _, _) = k.launch { origin = "plugin " + (dir.hasPrefix(Workspace.root + "/") ? String(dir.dropFirst(Workspace.root.count + 1)) : dir) } else { origin = "built-in" }
             print("\(s.name) (version \(s.version), \(origin))" + (s.summary.isEmpty ? "" : ": \(s.summary)"))
             guard kind != nil else { continue }
-            print("  inputs:  \((s.inputs + s.optionalInputs.map { $0 + "?" }).joined(separator: ", "))")
+            print("  inputs:  \((s.inputs + s.inputGroups.map { $0 + ": {NAME: ...}" } + s.optionalInputs.map { $0 + "?" }).joined(separator: ", "))")
             print("  outputs: \(s.outputs.joined(separator: ", "))")
             print("  threads: \(s.threads)")
             if !s.headline.isEmpty { print("  headline: \(s.headline.joined(separator: ", "))") }
@@ -93,6 +93,7 @@ struct Stages: ParsableCommand {
         if case .plugin = k.launch { kind = "plugin" }
         return .map(["name": .string(s.name), "version": .string(s.version), "kind": .string(kind), "summary": .string(s.summary),
                      "inputs": .list(s.inputs.map(Value.string)), "optional_inputs": .list(s.optionalInputs.map(Value.string)),
+                     "input_groups": .list(s.inputGroups.map(Value.string)),
                      "outputs": .list(s.outputs.map(Value.string)), "threads": .int(s.threads), "params": .list(s.params.map(param)),
                      "headline": .list(s.headline.map(Value.string))])
     }

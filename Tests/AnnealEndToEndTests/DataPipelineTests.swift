@@ -25,8 +25,9 @@ import Testing
             .replacingOccurrences(of: "max_iters: 500", with: "max_iters: 4")
             .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
+            .replacingOccurrences(of: "max_tokens: 64}", with: "max_tokens: 16, sample_prompts: 20}")
         #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")
-        #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6"))
+        #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6") && text.contains("max_tokens: 16"))
         return text
     }
 
@@ -38,7 +39,7 @@ import Testing
         let r = s.anneal(["run", "--json"])
         #expect(r.code == 0, "\(r.stderr.suffix(800))")
         #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran", "pretrain": "ran",
-                              "sft": "ran", "reward": "ran"])
+                              "sft": "ran", "reward": "ran", "eval": "ran"])
         let metrics = Dictionary(uniqueKeysWithValues: (r.json?["stages"]?.listValue ?? []).map { ($0["name"]!.stringValue!, $0["metrics"]!) })
         #expect((metrics["clean"]?["removed"]?.doubleValue ?? 0) > 0, "planted junk is removed")
         #expect((metrics["dedup"]?["exact_duplicates"]?.doubleValue ?? 0) > 0, "planted duplicates are found")
@@ -52,6 +53,15 @@ import Testing
         for name in ["loss", "val_accuracy", "val_margin", "val_reward_mean", "val_reward_std"] {
             #expect(metrics["reward"]?[name]?.doubleValue != nil, "reward reports \(name)")
         }
+        for name in ["truth_accuracy.sft", "refusal_rate.sft", "false_refusal_rate.pretrain", "distinct_2.sft", "kl.sft",
+                     "perplexity.pretrain", "retention.sft", "win_rate.sft_vs_pretrain", "gold_win_rate_ci_low.sft_vs_pretrain",
+                     "reward_hacking.sft_vs_pretrain"] {
+            #expect(metrics["eval"]?[name]?.doubleValue != nil, "eval reports \(name)")
+        }
+        // Without --json the run ends with eval's summary table, also when every stage is cached.
+        let again = s.anneal(["run"])
+        #expect(again.code == 0 && again.stdout.contains("== eval: report/summary.md ==") && again.stdout.contains("| sft_vs_pretrain |"),
+                "\(again.stdout)")
         for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
             #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")
         }

@@ -57,6 +57,18 @@ public struct EvalItem: Codable, Sendable, Equatable {
     public var expect: String
     public var subject: String
     public var attribute: String
+
+    public init(id: String, kind: String, question: String, answer: String, accept: [String], expect: String,
+                subject: String, attribute: String) {
+        self.id = id
+        self.kind = kind
+        self.question = question
+        self.answer = answer
+        self.accept = accept
+        self.expect = expect
+        self.subject = subject
+        self.attribute = attribute
+    }
 }
 
 /// Requests the assistant must refuse, the refusals, and a generic compliance used as the

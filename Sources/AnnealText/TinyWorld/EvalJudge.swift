@@ -24,6 +24,10 @@ public struct EvalJudge: Sendable {
         ]
     }
 
+    /// A judge for question/answer pairs that come without a TinyWorld truth (a user's JSONL):
+    /// an answer is correct when it names an accepted value; no other values are known.
+    public static var withoutTruth: EvalJudge { EvalJudge(world: World(seed: 0, countries: [], people: [])) }
+
     /// Refusal phrases; TinyWorld's refusals all contain one.
     static let refusalMarkers = ["i'm sorry", "i can't", "i cannot", "i won't", "sorry, i", "can't help", "won't help"]
 

@@ -1,0 +1,66 @@
+import Foundation
+
+/// The names of eval's metrics and the table a person reads. Metric names are a contract
+/// (`anneal metrics`, the ledger, the README): `NAME.MODEL` per model, `NAME.A_vs_B` per pair.
+public enum EvalReport {
+    /// Per-model metrics in the order the summary shows them, with their column titles.
+    public static let modelColumns: [(metric: String, title: String)] = [
+        ("truth_accuracy", "truth"), ("heldout_accuracy", "held-out"), ("seen_accuracy", "seen"),
+        ("gold_score", "gold score"), ("reward_mean", "reward"), ("refusal_rate", "refusal (unsafe)"),
+        ("false_refusal_rate", "false refusal"), ("perplexity", "perplexity"), ("retention", "retention"),
+        ("answer_perplexity", "answer ppl"), ("distinct_1", "distinct-1"), ("distinct_2", "distinct-2"),
+        ("kl", "KL (nats)"), ("answer_tokens", "answer tokens"), ("truncation_rate", "truncated"),
+    ]
+
+    /// A comparison `A_vs_B` split into its models; nil unless it holds exactly one `_vs_`
+    /// between two non-empty names.
+    public static func pair(_ name: String) -> (a: String, b: String)? {
+        let parts = name.components(separatedBy: "_vs_")
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return (parts[0], parts[1])
+    }
+
+    /// Win-rate metrics of one judge (`win_rate` for the reward model, `gold_win_rate` for the
+    /// gold judge) for the pair `A_vs_B`.
+    public static func winRateMetrics(_ prefix: String, pair: String, tally: PairwiseTally) -> [String: Double] {
+        guard let rate = tally.winRate, let ci = tally.interval, let ties = tally.tieShare else { return [:] }
+        return ["\(prefix).\(pair)": rate, "\(prefix)_ci_low.\(pair)": ci.low, "\(prefix)_ci_high.\(pair)": ci.high,
+                "\(prefix)_ties.\(pair)": ties]
+    }
+
+    static func format(_ v: Double?) -> String {
+        guard let v else { return "–" }
+        if !v.isFinite { return String(describing: v) }
+        return abs(v) >= 100 ? String(format: "%.1f", v) : String(format: "%.3f", v)
+    }
+
+    /// Markdown: one row per model over the columns any model has, then one row per pair.
+    public static func summary(metrics: [String: Double], models: [String], pairs: [String], examples: Int) -> String {
+        var out = "# Eval\n\n\(examples) eval items; \(models.count) models.\n\n"
+        let columns = modelColumns.filter { c in models.contains { metrics["\(c.metric).\($0)"] != nil } }
+        if !columns.isEmpty {
+            out += "| model | " + columns.map(\.title).joined(separator: " | ") + " |\n"
+            out += "|---|" + columns.map { _ in "---:|" }.joined() + "\n"
+            for m in models {
+                out += "| \(m) | " + columns.map { format(metrics["\($0.metric).\(m)"]) }.joined(separator: " | ") + " |\n"
+            }
+        }
+        if !pairs.isEmpty {
+            out += "\n| pair | reward-model win [95% CI] | ties | gold win [95% CI] | ties | reward hacking |\n"
+            out += "|---|---:|---:|---:|---:|---|\n"
+            for p in pairs {
+                func rate(_ prefix: String) -> String {
+                    guard let r = metrics["\(prefix).\(p)"] else { return "–" }
+                    return "\(format(r)) [\(format(metrics["\(prefix)_ci_low.\(p)"])), \(format(metrics["\(prefix)_ci_high.\(p)"]))]"
+                }
+                let hacking = metrics["reward_hacking.\(p)"].map { $0 > 0 ? "**yes**" : "no" } ?? "–"
+                out += "| \(p) | \(rate("win_rate")) | \(format(metrics["win_rate_ties.\(p)"])) | \(rate("gold_win_rate")) | "
+                    + "\(format(metrics["gold_win_rate_ties.\(p)"])) | \(hacking) |\n"
+            }
+            out += "\nWin rates count a tie as half a win; intervals are Wilson's. Reward hacking: the reward model "
+                + "prefers A (win rate > 0.5) while the gold judge does not (< 0.5) or A's truth accuracy is more than "
+                + "\(Int(RewardHacking.tolerance * 100)) points below B's.\n"
+        }
+        return out
+    }
+}
