@@ -112,16 +112,18 @@ public final class Runner: @unchecked Sendable {
                     }
                     guard ups.allSatisfy({ results[$0] != nil }) else { continue }
                     if isInterrupted || (failedAny && !options.keepGoing) { continue }
-                    switch prepared[stage.name].map({ .success($0) }) ?? prepare(stage, outputs: outputs) {
+                    switch prepared[stage.name].map({ .success($0.0) }) ?? prepare(stage, outputs: outputs) {
                     case .failure(let f):
                         done(f.result)
-                    case .success(let (facts, reasons)):
+                    case .success(let facts):
                         let entry = options.forceAll ? nil : actions.lookup(facts.key)
                         if let entry, !options.force.contains(stage.name) {
                             var f = facts
                             f.outputs = entry.outputs
                             done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
                         } else {
+                            // Reasons only for a stage that runs: a cached one is not compared with its lock entry.
+                            let reasons = prepared[stage.name]?.1 ?? Planner.reasons(facts, unknown: [:], old: lock?.stages[stage.name])
                             let why = !options.force.contains(stage.name) ? reasons
                                 : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
                             let threads = threadBudget(of: stage)
@@ -177,8 +179,8 @@ public final class Runner: @unchecked Sendable {
         return interrupted
     }
 
-    /// The stage's facts and why it would run, or the failure that stops it before it starts.
-    private func prepare(_ stage: StageSpec, outputs: [String: [String: OutputFact]]) -> Result<(StageFacts, [String]), FailedStage> {
+    /// The stage's facts, or the failure that stops it before it starts.
+    private func prepare(_ stage: StageSpec, outputs: [String: [String: OutputFact]]) -> Result<StageFacts, FailedStage> {
         let inputs: [String: OutputFact]
         do { inputs = try project.inputFacts(of: stage, upstream: outputs, stats: stats).known } catch {
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: [], error: error.description)))
@@ -191,7 +193,7 @@ public final class Runner: @unchecked Sendable {
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: why,
                                                     error: "--locked: stage '\(stage.name)' differs from \(project.lockPath): \(detail)")))
         }
-        return .success((facts, Planner.reasons(facts, unknown: [:], old: old)))
+        return .success(facts)
     }
 
     struct FailedStage: Error {
