@@ -62,6 +62,9 @@ public final class Runner: @unchecked Sendable {
             try ledger.finishRun(id: runID, status: "failed", lockfile: nil)
             return RunSummary(runID: runID, status: "failed", stages: refused, lockfile: nil, filesHashed: stats.filesHashed)
         }
+        // Counted readiness (`Plan`): a stage is looked at when its last upstream stage finishes
+        // (or one fails), never by rescanning the DAG.
+        var plan = Plan(order: order, selected: selected)
         var results: [String: StageResult] = [:]
         var outputs: [String: [String: OutputFact]] = [:]
         let declared = Set(order.map(\.name))
@@ -84,6 +87,7 @@ public final class Runner: @unchecked Sendable {
 
         func done(_ r: StageResult) {
             results[r.name] = r
+            if let i = plan.position[r.name] { plan.finish(i, succeeded: r.status == .ran || r.status == .cached) }
             if let f = r.facts, r.status == .ran || r.status == .cached {
                 outputs[r.name] = f.outputs
                 if lockStages[r.name] != f { lockStages[r.name] = f; lockDirty = true }
@@ -99,45 +103,43 @@ public final class Runner: @unchecked Sendable {
             }
         }
 
+        // Ready, facts known, waiting for cores: looked at again after the next stages finish.
+        var waitingForCores: [Int] = []
         while true {
-            var progressed = true
-            while progressed {
-                progressed = false
-                for stage in order where selected.contains(stage.name) && results[stage.name] == nil && inFlight[stage.name] == nil {
-                    let ups = stage.upstreamStages
-                    if let bad = ups.first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
-                        done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
-                        progressed = true
-                        continue
-                    }
-                    guard ups.allSatisfy({ results[$0] != nil }) else { continue }
-                    if isInterrupted || (failedAny && !options.keepGoing) { continue }
-                    switch prepared[stage.name].map({ .success($0.0) }) ?? prepare(stage, outputs: outputs) {
-                    case .failure(let f):
-                        done(f.result)
-                    case .success(let facts):
-                        let entry = options.forceAll ? nil : actions.lookup(facts.key)
-                        if let entry, !options.force.contains(stage.name) {
-                            var f = facts
-                            f.outputs = entry.outputs
-                            done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
-                        } else {
-                            // Reasons only for a stage that runs: a cached one is not compared with its lock entry.
-                            let reasons = prepared[stage.name]?.1 ?? Planner.reasons(facts, unknown: [:], old: lock?.stages[stage.name])
-                            let why = !options.force.contains(stage.name) ? reasons
-                                : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
-                            let threads = threadBudget(of: stage)
-                            guard busyThreads == 0 || busyThreads + threads <= options.jobs else {
-                                prepared[stage.name] = (facts, reasons)
-                                continue
-                            }
-                            prepared[stage.name] = nil
-                            busyThreads += threads
-                            inFlight[stage.name] = threads
-                            launch(stage, facts: facts, reasons: why)
+            while let i = plan.next() {
+                let stage = order[i]
+                guard results[stage.name] == nil, inFlight[stage.name] == nil else { continue }
+                if let bad = plan.upstream(of: i).lazy.map({ order[$0].name })
+                    .first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
+                    done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
+                    continue
+                }
+                if isInterrupted || (failedAny && !options.keepGoing) { continue }
+                switch prepared[stage.name].map({ .success($0.0) }) ?? prepare(stage, outputs: outputs) {
+                case .failure(let f):
+                    done(f.result)
+                case .success(let facts):
+                    let entry = options.forceAll ? nil : actions.lookup(facts.key)
+                    if let entry, !options.force.contains(stage.name) {
+                        var f = facts
+                        f.outputs = entry.outputs
+                        done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
+                    } else {
+                        // Reasons only for a stage that runs: a cached one is not compared with its lock entry.
+                        let reasons = prepared[stage.name]?.1 ?? Planner.reasons(facts, unknown: [:], old: lock?.stages[stage.name])
+                        let why = !options.force.contains(stage.name) ? reasons
+                            : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
+                        let threads = threadBudget(of: stage)
+                        guard busyThreads == 0 || busyThreads + threads <= options.jobs else {
+                            prepared[stage.name] = (facts, reasons)
+                            waitingForCores.append(i)
+                            continue
                         }
+                        prepared[stage.name] = nil
+                        busyThreads += threads
+                        inFlight[stage.name] = threads
+                        launch(stage, facts: facts, reasons: why)
                     }
-                    progressed = true
                 }
             }
             try? ledger.record(pendingRecords)
@@ -152,6 +154,8 @@ public final class Runner: @unchecked Sendable {
                 busyThreads -= inFlight.removeValue(forKey: r.name) ?? 0
                 done(r)
             }
+            waitingForCores.forEach { plan.retry($0) }
+            waitingForCores = []
         }
         for stage in order where selected.contains(stage.name) && results[stage.name] == nil {
             let why = isInterrupted ? "run interrupted" : "not started after an earlier failure (use --keep-going to run independent stages)"
