@@ -76,7 +76,8 @@ public final class Runner: @unchecked Sendable {
         // Launched and not yet handled: a stage that finished since the last pass is neither
         // running nor in `results` yet, and must not be launched twice.
         var inFlight: [String: Int] = [:]  // stage → threads it holds
-        // Facts of stages that are ready but wait for cores, so their inputs are not hashed again.
+        // Facts and reasons of stages that are ready but wait for cores, so their inputs are not
+        // hashed again.
         var prepared: [String: (StageFacts, [String])] = [:]
         // Executions of stages that did not run, written in one transaction per scheduler pass.
         var pendingRecords: [Ledger.Execution] = []
@@ -103,19 +104,20 @@ public final class Runner: @unchecked Sendable {
             }
         }
 
-        // Ready, facts known, waiting for cores: looked at again after the next stages finish.
-        var waitingForCores: [Int] = []
+        // Stale stages waiting for cores, by the cores they need: launched first in order first
+        // as cores free up (`prepared` holds their facts and reasons).
+        var waitingForCores: [Int: MinHeap] = [:]
         while true {
             while let i = plan.next() {
                 let stage = order[i]
-                guard results[stage.name] == nil, inFlight[stage.name] == nil else { continue }
+                guard results[stage.name] == nil, inFlight[stage.name] == nil, prepared[stage.name] == nil else { continue }
                 if let bad = plan.upstream(of: i).lazy.map({ order[$0].name })
                     .first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
                     done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
                     continue
                 }
                 if isInterrupted || (failedAny && !options.keepGoing) { continue }
-                switch prepared[stage.name].map({ .success($0.0) }) ?? prepare(stage, outputs: outputs) {
+                switch prepare(stage, outputs: outputs) {
                 case .failure(let f):
                     done(f.result)
                 case .success(let facts):
@@ -126,21 +128,31 @@ public final class Runner: @unchecked Sendable {
                         done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
                     } else {
                         // Reasons only for a stage that runs: a cached one is not compared with its lock entry.
-                        let reasons = prepared[stage.name]?.1 ?? Planner.reasons(facts, unknown: [:], old: lock?.stages[stage.name])
+                        let reasons = Planner.reasons(facts, unknown: [:], old: lock?.stages[stage.name])
                         let why = !options.force.contains(stage.name) ? reasons
                             : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
-                        let threads = threadBudget(of: stage)
-                        guard busyThreads == 0 || busyThreads + threads <= options.jobs else {
-                            prepared[stage.name] = (facts, reasons)
-                            waitingForCores.append(i)
-                            continue
-                        }
-                        prepared[stage.name] = nil
-                        busyThreads += threads
-                        inFlight[stage.name] = threads
-                        launch(stage, facts: facts, reasons: why)
+                        prepared[stage.name] = (facts, why)
+                        waitingForCores[threadBudget(of: stage), default: MinHeap()].push(i)
                     }
                 }
+            }
+            // Launch what fits, first in order first. A stage is looked at again only when it
+            // could start, so 10,000 ready stages on 2 cores cost no rescans.
+            while !isInterrupted, !failedAny || options.keepGoing, let (threads, i) = waitingForCores.compactMap({ t, heap in heap.first.map { (t, $0) } })
+                .filter({ t, _ in busyThreads == 0 || busyThreads + t <= options.jobs }).min(by: { $0.1 < $1.1 }) {
+                _ = waitingForCores[threads]!.pop()
+                let stage = order[i]
+                let (facts, why) = prepared.removeValue(forKey: stage.name)!
+                // An equal action committed since (two stages with one key) is served, not rerun.
+                if !options.forceAll, !options.force.contains(stage.name), let entry = actions.lookup(facts.key) {
+                    var f = facts
+                    f.outputs = entry.outputs
+                    done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
+                    continue
+                }
+                busyThreads += threads
+                inFlight[stage.name] = threads
+                launch(stage, facts: facts, reasons: why)
             }
             try? ledger.record(pendingRecords)
             pendingRecords = []
@@ -154,8 +166,6 @@ public final class Runner: @unchecked Sendable {
                 busyThreads -= inFlight.removeValue(forKey: r.name) ?? 0
                 done(r)
             }
-            waitingForCores.forEach { plan.retry($0) }
-            waitingForCores = []
         }
         for stage in order where selected.contains(stage.name) && results[stage.name] == nil {
             let why = isInterrupted ? "run interrupted" : "not started after an earlier failure (use --keep-going to run independent stages)"

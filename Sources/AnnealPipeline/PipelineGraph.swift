@@ -127,6 +127,9 @@ public struct MinHeap: Sendable {
 
     public var isEmpty: Bool { items.isEmpty }
 
+    /// The smallest index, left in the heap.
+    public var first: Int? { items.first }
+
     public mutating func push(_ x: Int) {
         items.append(x)
         var c = items.count - 1
