@@ -47,7 +47,8 @@ public struct StageContext: Sendable {
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> StageContext {
         func map(_ key: String) throws -> [String: String] {
-            guard let text = env[key], case .map(let m)? = Value.parseJSON(text) else {
+            let text = env[key] ?? env[key + "_FILE"].flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            guard let text, case .map(let m)? = Value.parseJSON(text) else {
                 throw StageFailure("\(key) is missing or not a JSON object; built-in stages run under `anneal run`")
             }
             return m.compactMapValues(\.stringValue)

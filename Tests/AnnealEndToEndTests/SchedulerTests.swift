@@ -5,7 +5,9 @@ import Testing
 @Suite struct SchedulerTests {
     /// A fan (one root, many middles, one join reading every middle) runs every stage once
     /// and the join sees every middle's output; the second run is a no-op. Issue 13: readiness
-    /// is counted, so the join's thousands of inputs cost nothing per scheduler pass.
+    /// is counted, so the join's inputs cost nothing per scheduler pass. The join's map of
+    /// input paths (long names) is past the 128 KiB Linux allows one environment string (the
+    /// join could not start): it comes as a file.
     @Test func aWideFanCompletes() {
         let s = Sandbox()
         defer { s.remove() }
@@ -15,8 +17,10 @@ import Testing
             lines += ["  m\(i):", "    run: sh -c 'cat ${inputs.r}/v > ${outputs.o}/v; echo \(i) >> ${outputs.o}/v'",
                       "    inputs: {r: root.o}", "    outputs: [o]"]
         }
-        let ins = (1..<(n - 1)).map { "i\($0): m\($0).o" }.joined(separator: ", ")
-        lines += ["  join:", "    run: sh -c 'cat ${inputs.i1}/v ${inputs.i\(n - 2)}/v > ${outputs.o}/v'",
+        // Long input names put the map well past 128 KiB whatever the length of the temp path.
+        func input(_ i: Int) -> String { "input_\(i)_" + String(repeating: "x", count: 400) }
+        let ins = (1..<(n - 1)).map { "\(input($0)): m\($0).o" }.joined(separator: ", ")
+        lines += ["  join:", "    run: sh -c 'test -z \"$ANNEAL_INPUTS\" && grep -c /objects/ \"$ANNEAL_INPUTS_FILE\" && cat ${inputs.\(input(1))}/v ${inputs.\(input(n - 2))}/v > ${outputs.o}/v'",
                   "    inputs: {\(ins)}", "    outputs: [o]"]
         s.write("p.yaml", lines.joined(separator: "\n") + "\n")
         let first = s.run("p.yaml", ["--jobs", "2"])
