@@ -152,12 +152,14 @@ public final class Ledger: Sendable {
     public func record(_ executions: [Execution]) throws(StoreError) {
         guard !executions.isEmpty else { return }
         try write { db in
+            // One statement compiled once, not once per row.
+            let insert = try db.makeStatement(sql: """
+                INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
             for e in executions {
-                try db.execute(sql: """
-                    INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
-                                    e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
+                try insert.execute(arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
+                                               e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
             }
         }
     }

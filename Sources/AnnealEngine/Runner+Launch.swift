@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Protocol (built-in, plugin and inline command stages alike), all through the environment:
 /// `ANNEAL_INPUT_<NAME>` / `ANNEAL_OUTPUT_<NAME>` (upper-cased, `-` → `_`) and the JSON maps
-/// `ANNEAL_INPUTS` / `ANNEAL_OUTPUTS` of read-only input paths and empty output directories;
+/// `ANNEAL_INPUTS` / `ANNEAL_OUTPUTS` of read-only input paths and empty output directories
+/// (over 64 KiB, the path of a file holding the map, as `ANNEAL_INPUTS_FILE` / `…_FILE`);
 /// `ANNEAL_PARAMS`, a JSON file of the resolved parameters; `ANNEAL_SEED`, `ANNEAL_THREADS`,
 /// `ANNEAL_STAGE`, `ANNEAL_KIND`, `ANNEAL_WORKSPACE`, `ANNEAL_RUN`; and
 /// `ANNEAL_PROGRESS_FD` (3), where the stage may write JSON lines of progress and metrics;
@@ -56,6 +57,15 @@ extension Runner {
                 env.merge(Self.inputEnvironment(stage, paths: inputs)) { _, new in new }
                 for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
                 env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
+                for name in ["ANNEAL_INPUTS", "ANNEAL_OUTPUTS"] {
+                    guard let json = env[name], json.utf8.count > Self.largestInlineMap else { continue }
+                    // Linux refuses to start a process with one environment string past 128 KiB
+                    // (a join of a thousand inputs); such a map goes in a file beside params.json.
+                    let file = "\(scratch)/\(name.dropFirst("ANNEAL_".count).lowercased()).json"
+                    try writeAtomically(json, to: file)
+                    env[name] = nil
+                    env[name + "_FILE"] = file
+                }
                 env["ANNEAL_PARAMS"] = paramsPath
                 env["ANNEAL_SEED"] = stage.readsSeed ? String(stage.seed) : nil
                 env["ANNEAL_THREADS"] = String(threadBudget(of: stage))
@@ -229,4 +239,8 @@ extension Runner {
         let line = Array((text + "\n").utf8)
         _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
+
+    /// `ANNEAL_INPUTS` and `ANNEAL_OUTPUTS` up to this many bytes are passed in the environment,
+    /// larger ones as `ANNEAL_INPUTS_FILE` / `ANNEAL_OUTPUTS_FILE` (Linux: 128 KiB per string).
+    static let largestInlineMap = 64 * 1024
 }

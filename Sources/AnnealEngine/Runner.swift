@@ -74,6 +74,9 @@ public final class Runner: @unchecked Sendable {
             try ledger.finishRun(id: runID, status: "failed", lockfile: nil)
             return RunSummary(runID: runID, status: "failed", stages: refused, lockfile: nil, filesHashed: stats.filesHashed)
         }
+        // Counted readiness (`Plan`): a stage is looked at when its last upstream stage finishes
+        // (or one fails), never by rescanning the DAG.
+        var plan = Plan(order: order, selected: selected)
         var results: [String: StageResult] = [:]
         var outputs: [String: [String: OutputFact]] = [:]
         let declared = Set(order.map(\.name))
@@ -85,7 +88,8 @@ public final class Runner: @unchecked Sendable {
         // Launched and not yet handled: a stage that finished since the last pass is neither
         // running nor in `results` yet, and must not be launched twice.
         var inFlight: [String: Int] = [:]  // stage → threads it holds
-        // Facts of stages that are ready but wait for cores, so their inputs are not hashed again.
+        // Facts and reasons of stages that are ready but wait for cores, so their inputs are not
+        // hashed again.
         var prepared: [String: (StageFacts, [String])] = [:]
         // Executions of stages that did not run, written in one transaction per scheduler pass.
         var pendingRecords: [Ledger.Execution] = []
@@ -96,6 +100,7 @@ public final class Runner: @unchecked Sendable {
 
         func done(_ r: StageResult) {
             results[r.name] = r
+            if let i = plan.position[r.name] { plan.finish(i, succeeded: r.status == .ran || r.status == .cached) }
             if let f = r.facts, r.status == .ran || r.status == .cached {
                 outputs[r.name] = f.outputs
                 if lockStages[r.name] != f { lockStages[r.name] = f; lockDirty = true }
@@ -111,44 +116,56 @@ public final class Runner: @unchecked Sendable {
             }
         }
 
+        // Stale stages waiting for cores, by the cores they need: launched first in order first
+        // as cores free up (`prepared` holds their facts and reasons).
+        var waitingForCores: [Int: MinHeap] = [:]
         while true {
-            var progressed = true
-            while progressed {
-                progressed = false
-                for stage in order where selected.contains(stage.name) && results[stage.name] == nil && inFlight[stage.name] == nil {
-                    let ups = stage.upstreamStages
-                    if let bad = ups.first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
-                        done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
-                        progressed = true
-                        continue
-                    }
-                    guard ups.allSatisfy({ results[$0] != nil }) else { continue }
-                    if isInterrupted || (failedAny && !options.keepGoing) { continue }
-                    switch prepared[stage.name].map({ .success($0) }) ?? prepare(stage, outputs: outputs) {
-                    case .failure(let f):
-                        done(f.result)
-                    case .success(let (facts, reasons)):
-                        let entry = options.forceAll ? nil : actions.lookup(facts.key)
-                        if let entry, !options.force.contains(stage.name) {
-                            var f = facts
-                            f.outputs = entry.outputs
-                            done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
-                        } else {
-                            let why = !options.force.contains(stage.name) ? reasons
-                                : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
-                            let threads = executor.holdsLocalCores ? threadBudget(of: stage) : 0
-                            guard busyThreads == 0 || busyThreads + threads <= options.jobs else {
-                                prepared[stage.name] = (facts, reasons)
-                                continue
-                            }
-                            prepared[stage.name] = nil
-                            busyThreads += threads
-                            inFlight[stage.name] = threads
-                            launch(stage, facts: facts, reasons: why)
-                        }
-                    }
-                    progressed = true
+            while let i = plan.next() {
+                let stage = order[i]
+                guard results[stage.name] == nil, inFlight[stage.name] == nil, prepared[stage.name] == nil else { continue }
+                if let bad = plan.upstream(of: i).lazy.map({ order[$0].name })
+                    .first(where: { results[$0].map { $0.status != .ran && $0.status != .cached } ?? false }) {
+                    done(StageResult(name: stage.name, status: .skipped, reasons: ["upstream \(bad) \(results[bad]!.status.rawValue)"]))
+                    continue
                 }
+                if isInterrupted || (failedAny && !options.keepGoing) { continue }
+                switch prepare(stage, outputs: outputs) {
+                case .failure(let f):
+                    done(f.result)
+                case .success(let facts):
+                    let entry = options.forceAll ? nil : actions.lookup(facts.key)
+                    if let entry, !options.force.contains(stage.name) {
+                        var f = facts
+                        f.outputs = entry.outputs
+                        done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
+                    } else {
+                        // Reasons only for a stage that runs: a cached one is not compared with its lock entry.
+                        let reasons = Planner.reasons(facts, unknown: [:], old: lock?.stages[stage.name])
+                        let why = !options.force.contains(stage.name) ? reasons
+                            : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
+                        prepared[stage.name] = (facts, why)
+                        // A cluster executor holds no local cores: its stages wait for none.
+                        waitingForCores[executor.holdsLocalCores ? threadBudget(of: stage) : 0, default: MinHeap()].push(i)
+                    }
+                }
+            }
+            // Launch what fits, first in order first. A stage is looked at again only when it
+            // could start, so 10,000 ready stages on 2 cores cost no rescans.
+            while !isInterrupted, !failedAny || options.keepGoing, let (threads, i) = waitingForCores.compactMap({ t, heap in heap.first.map { (t, $0) } })
+                .filter({ t, _ in busyThreads == 0 || busyThreads + t <= options.jobs }).min(by: { $0.1 < $1.1 }) {
+                _ = waitingForCores[threads]!.pop()
+                let stage = order[i]
+                let (facts, why) = prepared.removeValue(forKey: stage.name)!
+                // An equal action committed since (two stages with one key) is served, not rerun.
+                if !options.forceAll, !options.force.contains(stage.name), let entry = actions.lookup(facts.key) {
+                    var f = facts
+                    f.outputs = entry.outputs
+                    done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
+                    continue
+                }
+                busyThreads += threads
+                inFlight[stage.name] = threads
+                launch(stage, facts: facts, reasons: why)
             }
             try? ledger.record(pendingRecords)
             pendingRecords = []
@@ -189,8 +206,8 @@ public final class Runner: @unchecked Sendable {
         return interrupted
     }
 
-    /// The stage's facts and why it would run, or the failure that stops it before it starts.
-    private func prepare(_ stage: StageSpec, outputs: [String: [String: OutputFact]]) -> Result<(StageFacts, [String]), FailedStage> {
+    /// The stage's facts, or the failure that stops it before it starts.
+    private func prepare(_ stage: StageSpec, outputs: [String: [String: OutputFact]]) -> Result<StageFacts, FailedStage> {
         let inputs: [String: OutputFact]
         do { inputs = try project.inputFacts(of: stage, upstream: outputs, stats: stats).known } catch {
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: [], error: error.description)))
@@ -203,7 +220,7 @@ public final class Runner: @unchecked Sendable {
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: why,
                                                     error: "--locked: stage '\(stage.name)' differs from \(project.lockPath): \(detail)")))
         }
-        return .success((facts, Planner.reasons(facts, unknown: [:], old: old)))
+        return .success(facts)
     }
 
     struct FailedStage: Error {

@@ -1,4 +1,5 @@
 import AnnealPipeline
+import Foundation
 
 /// Everything that decides what a stage produces, plus what it produced: one lockfile entry.
 /// The action key is the SHA-256 of the canonical JSON of every field but `outputs` and `key`.
@@ -8,17 +9,22 @@ public struct StageFacts: Sendable, Equatable {
     /// Version of the command-stage protocol, the "implementation version" of `run:` stages.
     public static let commandVersion = "1"
 
-    public var kind: String
-    public var version: String
-    public var command: String?
-    public var plugin: String?
+    // Every field but `outputs` is part of the key: changing one forgets the memoized key.
+    public var kind: String { didSet { memo = KeyMemo() } }
+    public var version: String { didSet { memo = KeyMemo() } }
+    public var command: String? { didSet { memo = KeyMemo() } }
+    public var plugin: String? { didSet { memo = KeyMemo() } }
     /// Nil for a stage that cannot read its seed (`StageSpec.readsSeed`): not part of its key.
-    public var seed: Int?
-    public var params: Value
-    public var referenced: [String: Value]
-    public var inputs: [String: OutputFact]
-    public var outputNames: [String]
+    public var seed: Int? { didSet { memo = KeyMemo() } }
+    public var params: Value { didSet { memo = KeyMemo() } }
+    public var referenced: [String: Value] { didSet { memo = KeyMemo() } }
+    public var inputs: [String: OutputFact] { didSet { memo = KeyMemo() } }
+    public var outputNames: [String] { didSet { memo = KeyMemo() } }
     public var outputs: [String: OutputFact] = [:]
+    /// The key, computed on first use: a run asks for it to look the action up, to record the
+    /// execution and to write the lockfile, and lockfile entries that are never compared by
+    /// key never pay for it.
+    private var memo = KeyMemo()
 
     public init(kind: String, version: String, command: String?, plugin: String?, seed: Int?, params: Value,
                 referenced: [String: Value], inputs: [String: OutputFact], outputNames: [String]) {
@@ -59,7 +65,13 @@ public struct StageFacts: Sendable, Equatable {
         return .map(m)
     }
 
-    public var key: String { Digest.of(string: keyMaterial.canonicalJSON) }
+    public var key: String { memo.value { Digest.of(keyMaterial.canonicalJSONBytes) } }
+
+    public static func == (a: StageFacts, b: StageFacts) -> Bool {
+        a.kind == b.kind && a.version == b.version && a.command == b.command && a.plugin == b.plugin && a.seed == b.seed
+            && a.params == b.params && a.referenced == b.referenced && a.inputs == b.inputs && a.outputNames == b.outputNames
+            && a.outputs == b.outputs
+    }
 
     /// Why a stage with these facts differs from `old` (its lockfile entry), cheapest first.
     /// `unknownInputs` are inputs whose upstream is stale, so their digests are not known yet.
@@ -105,5 +117,21 @@ public struct StageFacts: Sendable, Equatable {
             }
         }
         return out
+    }
+}
+
+/// A key computed once and shared by the copies of one `StageFacts` (a copy that changes a
+/// field gets a new, empty memo). Locked: facts cross threads with the stages they launch.
+final class KeyMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var key: String?
+
+    func value(_ compute: () -> String) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let key { return key }
+        let k = compute()
+        key = k
+        return k
     }
 }

@@ -22,6 +22,10 @@ final class StageProcess: @unchecked Sendable {
     /// thread's spawn could otherwise inherit this stage's pipe and hold it open.
     private static let spawnLock = NSLock()
 
+    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    private static let addchdir: AddChdir? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np")
+        .map { unsafeBitCast($0, to: AddChdir.self) }
+
     init(argv: [String], environment: [String: String], directory: String, logPath: String) throws(StoreError) {
         Self.spawnLock.lock()
         defer { Self.spawnLock.unlock() }
@@ -54,9 +58,16 @@ final class StageProcess: @unchecked Sendable {
         posix_spawnattr_setsigmask(&attr, &mask)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        // posix_spawn_file_actions_addchdir_np is not exported to Swift; a one-line shell
-        // prelude changes directory and then execs the stage itself (same pid).
-        let launch = ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", directory] + argv
+        // The child starts in `directory`: through posix_spawn_file_actions_addchdir_np where
+        // the C library has it (glibc 2.29+, macOS 10.15+; the Swift overlay does not export it,
+        // so it is looked up), else a one-line shell prelude changes directory and then execs
+        // the stage itself (same pid), at the cost of one more exec per stage.
+        let launch: [String]
+        if let addchdir = Self.addchdir, addchdir(&actions, directory) == 0 {
+            launch = argv
+        } else {
+            launch = ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", directory] + argv
+        }
         let cArgs = launch.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -64,7 +75,7 @@ final class StageProcess: @unchecked Sendable {
             cEnv.forEach { free($0) }
         }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, "/bin/sh", &actions, &attr, cArgs, cEnv)
+        let rc = posix_spawnp(&child, launch[0], &actions, &attr, cArgs, cEnv)
         guard rc == 0 else {
             close(progressFD)
             throw .io("cannot start `\(argv[0])`: \(String(cString: strerror(rc)))")

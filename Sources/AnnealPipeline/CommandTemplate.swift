@@ -22,36 +22,57 @@ public enum CommandTemplate {
     /// - `unquotable` gets the offset of a token inside backquotes or a here-document.
     public static func expand(_ template: String, keepEscapes: Bool, unterminated: (Int) -> Void = { _ in },
                               unquotable: (Int) -> Void = { _ in }, resolve: (String, Int) -> Value?) -> String {
-        guard template.contains("${") else { return template }
-        let chars = Array(template.unicodeScalars)
-        // Each token is resolved once, up front. When none resolves now (the loader's pass over
-        // a command that names only inputs and outputs), nothing is quoted, and the text is
-        // returned as written without lexing it — unless a backquote, `$'` or `<<` could put a
-        // token where no quoting helps, which only the lexer can tell. This keeps a no-op run
-        // of a 1000-stage pipeline as fast as before shell-safe interpolation.
-        var values: [Int: Value] = [:]
+        // Each token is resolved once, up front, in a scan of the UTF-8 bytes (`$`, `{`, `}` are
+        // ASCII, so they are never part of a longer character). When none resolves now (the
+        // loader's pass over a command that names only inputs and outputs), nothing is quoted,
+        // and the text is returned as written without lexing it — unless a backquote, `$'` or
+        // `<<` could put a token where no quoting helps, which only the lexer can tell. This
+        // keeps a no-op run of a 1000-stage pipeline as fast as before shell-safe interpolation.
+        var values: [Int: Value] = [:]  // scalar offset of the token's `$` → value
+        var hasToken = false
         var hasEscape = false
-        var scan = 0
-        while scan + 1 < chars.count {
-            if chars[scan] == "$", scan + 2 < chars.count, chars[scan + 1] == "$", chars[scan + 2] == "{" {
-                hasEscape = true
-                scan += 3
-                continue
+        var mayBeUnquotable = false
+        var unterminatedAt: Int?
+        var text = template
+        text.withUTF8 { b in
+            for (i, c) in b.enumerated() where c == UInt8(ascii: "`") || c == UInt8(ascii: "<") || c == UInt8(ascii: "$") {
+                if c == UInt8(ascii: "`") { mayBeUnquotable = true; break }
+                guard i + 1 < b.count else { break }
+                if c == UInt8(ascii: "<") && b[i + 1] == UInt8(ascii: "<") { mayBeUnquotable = true; break }
+                if c == UInt8(ascii: "$") && b[i + 1] == UInt8(ascii: "'") { mayBeUnquotable = true; break }
             }
-            guard chars[scan] == "$", chars[scan + 1] == "{" else { scan += 1; continue }
-            guard let end = chars[(scan + 2)...].firstIndex(of: "}") else { break }
-            let expr = String(String.UnicodeScalarView(chars[(scan + 2)..<end])).trimmingSpaces
-            if let value = resolve(expr, scan) { values[scan] = value }
-            scan = end + 1
+            var i = 0
+            var scalar = 0  // Unicode scalars before b[i]: what offsets count
+            func advance(to j: Int) {
+                while i < j { if b[i] & 0xC0 != 0x80 { scalar += 1 }; i += 1 }
+            }
+            while i + 1 < b.count {
+                if b[i] == UInt8(ascii: "$"), i + 2 < b.count, b[i + 1] == UInt8(ascii: "$"), b[i + 2] == UInt8(ascii: "{") {
+                    hasToken = true
+                    hasEscape = true
+                    advance(to: i + 3)
+                    continue
+                }
+                guard b[i] == UInt8(ascii: "$"), b[i + 1] == UInt8(ascii: "{") else { advance(to: i + 1); continue }
+                hasToken = true
+                var end = i + 2
+                while end < b.count, b[end] != UInt8(ascii: "}") { end += 1 }
+                guard end < b.count else { unterminatedAt = scalar; break }
+                var expr = String(decoding: UnsafeBufferPointer(rebasing: b[(i + 2)..<end]), as: UTF8.self)
+                if b[i + 2] == UInt8(ascii: " ") || b[end - 1] == UInt8(ascii: " ") { expr = expr.trimmingSpaces }
+                if let value = resolve(expr, scalar) {
+                    values[scalar] = value
+                }
+                advance(to: end + 1)
+            }
         }
-        let mayBeUnquotable = chars.contains("`") || template.contains("<<") || template.contains("$'")
+        guard hasToken else { return template }
         if values.isEmpty, !hasEscape || keepEscapes, !mayBeUnquotable {
-            if scan + 1 < chars.count || (scan < chars.count && chars[scan] == "$") {
-                // A `${` without its `}`: report it where the full pass would.
-                if let open = Self.unterminatedOffset(chars, from: scan) { unterminated(open) }
-            }
+            // A `${` without its `}`: report it where the full pass would.
+            if let open = unterminatedAt { unterminated(open) }
             return template
         }
+        let chars = Array(template.unicodeScalars)
         var lexer = ShellLexer()
         var out = String.UnicodeScalarView()
         var i = 0
@@ -92,17 +113,6 @@ public enum CommandTemplate {
             i = end + 1
         }
         return String(out)
-    }
-
-    /// The offset of the first `${` from `start` that has no `}` after it.
-    private static func unterminatedOffset(_ chars: [Unicode.Scalar], from start: Int) -> Int? {
-        var i = start
-        while i + 1 < chars.count {
-            if chars[i] == "$", i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" { i += 3; continue }
-            if chars[i] == "$", chars[i + 1] == "{" { return chars[(i + 2)...].contains("}") ? nil : i }
-            i += 1
-        }
-        return nil
     }
 
     /// `value` as text that the innermost shell reads as literal words, wrapped for each shell

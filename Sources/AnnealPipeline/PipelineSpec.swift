@@ -52,12 +52,16 @@ public struct StageSpec: Sendable {
         }
     }
 
+    /// The stages this one reads from, each once, in the order of its inputs.
     public var upstreamStages: [String] {
-        var seen: [String] = []
+        var out: [String] = []
+        // A join of thousands of inputs must not compare each name with all before it.
+        var seen = Set<String>(minimumCapacity: inputs.count > 8 ? inputs.count : 0)
         for input in inputs {
-            if case .stage(let s, _) = input.source, !seen.contains(s) { seen.append(s) }
+            guard case .stage(let s, _) = input.source else { continue }
+            if inputs.count > 8 ? seen.insert(s).inserted : !out.contains(s) { out.append(s) }
         }
-        return seen
+        return out
     }
 }
 

@@ -57,87 +57,38 @@ public enum Value: Sendable, Hashable {
     static func format(_ d: Double) -> String {
         if d.isNaN { return "NaN" }
         if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(format: "%.1f", d) }
+        // What `%.1f` prints for these (`-0.0` included), without Foundation's formatter.
+        if d == d.rounded(), abs(d) < 1e15 { return (d.sign == .minus ? "-" : "") + String(Int(d.magnitude)) + ".0" }
         return "\(d)"
     }
 
     /// Sorted keys, no whitespace, shortest round-trip floats: the bytes hashed into action keys.
-    public var canonicalJSON: String {
-        var out = ""
-        writeJSON(into: &out, indent: nil, level: 0)
-        return out
+    public var canonicalJSON: String { String(decoding: canonicalJSONBytes, as: UTF8.self) }
+
+    /// `canonicalJSON` as UTF-8, without the detour through a `String` (action keys hash these).
+    public var canonicalJSONBytes: [UInt8] {
+        var w = JSONWriter(indent: nil)
+        w.write(self)
+        return w.bytes
     }
 
     /// Indented JSON with sorted keys, for files users read (parameters, metadata).
     public var prettyJSON: String {
-        var out = ""
-        writeJSON(into: &out, indent: "  ", level: 0)
-        return out + "\n"
-    }
-
-    func writeJSON(into out: inout String, indent: String?, level: Int) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += d.isFinite ? Value.format(d) : "null"
-        case .string(let s): out += Value.jsonQuoted(s)
-        case .list(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                Value.newline(&out, indent, level + 1)
-                item.writeJSON(into: &out, indent: indent, level: level + 1)
-            }
-            Value.newline(&out, indent, level)
-            out += "]"
-        case .map(let m):
-            if m.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, key) in m.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                Value.newline(&out, indent, level + 1)
-                out += Value.jsonQuoted(key) + (indent == nil ? ":" : ": ")
-                m[key]!.writeJSON(into: &out, indent: indent, level: level + 1)
-            }
-            Value.newline(&out, indent, level)
-            out += "}"
-        }
-    }
-
-    private static func newline(_ out: inout String, _ indent: String?, _ level: Int) {
-        guard let indent else { return }
-        out += "\n" + String(repeating: indent, count: level)
+        var w = JSONWriter(indent: Array("  ".utf8))
+        w.write(self)
+        w.bytes.append(0x0A)
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 
     /// Also valid YAML, read back to the same string: lockfiles are written with it. So
     /// besides JSON's escapes it escapes what libyaml reads differently inside double quotes:
     /// DEL, the C1 controls and U+FFFE/U+FFFF (rejected), U+0085 (a line break, folded into a
     /// space), U+2028 and U+2029 (line breaks, which end a mapping key). Found by
-    /// fuzz/run.sh lockfile.
+    /// fuzz/run.sh lockfile. (`JSONWriter.quote` writes it.)
     public static func jsonQuoted(_ s: String) -> String {
-        // Most strings need no escaping: one scan of the bytes, then a single append. Lead
-        // bytes 0xC2, 0xE2 and 0xEF start every multi-byte character escaped below.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7F
-            || $0 == 0xC2 || $0 == 0xE2 || $0 == 0xEF }) {
-            return "\"" + s + "\""
-        }
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u.value == 0x2028 || u.value == 0x2029
-                || u.value == 0xFFFE || u.value == 0xFFFF:
-                out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
+        var w = JSONWriter(indent: nil)
+        w.quote(s)
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 
     /// Parses one JSON text (stage metrics lines, parameter files). Nil if it is not JSON.

@@ -51,10 +51,23 @@ public struct StageContext: Sendable {
     /// missing or malformed: a stage binary started by hand instead of by `anneal run`.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(StageFailure) -> StageContext {
+        // A map too long for one environment string arrives as a file (`KEY_FILE`); a list
+        // input (`NAME: STAGE.OUT[*]`) arrives as a JSON list, its members named `NAME[i]`.
         func paths(_ key: String) throws(StageFailure) -> [String: String] {
-            guard let text = environment[key], let data = text.data(using: .utf8),
-                  let map = try? JSONDecoder().decode([String: String].self, from: data) else {
+            let data = environment[key].map { Data($0.utf8) }
+                ?? environment[key + "_FILE"].flatMap { FileManager.default.contents(atPath: $0) }
+            guard let data, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw StageFailure("\(key) is missing or not a JSON object of paths; stages run under `anneal run`, which sets it")
+            }
+            var map: [String: String] = [:]
+            for (name, value) in object {
+                if let path = value as? String {
+                    map[name] = path
+                } else if let list = value as? [String] {
+                    for (i, path) in list.enumerated() { map["\(name)[\(i)]"] = path }
+                } else {
+                    throw StageFailure("\(key) entry '\(name)' is neither a path nor a list of paths")
+                }
             }
             return map
         }

@@ -30,6 +30,42 @@ import Testing
         #expect(other.key == base.key)
     }
 
+    /// The key format is a contract with every cache and lockfile: these bytes and this digest
+    /// may change only with `StageFacts.keyFormat`.
+    @Test func keyBytesArePinned() {
+        let f = facts()
+        let canonical = #"{"format":1,"inputs":{"model":""# + String(repeating: "aa", count: 32)
+            + #""},"kind":"sft","outputs":["model"],"params":{"lora":{"rank":8},"lr":0.0002},"referenced":{"params.width":128},"seed":7,"version":"2"}"#
+        #expect(f.keyMaterial.canonicalJSON == canonical)
+        #expect(f.key == "2ecfa2497bd33bd4c8aa9c194612080329fc2366110ab587e56c0b925f9ca80a")
+        #expect(f.key == Digest.of(string: canonical))
+    }
+
+    /// The key is memoized: every change to a field it covers must give the key of facts built
+    /// with that value from the start, also in a copy made after the key was read.
+    @Test func aChangedFieldChangesTheMemoizedKey() {
+        let base = facts()
+        _ = base.key
+        var changes: [(inout StageFacts) -> Void] = [
+            { $0.kind = "pretrain" }, { $0.version = "3" }, { $0.command = "echo" }, { $0.plugin = "p" }, { $0.seed = nil },
+            { $0.params = .map([:]) }, { $0.referenced = [:] }, { $0.outputNames = ["x"] },
+            { $0.inputs = ["model": OutputFact(digest: String(repeating: "bb", count: 32), size: 10)] },
+        ]
+        changes.append { $0.params = .map(["lr": .double(1e-4), "lora": .map(["rank": .int(8)])]) }
+        for change in changes {
+            var copy = base
+            change(&copy)
+            let fresh = StageFacts(kind: copy.kind, version: copy.version, command: copy.command, plugin: copy.plugin, seed: copy.seed,
+                                   params: copy.params, referenced: copy.referenced, inputs: copy.inputs, outputNames: copy.outputNames)
+            #expect(copy.key == fresh.key)
+            #expect(copy.key != base.key)
+            #expect(base.key == facts().key, "the original keeps its key")
+        }
+        var withOutputs = base
+        withOutputs.outputs = [:]
+        #expect(withOutputs.key == base.key && withOutputs != base)
+    }
+
     @Test func reasonsNameEachDifference() {
         var now = facts(lr: 1e-4, input: "bb")
         now.version = "3"

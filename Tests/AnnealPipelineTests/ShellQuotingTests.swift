@@ -189,6 +189,23 @@ import Testing
         }
     }
 
+    /// Offsets count Unicode scalars (YAML columns) whatever the bytes before the token, and
+    /// an expression keeps its inner spaces but loses the outer ones.
+    @Test func tokenOffsetsCountScalarsNotBytes() {
+        var seen: [(String, Int)] = []
+        var open: [Int] = []
+        let template = "echo é😀 ${ params.x } ${inputs.a b}x ${"
+        let out = CommandTemplate.expand(template, keepEscapes: true, unterminated: { open.append($0) }) { expr, offset in
+            seen.append((expr, offset))
+            return nil
+        }
+        #expect(out == template)
+        #expect(seen.map(\.0) == ["params.x", "inputs.a b"])
+        #expect(seen.map(\.1) == [8, 22])
+        #expect(open == [37])
+        #expect(Array(template.unicodeScalars)[8] == "$" && Array(template.unicodeScalars)[37] == "$")
+    }
+
     /// A megabyte-long command (one word, or many) expands in linear time.
     @Test func longCommandsStayLinear() {
         let cases = [(String(repeating: "a", count: 1 << 20) + "${params.x}", "a'v w'"),

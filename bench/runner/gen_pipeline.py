@@ -21,6 +21,11 @@ if tool == "anneal":
     for i in range(n):
         ins = deps(i)
         cat = " ".join("${inputs.i%d}/v" % d for d in ins)
+        if len(ins) > 100:
+            # A join of thousands of inputs: one token per input would make a command longer
+            # than Linux passes in one argument (128 KiB), so it reads the paths from the
+            # stage's environment, in input order.
+            cat = "$(env | sed -n \"s/^ANNEAL_INPUT_I\\([0-9]*\\)=\\(.*\\)/\\1 \\2\\/v/p\" | sort -n | cut -d \" \" -f 2)"
         cmd = ("cat %s > ${outputs.o}/v; " % cat if ins else "") + "echo %d >> ${outputs.o}/v" % i
         lines.append("  s%d:" % i)
         lines.append("    run: sh -c '%s'" % cmd)

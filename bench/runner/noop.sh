@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# No-op overhead of `anneal run` and `anneal status` on 100- and 1000-stage chains and fans,
-# side by side with ninja (Debian ninja-build) and, if BENCH_SNAKEMAKE=1, Snakemake from PyPI
-# in a venv. Prints the median wall time of 5 runs after one warm-up, and anneal/peer ratios.
+# The runner's overhead on trivial stages, side by side with ninja (Debian ninja-build) and,
+# if BENCH_SNAKEMAKE=1, Snakemake from PyPI in a venv, on chains and fans of NOOP_SIZES stages
+# (default "100 1000 10000"; NOOP_SHAPES default "chain fan"):
+# - first: the first full run (anneal run, ninja) of every stage, once, in seconds;
+# - no-op: `anneal run`, `anneal status` and ninja with nothing to do, median wall seconds of
+#   5 runs after a warm-up, with the peak resident memory of one run (/usr/bin/time -v, MB);
+# - validate, dag: `anneal validate` and `anneal dag`, median of 5;
+# - ratios: anneal/ninja for the first run and the no-ops.
 #   bash bench/runner/noop.sh            (from the repository root)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${TMPDIR:-/tmp}/anneal-noop-bench
-rm -rf "$work"; mkdir -p "$work"
+sizes=${NOOP_SIZES:-100 1000 10000}
+shapes=${NOOP_SHAPES:-chain fan}
+mkdir -p "$work"
 if [ -z "${ANNEAL_BIN:-}" ]; then swift build -c release --product anneal --package-path "$root" >&2; fi
 anneal=${ANNEAL_BIN:-$root/.build/release/anneal}
 command -v ninja >/dev/null || { apt-get install -y -qq ninja-build >/dev/null 2>&1 || true; }
@@ -14,31 +21,41 @@ if [ "${BENCH_SNAKEMAKE:-0}" = 1 ] && [ ! -x "$work/venv/bin/snakemake" ]; then
   python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q snakemake >&2
 fi
 median() { python3 -c "import sys,statistics; print('%.4f' % statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+once() {  # seconds of one run of "$@"
+  local t0=$(date +%s.%N); "$@" >/dev/null 2>&1; local t1=$(date +%s.%N)
+  python3 -c "print('%.3f' % ($t1 - $t0))"
+}
 timeit() {  # median seconds of "$@" over 5 runs after a warm-up
   "$@" >/dev/null 2>&1
   local ts=()
-  for _ in 1 2 3 4 5; do
-    local t0=$(date +%s.%N); "$@" >/dev/null 2>&1; local t1=$(date +%s.%N)
-    ts+=("$(python3 -c "print($t1 - $t0)")")
-  done
+  for _ in 1 2 3 4 5; do ts+=("$(once "$@")"); done
   median "${ts[@]}"
 }
-printf '%-6s %-5s %-22s %-22s %-12s %-10s\n' shape n "anneal run (s)" "anneal status (s)" "ninja (s)" "run/ninja"
-for shape in chain fan; do
-  for n in 100 1000; do
+peak() {  # peak resident memory of one run of "$@", in MB
+  /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident set size/ { printf "%.0f", $6 / 1024 }'
+}
+ratio() { python3 -c "print('%.1f' % ($1 / $2))"; }
+printf '%-6s %-6s | %-9s %-9s %-6s | %-9s %-5s %-9s %-5s %-9s %-5s %-7s %-7s | %-8s %-8s\n' shape n \
+  "first(s)" "ninja(s)" ratio "run(s)" MB "status(s)" MB "ninja(s)" MB run/nj stat/nj "valid(s)" "dag(s)"
+for shape in $shapes; do
+  for n in $sizes; do
     d="$work/$shape-$n"
+    rm -rf "$d"
     python3 "$root/bench/runner/gen_pipeline.py" anneal "$shape" "$n" "$d/anneal"
-    (cd "$d/anneal" && "$anneal" run p.yaml --cache cache >/dev/null 2>&1)
+    python3 "$root/bench/runner/gen_pipeline.py" ninja "$shape" "$n" "$d/ninja"
+    first=$(cd "$d/anneal" && once "$anneal" run p.yaml --cache cache)
+    nfirst=$(cd "$d/ninja" && once ninja -j "$(nproc)")  # anneal's --jobs default: the cores
     run=$(cd "$d/anneal" && timeit "$anneal" run p.yaml --cache cache)
+    run_mb=$(cd "$d/anneal" && peak "$anneal" run p.yaml --cache cache)
     status=$(cd "$d/anneal" && timeit "$anneal" status p.yaml --cache cache)
-    ninja_t=n/a; ratio=n/a
-    if command -v ninja >/dev/null; then
-      python3 "$root/bench/runner/gen_pipeline.py" ninja "$shape" "$n" "$d/ninja"
-      (cd "$d/ninja" && ninja >/dev/null)
-      ninja_t=$(cd "$d/ninja" && timeit ninja)
-      ratio=$(python3 -c "print('%.1f' % ($run / $ninja_t))")
-    fi
-    printf '%-6s %-5s %-22s %-22s %-12s %-10s\n' "$shape" "$n" "$run" "$status" "$ninja_t" "$ratio"
+    status_mb=$(cd "$d/anneal" && peak "$anneal" status p.yaml --cache cache)
+    ninja_t=$(cd "$d/ninja" && timeit ninja)
+    ninja_mb=$(cd "$d/ninja" && peak ninja)
+    validate=$(cd "$d/anneal" && timeit "$anneal" validate p.yaml)
+    dag=$(cd "$d/anneal" && timeit "$anneal" dag p.yaml)
+    printf '%-6s %-6s | %-9s %-9s %-6s | %-9s %-5s %-9s %-5s %-9s %-5s %-7s %-7s | %-8s %-8s\n' "$shape" "$n" \
+      "$first" "$nfirst" "$(ratio "$first" "$nfirst")" "$run" "$run_mb" "$status" "$status_mb" "$ninja_t" "$ninja_mb" \
+      "$(ratio "$run" "$ninja_t")" "$(ratio "$status" "$ninja_t")" "$validate" "$dag"
     if [ "${BENCH_SNAKEMAKE:-0}" = 1 ]; then
       python3 "$root/bench/runner/gen_pipeline.py" snakemake "$shape" "$n" "$d/snake"
       if (cd "$d/snake" && "$work/venv/bin/snakemake" --cores 2 -q >/dev/null 2>&1); then
