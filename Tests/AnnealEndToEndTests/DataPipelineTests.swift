@@ -26,13 +26,17 @@ import Testing
             .replacingOccurrences(of: "max_iters: 500", with: "max_iters: 4")
             .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
+            .replacingOccurrences(of: "{block_size: 128, rollouts: 64, batch_size: 32, ppo_epochs: 4, max_new_tokens: 40",
+                                  with: "{block_size: 64, rollouts: 4, batch_size: 2, ppo_epochs: 1, max_new_tokens: 8")
+            .replacingOccurrences(of: "max_iters: 40", with: "max_iters: 2")
+            .replacingOccurrences(of: "max_iters: 150", with: "max_iters: 2")
         #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")
         #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6"))
         s.write("pipelines/tinychat.yaml", text)
         let r = s.anneal(["run", "--json"])
         #expect(r.code == 0, "\(r.stderr.suffix(800))")
         #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran", "pretrain": "ran",
-                              "sft": "ran", "reward": "ran"])
+                              "sft": "ran", "reward": "ran", "ppo": "ran", "dpo": "ran"])
         let metrics = Dictionary(uniqueKeysWithValues: (r.json?["stages"]?.listValue ?? []).map { ($0["name"]!.stringValue!, $0["metrics"]!) })
         #expect((metrics["clean"]?["removed"]?.doubleValue ?? 0) > 0, "planted junk is removed")
         #expect((metrics["dedup"]?["exact_duplicates"]?.doubleValue ?? 0) > 0, "planted duplicates are found")
@@ -45,6 +49,13 @@ import Testing
         }
         for name in ["loss", "val_accuracy", "val_margin", "val_reward_mean", "val_reward_std"] {
             #expect(metrics["reward"]?[name]?.doubleValue != nil, "reward reports \(name)")
+        }
+        for name in ["reward_mean", "reward_std", "kl", "entropy", "clip_fraction", "value_loss", "approx_kl", "response_length",
+                     "val_reward_mean", "val_win_rate", "val_kl"] {
+            #expect(metrics["ppo"]?[name]?.doubleValue != nil, "ppo reports \(name)")
+        }
+        for name in ["loss", "reward_chosen", "reward_rejected", "accuracy", "margin", "val_accuracy", "val_margin"] {
+            #expect(metrics["dpo"]?[name]?.doubleValue != nil, "dpo reports \(name)")
         }
         for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
             #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")
