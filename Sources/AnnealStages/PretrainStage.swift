@@ -9,26 +9,16 @@ import Foundation
 /// shape and names. Outputs `model`: config.json + model.safetensors (Checkpoint), the full
 /// resolved training config (train_config.json) and a copy of the tokenizer.
 struct PretrainStage: BuiltinStage {
-    struct Parameters: StageParameters, Encodable {
+    struct Parameters: StageParameters {
         var nLayer = 4
         var nHead = 4
         var nEmbd = 192
         var blockSize = 128
         var dropout = 0.0
-        var batchSize = 8
-        var gradientAccumulationSteps = 1
-        var learningRate = 3e-3
-        var minLR = 3e-4
-        var warmupIters = 20
-        var maxIters = 1200
+        var optimizer = OptimizerParameters(batchSize: 8, learningRate: 3e-3, minLR: 3e-4, warmupIters: 20, maxIters: 1200,
+                                            weightDecay: 0.1, evalInterval: 200)
         var maxTokens = 0
-        var weightDecay = 0.1
-        var beta1 = 0.9
-        var beta2 = 0.95
-        var gradClip = 1.0
-        var evalInterval = 200
         var evalIters = 20
-        var checkpointInterval = 100
 
         static var parameters: [Param<Self>] {
             [
@@ -37,20 +27,9 @@ struct PretrainStage: BuiltinStage {
                 Param("n_embd", \.nEmbd, bounds: .atLeast(1), summary: "width"),
                 Param("block_size", \.blockSize, bounds: .atLeast(1), summary: "context length in tokens"),
                 Param("dropout", \.dropout, bounds: .from(0, below: 1)),
-                Param("batch_size", \.batchSize, bounds: .atLeast(1), summary: "sequences per micro-batch"),
-                Param("gradient_accumulation_steps", \.gradientAccumulationSteps, bounds: .atLeast(1)),
-                Param("learning_rate", \.learningRate, bounds: .greaterThan(0), summary: "peak, after warm-up"),
-                Param("min_lr", \.minLR, bounds: .atLeast(0), summary: "the cosine's floor at the last step"),
-                Param("warmup_iters", \.warmupIters, bounds: .atLeast(0)),
-                Param("max_iters", \.maxIters, bounds: .atLeast(1), summary: "optimizer steps (unless max_tokens is set)"),
+            ] + OptimizerParameters.lifted(\.optimizer, batch: "sequences", stepsNote: " (unless max_tokens is set)") + [
                 Param("max_tokens", \.maxTokens, bounds: .atLeast(0), summary: "training tokens; > 0 sets the steps instead of max_iters"),
-                Param("weight_decay", \.weightDecay, bounds: .atLeast(0), summary: "AdamW, on matrices only"),
-                Param("beta1", \.beta1, bounds: .from(0, below: 1)),
-                Param("beta2", \.beta2, bounds: .from(0, below: 1)),
-                Param("grad_clip", \.gradClip, bounds: .atLeast(0), summary: "global norm; 0 = off"),
-                Param("eval_interval", \.evalInterval, bounds: .atLeast(0), summary: "steps between val losses; 0 = only at the end"),
                 Param("eval_iters", \.evalIters, bounds: .atLeast(1), summary: "validation batches per val loss"),
-                Param("checkpoint_interval", \.checkpointInterval, bounds: .atLeast(0), summary: "steps between resume checkpoints; 0 = never"),
             ]
         }
 
@@ -60,18 +39,7 @@ struct PretrainStage: BuiltinStage {
                 out.append(ParamProblem("n_embd", "\(p.nEmbd) is not divisible by n_head \(p.nHead)",
                                         hint: "use a multiple of \(p.nHead), such as \(max(1, p.nEmbd / p.nHead) * p.nHead)"))
             }
-            if p.minLR > p.learningRate {
-                out.append(ParamProblem("min_lr", "\(p.minLR) is above learning_rate \(p.learningRate)"))
-            }
-            return out
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case nLayer = "n_layer", nHead = "n_head", nEmbd = "n_embd", blockSize = "block_size", dropout
-            case batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps"
-            case learningRate = "learning_rate", minLR = "min_lr", warmupIters = "warmup_iters", maxIters = "max_iters"
-            case maxTokens = "max_tokens", weightDecay = "weight_decay", beta1, beta2, gradClip = "grad_clip"
-            case evalInterval = "eval_interval", evalIters = "eval_iters", checkpointInterval = "checkpoint_interval"
+            return out + p.optimizer.problems
         }
     }
 
@@ -86,13 +54,11 @@ struct PretrainStage: BuiltinStage {
         let p = try ctx.parameters(Parameters.self)
         let tokenizerDir = URL(fileURLWithPath: try ctx.input("tokenizer"))
         let tokenizer = try BPETokenizer.load(contentsOf: tokenizerDir)
-        let B = p.batchSize, T = p.blockSize, accumulation = p.gradientAccumulationSteps
+        let B = p.optimizer.batchSize, T = p.blockSize, accumulation = p.optimizer.gradientAccumulationSteps
         let config = GPTConfig(vocabSize: tokenizer.vocabSize, contextLength: T, width: p.nEmbd, layers: p.nLayer,
                                heads: p.nHead, dropout: Float(p.dropout))
-        let plan = TrainingPlan(maxIters: p.maxIters, maxTokens: p.maxTokens, tokensPerStep: B * T * accumulation,
-                                learningRate: p.learningRate, minLR: p.minLR, warmupIters: p.warmupIters,
-                                evalInterval: p.evalInterval, checkpointInterval: p.checkpointInterval)
-        let resolved = TrainConfig(stage: "pretrain", seed: ctx.seed, params: p, model: config, iterations: plan.iterations)
+        let plan = p.optimizer.plan(iterations: p.optimizer.maxIters, maxTokens: p.maxTokens, tokensPerStep: B * T * accumulation)
+        let resolved = TrainConfig(stage: "pretrain", seed: ctx.seed, params: ParameterRecord(p), model: config, iterations: plan.iterations)
 
         // data
         let data = try TokenData.load(directory: URL(fileURLWithPath: try ctx.input("shards")))
@@ -101,10 +67,7 @@ struct PretrainStage: BuiltinStage {
             .chunked(B).map { Batching.window(data.validation, offsets: $0, block: T) }
 
         // model init or resume
-        func optimizer(_ m: GPT) -> TrainingOptimizer {
-            TrainingOptimizer(model: m, schedule: plan.schedule, weightDecay: Float(p.weightDecay), beta1: Float(p.beta1),
-                              beta2: Float(p.beta2), clipNorm: p.gradClip > 0 ? Float(p.gradClip) : nil)
-        }
+        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         let seed = UInt64(bitPattern: Int64(ctx.seed))
         var rng = RNG(seed: seed)                 // weights, then dropout
         var dataRNG = RNG(seed: seed, stream: 1)  // batch offsets: the data position

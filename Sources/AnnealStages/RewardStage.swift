@@ -10,24 +10,14 @@ import Foundation
 /// −log σ(r_chosen − r_rejected − margin). Outputs `model` (with `score.weight`),
 /// train_config.json and the tokenizer.
 struct RewardStage: BuiltinStage {
-    struct Parameters: StageParameters, Encodable {
+    struct Parameters: StageParameters {
         var blockSize = 128
         var valShare = 0.1
         var margin = 0.0
         var dropout = 0.0
-        var batchSize = 8
-        var gradientAccumulationSteps = 1
-        var learningRate = 3e-4
-        var minLR = 3e-5
-        var warmupIters = 10
-        var maxIters = 300
+        var optimizer = OptimizerParameters(batchSize: 8, learningRate: 3e-4, minLR: 3e-5, warmupIters: 10, maxIters: 300,
+                                            weightDecay: 0.0, evalInterval: 50)
         var epochs = 0.0
-        var weightDecay = 0.0
-        var beta1 = 0.9
-        var beta2 = 0.95
-        var gradClip = 1.0
-        var evalInterval = 50
-        var checkpointInterval = 100
 
         static var parameters: [Param<Self>] {
             [
@@ -35,35 +25,13 @@ struct RewardStage: BuiltinStage {
                 Param("val_share", \.valShare, bounds: .from(0, below: 1), summary: "share of pairs held out for val_accuracy"),
                 Param("margin", \.margin, summary: "m in −log σ(r_chosen − r_rejected − m)"),
                 Param("dropout", \.dropout, bounds: .from(0, below: 1)),
-                Param("batch_size", \.batchSize, bounds: .atLeast(1), summary: "pairs per micro-batch"),
-                Param("gradient_accumulation_steps", \.gradientAccumulationSteps, bounds: .atLeast(1)),
-                Param("learning_rate", \.learningRate, bounds: .greaterThan(0), summary: "peak, after warm-up"),
-                Param("min_lr", \.minLR, bounds: .atLeast(0), summary: "the cosine's floor at the last step"),
-                Param("warmup_iters", \.warmupIters, bounds: .atLeast(0)),
-                Param("max_iters", \.maxIters, bounds: .atLeast(1), summary: "optimizer steps (unless epochs is set)"),
+            ] + OptimizerParameters.lifted(\.optimizer, batch: "pairs", stepsNote: " (unless epochs is set)") + [
                 Param("epochs", \.epochs, bounds: .atLeast(0), summary: "passes over the training pairs; > 0 sets the steps instead of max_iters"),
-                Param("weight_decay", \.weightDecay, bounds: .atLeast(0), summary: "AdamW, on matrices only"),
-                Param("beta1", \.beta1, bounds: .from(0, below: 1)),
-                Param("beta2", \.beta2, bounds: .from(0, below: 1)),
-                Param("grad_clip", \.gradClip, bounds: .atLeast(0), summary: "global norm; 0 = off"),
-                Param("eval_interval", \.evalInterval, bounds: .atLeast(0), summary: "steps between validations; 0 = only at the end"),
-                Param("checkpoint_interval", \.checkpointInterval, bounds: .atLeast(0), summary: "steps between resume checkpoints; 0 = never"),
             ]
         }
 
         static func problems(_ p: Self, context: ParamContext) -> [ParamProblem] {
-            var out = [ModelChecks.contextProblem(blockSize: p.blockSize, context: context)].compactMap { $0 }
-            if p.minLR > p.learningRate {
-                out.append(ParamProblem("min_lr", "\(p.minLR) is above learning_rate \(p.learningRate)"))
-            }
-            return out
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case blockSize = "block_size", valShare = "val_share", margin, dropout, batchSize = "batch_size"
-            case gradientAccumulationSteps = "gradient_accumulation_steps", learningRate = "learning_rate", minLR = "min_lr"
-            case warmupIters = "warmup_iters", maxIters = "max_iters", epochs, weightDecay = "weight_decay", beta1, beta2
-            case gradClip = "grad_clip", evalInterval = "eval_interval", checkpointInterval = "checkpoint_interval"
+            [ModelChecks.contextProblem(blockSize: p.blockSize, context: context)].compactMap { $0 } + p.optimizer.problems
         }
     }
 
@@ -82,7 +50,7 @@ struct RewardStage: BuiltinStage {
         if let problem = FineTuneModel.vocabularyProblem(model: loaded.config, tokenizerVocabulary: tokenizer.vocabSize) {
             throw StageFailure(problem)
         }
-        let B = p.batchSize, T = p.blockSize, accumulation = p.gradientAccumulationSteps
+        let B = p.optimizer.batchSize, T = p.blockSize, accumulation = p.optimizer.gradientAccumulationSteps
         guard T <= loaded.config.contextLength else {
             throw StageFailure("block_size \(T) is longer than the input model's context \(loaded.config.contextLength); use at most \(loaded.config.contextLength)")
         }
@@ -96,21 +64,16 @@ struct RewardStage: BuiltinStage {
         let split = HeldOutSplit.indices(count: pairs.count, fraction: p.valShare, seed: seed)
         let train = split.train.map { pairs[$0] }, validation = split.validation.map { pairs[$0] }
         let pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
-        let iterations = FineTunePlan.iterations(maxIters: p.maxIters, epochs: p.epochs, examples: train.count, perStep: B * accumulation)
-        let plan = TrainingPlan(maxIters: iterations, maxTokens: 0, tokensPerStep: 2 * B * T * accumulation, learningRate: p.learningRate,
-                                minLR: p.minLR, warmupIters: p.warmupIters, evalInterval: p.evalInterval,
-                                checkpointInterval: p.checkpointInterval)
+        let iterations = FineTunePlan.iterations(maxIters: p.optimizer.maxIters, epochs: p.epochs, examples: train.count, perStep: B * accumulation)
+        let plan = p.optimizer.plan(iterations: iterations, tokensPerStep: 2 * B * T * accumulation)
         ctx.log("\(pairs.count) preference pairs: \(train.count) train, \(validation.count) validation; \(iterations) steps")
 
         // model init or resume
         var rng = RNG(seed: seed)                 // the scalar head, then dropout
         let dataRNG = RNG(seed: seed, stream: 1)  // unused: pairs follow the step
         var model = try FineTuneModel.prepare(loaded, dropout: Float(p.dropout), scalarHead: true, rng: &rng)
-        let resolved = TrainConfig(stage: "reward", seed: ctx.seed, params: p, model: model.config, iterations: iterations)
-        func optimizer(_ m: GPT) -> TrainingOptimizer {
-            TrainingOptimizer(model: m, schedule: plan.schedule, weightDecay: Float(p.weightDecay), beta1: Float(p.beta1),
-                              beta2: Float(p.beta2), clipNorm: p.gradClip > 0 ? Float(p.gradClip) : nil)
-        }
+        let resolved = TrainConfig(stage: "reward", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
+        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         var opt = optimizer(model)
         let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
         if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {

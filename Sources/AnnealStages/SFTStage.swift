@@ -20,20 +20,10 @@ struct SFTStage: BuiltinStage {
         var valShare = 0.05
         var replayRatio = 2.0
         var dropout = 0.0
-        var batchSize = 8
-        var gradientAccumulationSteps = 1
-        var learningRate = 3e-4
-        var minLR = 3e-5
-        var warmupIters = 10
-        var maxIters = 500
+        var optimizer = OptimizerParameters(batchSize: 8, learningRate: 3e-4, minLR: 3e-5, warmupIters: 10, maxIters: 500,
+                                            weightDecay: 0.0, evalInterval: 100)
         var epochs = 0.0
-        var weightDecay = 0.0
-        var beta1 = 0.9
-        var beta2 = 0.95
-        var gradClip = 1.0
-        var evalInterval = 100
         var evalIters = 20
-        var checkpointInterval = 100
 
         static var parameters: [Param<Self>] {
             [
@@ -48,29 +38,14 @@ struct SFTStage: BuiltinStage {
                 Param("replay_ratio", \.replayRatio, bounds: .atLeast(0),
                       summary: "weight of a next-token loss on batch_size pretraining windows added each micro-step (with the replay input)"),
                 Param("dropout", \.dropout, bounds: .from(0, below: 1)),
-                Param("batch_size", \.batchSize, bounds: .atLeast(1), summary: "rows per micro-batch"),
-                Param("gradient_accumulation_steps", \.gradientAccumulationSteps, bounds: .atLeast(1)),
-                Param("learning_rate", \.learningRate, bounds: .greaterThan(0), summary: "peak, after warm-up"),
-                Param("min_lr", \.minLR, bounds: .atLeast(0), summary: "the cosine's floor at the last step"),
-                Param("warmup_iters", \.warmupIters, bounds: .atLeast(0)),
-                Param("max_iters", \.maxIters, bounds: .atLeast(1), summary: "optimizer steps (unless epochs is set)"),
+            ] + OptimizerParameters.lifted(\.optimizer, batch: "rows", stepsNote: " (unless epochs is set)") + [
                 Param("epochs", \.epochs, bounds: .atLeast(0), summary: "passes over the training rows; > 0 sets the steps instead of max_iters"),
-                Param("weight_decay", \.weightDecay, bounds: .atLeast(0), summary: "AdamW, on matrices only"),
-                Param("beta1", \.beta1, bounds: .from(0, below: 1)),
-                Param("beta2", \.beta2, bounds: .from(0, below: 1)),
-                Param("grad_clip", \.gradClip, bounds: .atLeast(0), summary: "global norm; 0 = off"),
-                Param("eval_interval", \.evalInterval, bounds: .atLeast(0), summary: "steps between val losses; 0 = only at the end"),
                 Param("eval_iters", \.evalIters, bounds: .atLeast(1), summary: "at most this many validation batches per val loss"),
-                Param("checkpoint_interval", \.checkpointInterval, bounds: .atLeast(0), summary: "steps between resume checkpoints; 0 = never"),
             ]
         }
 
         static func problems(_ p: Self, context: ParamContext) -> [ParamProblem] {
-            var out = [ModelChecks.contextProblem(blockSize: p.blockSize, context: context)].compactMap { $0 }
-            if p.minLR > p.learningRate {
-                out.append(ParamProblem("min_lr", "\(p.minLR) is above learning_rate \(p.learningRate)"))
-            }
-            return out
+            [ModelChecks.contextProblem(blockSize: p.blockSize, context: context)].compactMap { $0 } + p.optimizer.problems
         }
     }
 
@@ -89,7 +64,7 @@ struct SFTStage: BuiltinStage {
         if let problem = FineTuneModel.vocabularyProblem(model: loaded.config, tokenizerVocabulary: tokenizer.vocabSize) {
             throw StageFailure(problem)
         }
-        let B = p.batchSize, T = p.blockSize, accumulation = p.gradientAccumulationSteps
+        let B = p.optimizer.batchSize, T = p.blockSize, accumulation = p.optimizer.gradientAccumulationSteps
         guard T <= loaded.config.contextLength else {
             throw StageFailure("block_size \(T) is longer than the input model's context \(loaded.config.contextLength); use at most \(loaded.config.contextLength)")
         }
@@ -113,10 +88,8 @@ struct SFTStage: BuiltinStage {
             throw StageFailure("the replay shards hold \(replay.count) tokens, fewer than block_size \(T) + 1; connect the pretraining shards (tokenize.shards)")
         }
         let replayWeight = replay == nil ? 0 : Float(p.replayRatio)
-        let iterations = FineTunePlan.iterations(maxIters: p.maxIters, epochs: p.epochs, examples: rows.count, perStep: B * accumulation)
-        let plan = TrainingPlan(maxIters: iterations, maxTokens: 0, tokensPerStep: B * T * accumulation, learningRate: p.learningRate,
-                                minLR: p.minLR, warmupIters: p.warmupIters, evalInterval: p.evalInterval,
-                                checkpointInterval: p.checkpointInterval)
+        let iterations = FineTunePlan.iterations(maxIters: p.optimizer.maxIters, epochs: p.epochs, examples: rows.count, perStep: B * accumulation)
+        let plan = p.optimizer.plan(iterations: iterations, tokensPerStep: B * T * accumulation)
         ctx.log("\(examples.count) conversations: \(split.train.count) train in \(rows.count) rows of \(T), \(split.validation.count) validation; \(iterations) steps")
 
         // model init or resume
@@ -125,10 +98,7 @@ struct SFTStage: BuiltinStage {
         var model = try FineTuneModel.prepare(loaded, dropout: Float(p.dropout), scalarHead: false, rng: &rng)
         if p.method == "lora" { try model.attachLoRA(p.lora.config, rng: &rng) }
         let resolved = TrainConfig(stage: "sft", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
-        func optimizer(_ m: GPT) -> TrainingOptimizer {
-            TrainingOptimizer(model: m, schedule: plan.schedule, weightDecay: Float(p.weightDecay), beta1: Float(p.beta1),
-                              beta2: Float(p.beta2), clipNorm: p.gradClip > 0 ? Float(p.gradClip) : nil)
-        }
+        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         var opt = optimizer(model)
         let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
         if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {

@@ -9,7 +9,7 @@ import Foundation
 ///
 ///     <state>/checkpoint/config.json, model.safetensors   Checkpoint.save
 ///     <state>/checkpoint/optimizer.safetensors              moments, step, dropout RNG
-///     <state>/checkpoint/progress.json                      {config, data_rng}
+///     <state>/checkpoint/progress.json                      {config, data_rng, extra?}
 ///
 /// A checkpoint is written beside the last one and renamed over it, so a kill at any moment
 /// leaves one whole checkpoint (`checkpoint`, or `checkpoint.old` between the two renames).
@@ -23,8 +23,10 @@ public struct ResumeState {
         /// under another configuration is ignored.
         public var config: String
         public var dataRNG: RNG
+        /// A loop's own state beside the optimizer's (PPO: iteration, adaptive β, skip count).
+        public var extra: String?
 
-        enum CodingKeys: String, CodingKey { case config, dataRNG = "data_rng" }
+        enum CodingKeys: String, CodingKey { case config, dataRNG = "data_rng", extra }
     }
 
     public struct Resumed {
@@ -32,18 +34,19 @@ public struct ResumeState {
         public var step: Int
         public var rng: RNG
         public var dataRNG: RNG
+        public var extra: String?
     }
 
     var current: URL { directory.appendingPathComponent("checkpoint") }
     var previous: URL { directory.appendingPathComponent("checkpoint.old") }
     var next: URL { directory.appendingPathComponent("checkpoint.next") }
 
-    public func save(model: GPT, optimizer: TrainingOptimizer, rng: RNG, dataRNG: RNG, config: String) throws {
+    public func save(model: GPT, optimizer: TrainingOptimizer, rng: RNG, dataRNG: RNG, config: String, extra: String? = nil) throws {
         let fm = FileManager.default
         try? fm.removeItem(at: next)
         try Checkpoint.save(model, to: next)
         try optimizer.save(to: next, rng: rng)
-        let progress = try JSONEncoder().encode(Progress(config: config, dataRNG: dataRNG))
+        let progress = try JSONEncoder().encode(Progress(config: config, dataRNG: dataRNG, extra: extra))
         try progress.write(to: next.appendingPathComponent("progress.json"))
         try? fm.removeItem(at: previous)
         if fm.fileExists(atPath: current.path) { try fm.moveItem(at: current, to: previous) }
@@ -63,6 +66,6 @@ public struct ResumeState {
         let model = try Checkpoint.load(from: dir)
         var opt = optimizer(model)
         let rng = try opt.load(from: dir)
-        return (Resumed(model: model, step: opt.stepsTaken, rng: rng, dataRNG: progress.dataRNG), opt)
+        return (Resumed(model: model, step: opt.stepsTaken, rng: rng, dataRNG: progress.dataRNG, extra: progress.extra), opt)
     }
 }

@@ -26,6 +26,10 @@ import Testing
             .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
             .replacingOccurrences(of: "max_tokens: 64}", with: "max_tokens: 16, sample_prompts: 20}")
+            .replacingOccurrences(of: "{block_size: 128, rollouts: 64, batch_size: 32, ppo_epochs: 4, max_new_tokens: 40",
+                                  with: "{block_size: 64, rollouts: 4, batch_size: 2, ppo_epochs: 1, max_new_tokens: 8")
+            .replacingOccurrences(of: "max_iters: 40", with: "max_iters: 2")
+            .replacingOccurrences(of: "max_iters: 150", with: "max_iters: 2")
         #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")
         #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6") && text.contains("max_tokens: 16"))
         return text
@@ -39,7 +43,7 @@ import Testing
         let r = s.anneal(["run", "--json"])
         #expect(r.code == 0, "\(r.stderr.suffix(800))")
         #expect(r.statuses == ["world": "ran", "clean": "ran", "dedup": "ran", "tokenize": "ran", "pretrain": "ran",
-                              "sft": "ran", "reward": "ran", "eval": "ran"])
+                              "sft": "ran", "reward": "ran", "ppo": "ran", "dpo": "ran", "eval": "ran"])
         let metrics = Dictionary(uniqueKeysWithValues: (r.json?["stages"]?.listValue ?? []).map { ($0["name"]!.stringValue!, $0["metrics"]!) })
         #expect((metrics["clean"]?["removed"]?.doubleValue ?? 0) > 0, "planted junk is removed")
         #expect((metrics["dedup"]?["exact_duplicates"]?.doubleValue ?? 0) > 0, "planted duplicates are found")
@@ -53,8 +57,15 @@ import Testing
         for name in ["loss", "val_accuracy", "val_margin", "val_reward_mean", "val_reward_std"] {
             #expect(metrics["reward"]?[name]?.doubleValue != nil, "reward reports \(name)")
         }
+        for name in ["reward_mean", "reward_std", "kl", "entropy", "clip_fraction", "value_loss", "approx_kl", "response_length",
+                     "val_reward_mean", "val_win_rate", "val_kl"] {
+            #expect(metrics["ppo"]?[name]?.doubleValue != nil, "ppo reports \(name)")
+        }
+        for name in ["loss", "reward_chosen", "reward_rejected", "accuracy", "margin", "val_accuracy", "val_margin"] {
+            #expect(metrics["dpo"]?[name]?.doubleValue != nil, "dpo reports \(name)")
+        }
         for name in ["truth_accuracy.sft", "refusal_rate.sft", "false_refusal_rate.pretrain", "distinct_2.sft", "kl.sft",
-                     "perplexity.pretrain", "retention.sft", "win_rate.sft_vs_pretrain", "gold_win_rate_ci_low.sft_vs_pretrain",
+                     "perplexity.pretrain", "retention.sft", "win_rate.sft_vs_pretrain", "win_rate.ppo_vs_sft", "gold_win_rate.dpo_vs_sft", "kl.ppo", "truth_accuracy.dpo", "gold_win_rate_ci_low.sft_vs_pretrain",
                      "reward_hacking.sft_vs_pretrain"] {
             #expect(metrics["eval"]?[name]?.doubleValue != nil, "eval reports \(name)")
         }

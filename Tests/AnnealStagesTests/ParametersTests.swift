@@ -62,6 +62,24 @@ stages:
         }
     }
 
+    /// The shared optimizer rows keep every stage's names and its own defaults (names are a
+    /// contract of every pipeline; defaults drive cached runs).
+    @Test func trainingStagesShareTheOptimizerRowsWithTheirOwnDefaults() throws {
+        let names = ["batch_size", "gradient_accumulation_steps", "learning_rate", "min_lr", "warmup_iters", "max_iters",
+                     "weight_decay", "beta1", "beta2", "grad_clip", "eval_interval", "checkpoint_interval"]
+        let stages: [(any BuiltinStage.Type, OptimizerParameters)] = [
+            (PretrainStage.self, PretrainStage.Parameters().optimizer), (SFTStage.self, SFTStage.Parameters().optimizer),
+            (RewardStage.self, RewardStage.Parameters().optimizer),
+        ]
+        for (stage, optimizer) in stages {
+            let specs = Dictionary(uniqueKeysWithValues: stage.schema.params.map { ($0.name, $0) })
+            for name in names { #expect(specs[name] != nil, "\(stage.schema.name) lost \(name)") }
+            #expect(specs["learning_rate"]?.defaultValue == .double(optimizer.learningRate))
+            #expect(specs["max_iters"]?.defaultValue == .int(optimizer.maxIters))
+        }
+        #expect(RewardStage.Parameters().optimizer.maxIters != PretrainStage.Parameters().optimizer.maxIters)
+    }
+
     @Test func aMissingKeyThrowsNamingIt() throws {
         var m = PretrainStage.Parameters.specs.reduce(into: [String: Value]()) { $0[$1.name] = $1.defaultValue }
         m["learning_rate"] = nil
@@ -80,7 +98,7 @@ stages:
         }
         m["learning_rat"] = nil
         let p = try PretrainStage.Parameters.decode(.map(m), stage: "pretrain")
-        #expect(p.learningRate == 1e-3 && p.maxIters == 10)
+        #expect(p.optimizer.learningRate == 1e-3 && p.optimizer.maxIters == 10)
     }
 
     /// Impossible hyperparameters fail when the pipeline loads, every one at once, each at
@@ -91,6 +109,10 @@ stages:
             uses: pretrain
             inputs: {shards: tok.shards, tokenizer: tok.tokenizer}
             with: {learning_rate: 0, dropout: 1.0, n_embd: 100, n_head: 3, max_iters: 0}
+          rm:
+            uses: reward
+            inputs: {model: pre.model, tokenizer: tok.tokenizer, prefs: {file: p.yaml}}
+            with: {min_lr: 0.5}
           ft:
             uses: finetune
             inputs: {model: pre.model}
@@ -101,9 +123,10 @@ stages:
             "p.yaml:9:39: error: parameter 'with.dropout' of stage 'pre' must be in [0, 1), found 1.0",
             "p.yaml:9:52: error: parameter 'with.n_embd' of stage 'pre': 100 is not divisible by n_head 3; use a multiple of 3, such as 99",
             "p.yaml:9:79: error: parameter 'with.max_iters' of stage 'pre' must be ≥ 1, found 0",
-            "p.yaml:13:24: error: parameter 'with.block_size' of stage 'ft': 256 is longer than the context of the input model (128); use at most 128, the block_size the model was trained with",
-            "p.yaml:13:35: error: parameter 'with.rank' of stage 'ft' must be ≥ 1, found 0",
-            "p.yaml:13:47: error: parameter 'with.targets' of stage 'ft' has 'attn.qkv', which is not one of attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, c_attn, c_fc",
+            "p.yaml:13:20: error: parameter 'with.min_lr' of stage 'rm': 0.5 is above learning_rate 0.0003",
+            "p.yaml:17:24: error: parameter 'with.block_size' of stage 'ft': 256 is longer than the context of the input model (128); use at most 128, the block_size the model was trained with",
+            "p.yaml:17:35: error: parameter 'with.rank' of stage 'ft' must be ≥ 1, found 0",
+            "p.yaml:17:47: error: parameter 'with.targets' of stage 'ft' has 'attn.qkv', which is not one of attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, c_attn, c_fc",
         ])
     }
 

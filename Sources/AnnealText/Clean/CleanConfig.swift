@@ -35,7 +35,7 @@ public enum CleanRule: String, CaseIterable, Codable, Sendable {
 /// punctuation-heavy prose its alphabetic-word rule then rejects far more documents (about
 /// half of a mixed corpus disagreed, `research/data.md`). Whitespace words are the Gopher
 /// paper's own unit and are stable across languages and library versions.
-public struct CleanConfig: Codable, Sendable, Equatable {
+public struct CleanConfig: Sendable, Equatable {
     public var rules: Set<CleanRule> = Set(CleanRule.allCases).subtracting([.pii])
 
     // Length bounds (Anneal's own; a 100 KB document is usually a dump or a log).
@@ -92,77 +92,5 @@ public struct CleanConfig: Codable, Sendable, Equatable {
             }
             rules.remove(rule)
         }
-    }
-}
-
-extension CleanConfig {
-    /// Besides every field, `skip: [rule names]` turns rules off and `pii: true` turns
-    /// redaction on, the way a pipeline says it.
-    enum CodingKeys: String, CodingKey {
-        case rules, minChars, maxChars, minWords, maxWords, minMeanWordLength, maxMeanWordLength
-        case maxSymbolWordRatio, maxBulletLinesRatio, maxEllipsisLinesRatio, minAlphabeticWordRatio
-        case minStopWords, stopWords, maxDuplicateLineRatio, maxDuplicateLineCharRatio
-        case maxDuplicateParagraphRatio, maxDuplicateParagraphCharRatio, topNGrams, duplicateNGrams
-        case c4MinWordsPerLine, c4MaxWordLength, c4MinSentences, samplesPerRule, skip, pii
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = CleanConfig()
-        self.init()
-        rules = try c.value(.rules, or: d.rules)
-        minChars = try c.value(.minChars, or: d.minChars)
-        maxChars = try c.value(.maxChars, or: d.maxChars)
-        minWords = try c.value(.minWords, or: d.minWords)
-        maxWords = try c.value(.maxWords, or: d.maxWords)
-        minMeanWordLength = try c.value(.minMeanWordLength, or: d.minMeanWordLength)
-        maxMeanWordLength = try c.value(.maxMeanWordLength, or: d.maxMeanWordLength)
-        maxSymbolWordRatio = try c.value(.maxSymbolWordRatio, or: d.maxSymbolWordRatio)
-        maxBulletLinesRatio = try c.value(.maxBulletLinesRatio, or: d.maxBulletLinesRatio)
-        maxEllipsisLinesRatio = try c.value(.maxEllipsisLinesRatio, or: d.maxEllipsisLinesRatio)
-        minAlphabeticWordRatio = try c.value(.minAlphabeticWordRatio, or: d.minAlphabeticWordRatio)
-        minStopWords = try c.value(.minStopWords, or: d.minStopWords)
-        stopWords = try c.value(.stopWords, or: d.stopWords)
-        maxDuplicateLineRatio = try c.value(.maxDuplicateLineRatio, or: d.maxDuplicateLineRatio)
-        maxDuplicateLineCharRatio = try c.value(.maxDuplicateLineCharRatio, or: d.maxDuplicateLineCharRatio)
-        maxDuplicateParagraphRatio = try c.value(.maxDuplicateParagraphRatio, or: d.maxDuplicateParagraphRatio)
-        maxDuplicateParagraphCharRatio = try c.value(.maxDuplicateParagraphCharRatio, or: d.maxDuplicateParagraphCharRatio)
-        topNGrams = try c.value(.topNGrams, or: d.topNGrams)
-        duplicateNGrams = try c.value(.duplicateNGrams, or: d.duplicateNGrams)
-        c4MinWordsPerLine = try c.value(.c4MinWordsPerLine, or: d.c4MinWordsPerLine)
-        c4MaxWordLength = try c.value(.c4MaxWordLength, or: d.c4MaxWordLength)
-        c4MinSentences = try c.value(.c4MinSentences, or: d.c4MinSentences)
-        samplesPerRule = try c.value(.samplesPerRule, or: d.samplesPerRule)
-        if try c.value(.pii, or: false) { rules.insert(.pii) }
-        do { try skip(try c.value(.skip, or: [String]())) } catch let error as TextError {
-            throw DecodingError.dataCorruptedError(forKey: .skip, in: c, debugDescription: error.message)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(rules.map(\.rawValue).sorted(), forKey: .rules)
-        try c.encode(minChars, forKey: .minChars)
-        try c.encode(maxChars, forKey: .maxChars)
-        try c.encode(minWords, forKey: .minWords)
-        try c.encode(maxWords, forKey: .maxWords)
-        try c.encode(minMeanWordLength, forKey: .minMeanWordLength)
-        try c.encode(maxMeanWordLength, forKey: .maxMeanWordLength)
-        try c.encode(maxSymbolWordRatio, forKey: .maxSymbolWordRatio)
-        try c.encode(maxBulletLinesRatio, forKey: .maxBulletLinesRatio)
-        try c.encode(maxEllipsisLinesRatio, forKey: .maxEllipsisLinesRatio)
-        try c.encode(minAlphabeticWordRatio, forKey: .minAlphabeticWordRatio)
-        try c.encode(minStopWords, forKey: .minStopWords)
-        try c.encode(stopWords, forKey: .stopWords)
-        try c.encode(maxDuplicateLineRatio, forKey: .maxDuplicateLineRatio)
-        try c.encode(maxDuplicateLineCharRatio, forKey: .maxDuplicateLineCharRatio)
-        try c.encode(maxDuplicateParagraphRatio, forKey: .maxDuplicateParagraphRatio)
-        try c.encode(maxDuplicateParagraphCharRatio, forKey: .maxDuplicateParagraphCharRatio)
-        try c.encode(topNGrams, forKey: .topNGrams)
-        try c.encode(duplicateNGrams, forKey: .duplicateNGrams)
-        try c.encode(c4MinWordsPerLine, forKey: .c4MinWordsPerLine)
-        try c.encode(c4MaxWordLength, forKey: .c4MaxWordLength)
-        try c.encode(c4MinSentences, forKey: .c4MinSentences)
-        try c.encode(samplesPerRule, forKey: .samplesPerRule)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Parameters of `dedup`.
-public struct DedupConfig: Codable, Sendable, Equatable {
+public struct DedupConfig: Sendable, Equatable {
     /// Exact duplicates: equal after NFKC, whitespace normalisation and lower-casing.
     public var exact = true
     /// Near duplicates: MinHash + LSH over word n-grams.

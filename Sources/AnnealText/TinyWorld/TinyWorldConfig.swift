@@ -3,7 +3,7 @@
 /// few CPU minutes (~90k words of corpus), following `research/fact-recall.md`: storage,
 /// not extraction, is the limit, so the world is small and each fact is repeated in varied
 /// phrasings.
-public struct TinyWorldConfig: Codable, Sendable, Equatable {
+public struct TinyWorldConfig: Sendable, Equatable {
     public var seed: UInt64 = 1234
     public var countries: Int = 40
     public var people: Int = 120

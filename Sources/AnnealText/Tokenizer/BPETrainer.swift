@@ -1,7 +1,7 @@
 import Foundation
 
 /// Parameters of BPE training.
-public struct BPETrainerConfig: Codable, Sendable, Equatable {
+public struct BPETrainerConfig: Sendable, Equatable {
     /// Final vocabulary size, special tokens and the 256 bytes included.
     public var vocabSize = 4096
     /// A pair seen fewer times than this is never merged (training may then stop early).

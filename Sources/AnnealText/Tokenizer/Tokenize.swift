@@ -1,7 +1,7 @@
 import Foundation
 
 /// Parameters of the `tokenize` stage.
-public struct TokenizeConfig: Codable, Sendable, Equatable {
+public struct TokenizeConfig: Sendable, Equatable {
     public var trainer = BPETrainerConfig()
     /// Every k-th document (k = round(1 / share)) goes to validation: deterministic and
     /// spread over the corpus.

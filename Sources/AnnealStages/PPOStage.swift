@@ -1,0 +1,375 @@
+import AnnealCompute
+import AnnealModels
+import AnnealPipeline
+import AnnealText
+import AnnealTrain
+import Foundation
+
+/// `ppo`: RLHF of an SFT policy against a reward model with PPO (Ouyang et al. 2022, TRL's
+/// formulas): each iteration samples one response per prompt, scores it, turns the score
+/// and the per-token KL to the frozen reference (the input policy) into rewards, estimates
+/// advantages with GAE and a value head on the policy's trunk, then runs `ppo_epochs`
+/// passes of clipped-surrogate + clipped-value updates over minibatches. Outputs `model`
+/// like sft's (the value head is dropped). No dropout: ρ must be 1 before the first update.
+struct PPOStage: BuiltinStage {
+    struct Parameters: StageParameters {
+        var method = "full"
+        var lora = LoRAParameters()
+        var merge = true
+        var blockSize = 128
+        var valShare = 0.1
+        var rollouts = 64
+        var temperature = 1.0
+        var topK = 0
+        var topP = 1.0
+        var maxNewTokens = 40
+        var missingEOSPenalty = 2.0
+        var beta = 0.1
+        var targetKL = 0.0
+        var klHorizon = 10_000.0
+        var gamma = 1.0
+        var lambda = 0.95
+        var clipRange = 0.2
+        var valueClipRange = 0.2
+        var vfCoef = 0.1
+        var ppoEpochs = 4
+        var ratioThreshold = 10.0
+        var optimizer = OptimizerParameters(batchSize: 32, learningRate: 5e-5, minLR: 5e-6, warmupIters: 2, maxIters: 40,
+                                            weightDecay: 0.0, evalInterval: 10, checkpointInterval: 10)
+
+        static var parameters: [Param<Self>] {
+            [
+                Param("method", \.method, allowed: ["full", "lora"], summary: "train every weight, or LoRA adapters only (the value head always)"),
+            ] + LoRAParameters.prefixed(\.lora) + [
+                Param("merge", \.merge, summary: "LoRA: fold the adapters into the output weights (else saved beside them)"),
+                Param("block_size", \.blockSize, bounds: .atLeast(2), summary: "prompt + response tokens; at most the model's context"),
+                Param("val_share", \.valShare, bounds: .from(0, below: 1), summary: "share of prompts held out for val_reward_mean"),
+                Param("rollouts", \.rollouts, bounds: .atLeast(1), summary: "prompts sampled (one response each) per iteration"),
+                Param("temperature", \.temperature, bounds: .greaterThan(0), summary: "sampling temperature of the rollouts"),
+                Param("top_k", \.topK, bounds: .atLeast(0), summary: "sample among the k likeliest tokens; 0 = all"),
+                Param("top_p", \.topP, bounds: .from(0, below: 1.0000001), summary: "nucleus sampling; 1 = all"),
+                Param("max_new_tokens", \.maxNewTokens, bounds: .atLeast(1), summary: "response length cap; above the longest SFT answer"),
+                Param("missing_eos_penalty", \.missingEOSPenalty, bounds: .atLeast(0), summary: "subtracted from the score of a response cut at max_new_tokens"),
+                Param("beta", \.beta, bounds: .atLeast(0), summary: "KL penalty coefficient β (initial value when target_kl > 0)"),
+                Param("target_kl", \.targetKL, bounds: .atLeast(0), summary: "adapt β toward this KL per response (nats); 0 = fixed β"),
+                Param("kl_horizon", \.klHorizon, bounds: .greaterThan(0), summary: "responses over which the adaptive β moves by at most 20%"),
+                Param("gamma", \.gamma, bounds: .from(0, below: 1.0000001), summary: "GAE discount γ"),
+                Param("lambda", \.lambda, bounds: .from(0, below: 1.0000001), summary: "GAE λ"),
+                Param("clip_range", \.clipRange, bounds: .greaterThan(0), summary: "ε of the clipped ratio"),
+                Param("value_clip_range", \.valueClipRange, bounds: .greaterThan(0), summary: "ε of the clipped value"),
+                Param("vf_coef", \.vfCoef, bounds: .atLeast(0), summary: "weight of the value loss"),
+                Param("ppo_epochs", \.ppoEpochs, bounds: .atLeast(1), summary: "passes over each iteration's rollouts"),
+                Param("ratio_threshold", \.ratioThreshold, bounds: .greaterThan(1), summary: "skip a minibatch whose mean ratio π/π_old exceeds this"),
+            ] + OptimizerParameters.lifted(\.optimizer, batch: "rollouts", stepsNote: ": PPO iterations (rollout rounds); warmup_iters, eval_interval and checkpoint_interval count them too")
+        }
+
+        static func problems(_ p: Self, context: ParamContext) -> [ParamProblem] {
+            var out = p.optimizer.problems
+            if let problem = ModelChecks.contextProblem(blockSize: p.blockSize, input: "policy", context: context) { out.append(problem) }
+            if p.maxNewTokens >= p.blockSize {
+                out.append(ParamProblem("max_new_tokens", "\(p.maxNewTokens) leaves no room for the prompt in block_size \(p.blockSize)",
+                                        hint: "use less than \(p.blockSize)"))
+            }
+            if p.optimizer.batchSize > p.rollouts {
+                out.append(ParamProblem("batch_size", "\(p.optimizer.batchSize) is more than the \(p.rollouts) rollouts of an iteration",
+                                        hint: "use at most rollouts"))
+            }
+            return out
+        }
+    }
+
+    static let schema = StageSchema(
+        name: "ppo", version: "1", summary: "RLHF: PPO of an SFT policy against a reward model with a KL penalty to the SFT model",
+        inputs: ["policy", "reward", "prompts", "tokenizer"], outputs: ["model"],
+        params: Parameters.specs, threads: 2, headline: ["reward_mean", "kl", "val_reward_mean"],
+        validate: Parameters.validator)
+
+    /// What the loop carries besides weights and optimizer (the resume checkpoint's `extra`).
+    struct LoopState: Codable, Equatable {
+        var iteration = 0
+        var kl: KLController
+        var skipped = 0
+    }
+
+    static func run(_ ctx: StageContext) throws {
+        // config
+        let p = try ctx.parameters(Parameters.self)
+        let tokenizerDir = URL(fileURLWithPath: try ctx.input("tokenizer"))
+        let tokenizer = try BPETokenizer.load(contentsOf: tokenizerDir)
+        let loaded = try Checkpoint.load(from: URL(fileURLWithPath: try ctx.input("policy")))
+        let rewardModel = try Checkpoint.load(from: URL(fileURLWithPath: try ctx.input("reward")))
+        for (name, model) in [("policy", loaded), ("reward", rewardModel)] {
+            if let problem = FineTuneModel.vocabularyProblem(model: model.config, tokenizerVocabulary: tokenizer.vocabSize) {
+                throw StageFailure("input '\(name)': \(problem)")
+            }
+        }
+        guard rewardModel.hasScalarHead else {
+            throw StageFailure("input 'reward' has no scalar head (score.weight); connect a reward stage's model")
+        }
+        let T = p.blockSize
+        guard T <= loaded.config.contextLength, T <= rewardModel.config.contextLength else {
+            throw StageFailure("block_size \(T) is longer than the context of the policy (\(loaded.config.contextLength)) or reward model (\(rewardModel.config.contextLength)); use at most \(min(loaded.config.contextLength, rewardModel.config.contextLength))")
+        }
+        guard let end = tokenizer.id(ofSpecial: ChatTemplate.end), ChatTemplate.isSupported(by: tokenizer) else {
+            throw StageFailure("the tokenizer lacks the chat template's special tokens (\(ChatTemplate.specialTokens.joined(separator: " "))); train it with them")
+        }
+        let seed = UInt64(bitPattern: Int64(ctx.seed))
+        let options = SamplingOptions(temperature: Float(p.temperature), topK: p.topK > 0 ? p.topK : nil,
+                                      topP: p.topP < 1 ? Float(p.topP) : nil, maxTokens: p.maxNewTokens, stopTokens: [Int32(bitPattern: end)])
+        let pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
+
+        // data: prompts through the chat template, cut to leave room for the response
+        var encoder = BPEEncoder(tokenizer)
+        let prompts = try readPrompts(try ctx.input("prompts")).map {
+            Array(ChatExam.prompt($0, encoder: &encoder).suffix(T - p.maxNewTokens))
+        }
+        let split = HeldOutSplit.indices(count: prompts.count, fraction: p.valShare, seed: seed)
+        let train = split.train.map { prompts[$0] }, validation = split.validation.map { prompts[$0] }
+        let B = p.optimizer.batchSize, accumulation = p.optimizer.gradientAccumulationSteps
+        let minibatches = (p.rollouts + B - 1) / B
+        let updates = p.ppoEpochs * minibatches
+        var stepPlan = p.optimizer
+        stepPlan.warmupIters *= updates
+        let plan = stepPlan.plan(iterations: p.optimizer.maxIters * updates, tokensPerStep: B * T)
+        let iterations = p.optimizer.maxIters
+        let loop = p.optimizer.plan(iterations: iterations, tokensPerStep: p.rollouts * T)  // eval and checkpoint decisions
+        ctx.log("\(prompts.count) prompts: \(train.count) for rollouts, \(validation.count) held out; \(iterations) iterations of \(p.rollouts) rollouts, \(updates) updates each")
+
+        // models: the policy with a value head, the frozen reference, the reward model
+        var rng = RNG(seed: seed)                 // value head and adapters
+        var sampling = RNG(seed: seed, stream: 1) // rollouts
+        let reference = try FineTuneModel.prepare(loaded, dropout: 0, scalarHead: false, rng: &rng)
+        var model = try FineTuneModel.prepare(loaded, dropout: 0, scalarHead: true, rng: &rng)
+        if p.method == "lora" { try model.attachLoRA(p.lora.config, rng: &rng) }
+        let resolved = TrainConfig(stage: "ppo", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
+        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
+        var opt = optimizer(model)
+        var state = LoopState(kl: KLController(beta: p.beta, target: p.targetKL > 0 ? p.targetKL : nil, horizon: p.klHorizon))
+        let resume = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
+        if let (resumed, restored) = try resume?.load(config: resolved.canonical, optimizer: optimizer) {
+            guard let extra = resumed.extra, let s = try? JSONDecoder().decode(LoopState.self, from: Data(extra.utf8)) else {
+                throw StageFailure("the resume checkpoint in \(ctx.stateDirectory ?? "") lacks PPO's loop state; delete it to start over")
+            }
+            (model, opt, rng, sampling, state) = (resumed.model, restored, resumed.rng, resumed.dataRNG, s)
+            ctx.log("resumed from iteration \(s.iteration)")
+        }
+
+        // the loop: eval → rollouts → score → rewards and advantages → PPO epochs → report → checkpoint
+        var validated: [String: Double] = [:]
+        let baseline = validation.isEmpty ? []
+            : greedyScores(reference, rewardModel: rewardModel, prompts: validation, options: options, pad: pad).scores
+        while true {
+            if loop.evaluates(before: state.iteration), !validation.isEmpty {
+                validated = evaluate(policy: model, reference: reference, rewardModel: rewardModel, prompts: validation,
+                                     baseline: baseline, options: options, pad: pad)
+                ctx.report(step: state.iteration, total: iterations, metrics: validated)
+            }
+            if state.iteration == iterations { break }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let it = state.iteration
+            let batchPrompts = PPOBatching.prompts(iteration: it, count: p.rollouts, promptCount: train.count, seed: seed).map { train[$0] }
+            let rollouts = PPORollout.rollout(model, prompts: batchPrompts, options: options, rng: &sampling)
+            let scores = zip(PPORollout.scores(rewardModel, rollouts, pad: pad, batchSize: B), rollouts).map {
+                $1.ended ? $0 : $0 - Float(p.missingEOSPenalty)
+            }
+            let experience = Experience(policy: model, reference: reference, rollouts: rollouts, scores: scores,
+                                        beta: Float(state.kl.beta), gamma: Float(p.gamma), lambda: Float(p.lambda), pad: pad, batchSize: B)
+            var metrics = experience.metrics
+            try checkFinite(metrics, iteration: it + 1)
+
+            var clipFraction = 0.0, approxKL = 0.0, valueLoss = 0.0, policyLoss = 0.0, skippedNow = 0, done = 0
+            let tape = Tape()
+            for epoch in 0..<p.ppoEpochs {
+                for mb in PPOBatching.minibatches(rollouts: rollouts.count, size: B, iteration: it, epoch: epoch, seed: seed) {
+                    opt.zeroGrads()
+                    let micro = mb.chunked(max(1, (mb.count + accumulation - 1) / accumulation))
+                    let kept = mb.reduce(0) { $0 + rollouts[$1].response.count }
+                    var stats = (clip: 0.0, kl: 0.0, ratio: 0.0, value: 0.0, policy: 0.0)
+                    for part in micro {
+                        let batch = PPOBatch(part.map { rollouts[$0] }, pad: pad)
+                        let share = Double(part.reduce(0) { $0 + rollouts[$1].response.count }) / Double(kept)
+                        tape.reset()
+                        var unused = RNG(seed: 0)
+                        let f = PPOForward.evaluate(tape, model: model, batch: batch, rng: &unused)
+                        let mask = batch.mask
+                        let pg = PPOLoss.ppoLoss(tape, logProbs: f.logProbs, oldLogProbs: batch.scatter(part.map { experience.logProbs[$0] }),
+                                                 advantages: batch.scatter(part.map { experience.advantages[$0] }), mask: mask,
+                                                 clip: Float(p.clipRange))
+                        let vf = PPOLoss.valueLoss(tape, values: f.values!, oldValues: batch.scatter(part.map { experience.values[$0] }),
+                                                   returns: batch.scatter(part.map { experience.returns[$0] }), mask: mask,
+                                                   clip: Float(p.valueClipRange))
+                        let loss = tape.add(pg.loss, tape.scale(vf, Float(p.vfCoef)))
+                        tape.backward(loss, seed: Float(share))
+                        stats.clip += pg.stats.clipFraction * share
+                        stats.kl += pg.stats.approxKL * share
+                        stats.ratio += pg.stats.meanRatio * share
+                        stats.value += Double(tape.value(vf)[0]) * share
+                        stats.policy += Double(tape.value(pg.loss)[0]) * share
+                    }
+                    guard [stats.clip, stats.kl, stats.ratio, stats.value, stats.policy].allSatisfy(\.isFinite) else {
+                        throw StageFailure("the PPO loss is not finite at iteration \(it + 1) (epoch \(epoch + 1)); lower learning_rate, raise beta or set grad_clip")
+                    }
+                    if stats.ratio > p.ratioThreshold {
+                        skippedNow += 1
+                        ctx.log("warning: iteration \(it + 1) epoch \(epoch + 1): mean ratio \(stats.ratio) exceeds ratio_threshold \(p.ratioThreshold); minibatch skipped")
+                        continue
+                    }
+                    _ = opt.step()
+                    done += 1
+                    clipFraction += stats.clip
+                    approxKL += stats.kl
+                    valueLoss += stats.value
+                    policyLoss += stats.policy
+                }
+            }
+            state.skipped += skippedNow
+            state.kl.update(observedKL: metrics["kl"]!, responses: rollouts.count)
+            state.iteration += 1
+            let n = Double(max(done, 1))
+            metrics.merge(["clip_fraction": clipFraction / n, "approx_kl": approxKL / n, "value_loss": valueLoss / n,
+                           "policy_loss": policyLoss / n, "skipped_batches": Double(state.skipped), "beta": state.kl.beta,
+                           "lr": Double(opt.schedule.rate(at: max(opt.stepsTaken - 1, 0)))]) { $1 }
+            try checkFinite(metrics, iteration: state.iteration)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+            metrics["tokens_per_s"] = Double(rollouts.reduce(0) { $0 + $1.sequence.count } * (1 + p.ppoEpochs)) / max(seconds, 1e-9)
+            ctx.report(step: state.iteration, total: iterations, metrics: metrics)
+            if loop.checkpoints(after: state.iteration), let resume {
+                let extra = String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self)
+                try resume.save(model: model, optimizer: opt, rng: rng, dataRNG: sampling, config: resolved.canonical, extra: extra)
+            }
+        }
+
+        // outputs: the policy without its value head
+        var adapters = model.lora
+        if p.merge, var lora = adapters {
+            lora.merge(into: model)
+            adapters = nil
+        }
+        var base = model
+        base.lora = nil  // merged above, or kept beside the weights below
+        var unused = RNG(seed: 0)
+        var policy = try FineTuneModel.prepare(base, dropout: 0, scalarHead: false, rng: &unused)
+        policy.lora = adapters
+        let out = URL(fileURLWithPath: try ctx.output("model"))
+        try Checkpoint.save(policy, to: out)
+        try resolved.write(to: out.appendingPathComponent("train_config.json"))
+        try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
+        ctx.report(step: state.iteration, total: iterations, metrics: validated.merging(["skipped_batches": Double(state.skipped)]) { $1 })
+    }
+
+    /// The `prompt` field of each JSON line (tinyworld's prompts.jsonl, or any JSONL with one).
+    static func readPrompts(_ path: String) throws -> [String] {
+        let url = try DocumentInput.file(path, input: "prompts")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        var out: [String] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.allSatisfy(\.isWhitespace) {
+            guard case .map(let m)? = Value.parseJSON(String(line)), let prompt = m["prompt"]?.stringValue, !prompt.isEmpty else {
+                throw StageFailure("\(url.path):\(i + 1): expected a JSON object with a non-empty \"prompt\" string")
+            }
+            out.append(prompt)
+        }
+        guard !out.isEmpty else { throw StageFailure("\(url.path): no prompts; connect tinyworld's prompts or a JSONL of {\"prompt\": …}") }
+        return out
+    }
+
+    /// Greedy answers to `prompts` and the reward model's score of each.
+    static func greedyScores(_ model: GPT, rewardModel: GPT, prompts: [[Int32]], options: SamplingOptions,
+                             pad: Int32) -> (rollouts: [Rollout], scores: [Float]) {
+        var greedy = options
+        greedy.temperature = 0
+        var unused = RNG(seed: 0)
+        var rollouts: [Rollout] = []
+        for chunk in prompts.chunked(32) { rollouts += PPORollout.rollout(model, prompts: chunk, options: greedy, rng: &unused) }
+        return (rollouts, PPORollout.scores(rewardModel, rollouts, pad: pad, batchSize: 32))
+    }
+
+    /// Greedy answers to the held-out prompts: the reward model's mean score
+    /// (`val_reward_mean`), the share of prompts where it beats the reference's greedy
+    /// answer (`val_win_rate`, a tie counts half), the summed log-ratio to the reference
+    /// (`val_kl`, nats per answer) and the answer length — at iteration 0 the SFT model's.
+    static func evaluate(policy: GPT, reference: GPT, rewardModel: GPT, prompts: [[Int32]], baseline: [Float],
+                         options: SamplingOptions, pad: Int32) -> [String: Double] {
+        let (rollouts, scores) = greedyScores(policy, rewardModel: rewardModel, prompts: prompts, options: options, pad: pad)
+        var unused = RNG(seed: 0)
+        var kl = 0.0
+        for chunk in rollouts.chunked(32) {
+            let batch = PPOBatch(chunk, pad: pad)
+            let tape = Tape(recordsGradients: false)
+            let lp = tape.value(PPOForward.evaluate(tape, model: policy, batch: batch, rng: &unused).logProbs).array
+            let ref = tape.value(PPOForward.evaluate(tape, model: reference, batch: batch, rng: &unused).logProbs).array
+            kl += zip(lp, ref).reduce(0.0) { $0 + Double($1.0 - $1.1) }
+        }
+        let n = Double(rollouts.count)
+        let wins = zip(scores, baseline).reduce(0.0) { $0 + ($1.0 > $1.1 ? 1 : $1.0 == $1.1 ? 0.5 : 0) }
+        return ["val_reward_mean": scores.reduce(0.0) { $0 + Double($1) } / n, "val_win_rate": wins / n, "val_kl": kl / n,
+                "val_response_length": Double(rollouts.reduce(0) { $0 + $1.response.count }) / n,
+                "val_truncated": Double(rollouts.filter { !$0.ended }.count) / n]
+    }
+
+    /// NaN or Inf stops the stage naming the iteration, before a checkpoint could keep it.
+    static func checkFinite(_ metrics: [String: Double], iteration: Int) throws {
+        if let bad = metrics.sorted(by: { $0.key < $1.key }).first(where: { !$0.value.isFinite }) {
+            throw StageFailure("\(bad.key) is \(bad.value) at iteration \(iteration); lower learning_rate, raise beta or set grad_clip")
+        }
+    }
+}
+
+/// One iteration's rollouts as PPO sees them before any update: log π_old, V_old, per-token
+/// rewards (KL penalty + score), GAE advantages (whitened over the batch) and returns.
+struct Experience {
+    var logProbs: [[Float]]
+    var values: [[Float]]
+    var advantages: [[Float]]
+    var returns: [[Float]]
+    var metrics: [String: Double]
+
+    init(policy: GPT, reference: GPT, rollouts: [Rollout], scores: [Float], beta: Float, gamma: Float, lambda: Float,
+         pad: Int32, batchSize: Int) {
+        var logProbs: [[Float]] = [], values: [[Float]] = [], referenceLogProbs: [[Float]] = [], entropy: [Float] = []
+        var unused = RNG(seed: 0)
+        let tape = Tape(recordsGradients: false)
+        for chunk in rollouts.chunked(batchSize) {
+            let batch = PPOBatch(chunk, pad: pad)
+            tape.reset()
+            let f = PPOForward.evaluate(tape, model: policy, batch: batch, rng: &unused)
+            logProbs += batch.gather(tape.value(f.logProbs).array)
+            values += batch.gather(tape.value(f.values!).array)
+            entropy += f.entropy
+            tape.reset()
+            referenceLogProbs += batch.gather(tape.value(PPOForward.evaluate(tape, model: reference, batch: batch, rng: &unused).logProbs).array)
+        }
+        var advantages: [[Float]] = [], returns: [[Float]] = []
+        var kls: [Double] = []
+        for i in rollouts.indices {
+            let r = PPOAdvantages.rewards(score: scores[i], logProbs: logProbs[i], referenceLogProbs: referenceLogProbs[i], beta: beta)
+            let (a, ret) = PPOAdvantages.advantages(rewards: r, values: values[i], gamma: gamma, lambda: lambda)
+            advantages.append(a)
+            returns.append(ret)
+            kls.append(zip(logProbs[i], referenceLogProbs[i]).reduce(0.0) { $0 + Double($1.0 - $1.1) })
+        }
+        let whitened = PPOAdvantages.whiten(advantages.flatMap { $0 })
+        var k = 0
+        for i in advantages.indices {
+            for t in advantages[i].indices { advantages[i][t] = whitened[k]; k += 1 }
+        }
+        self.logProbs = logProbs
+        self.values = values
+        self.advantages = advantages
+        self.returns = returns
+        let n = Double(rollouts.count)
+        let mean = scores.reduce(0.0) { $0 + Double($1) } / n
+        let spread = (scores.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot()
+        metrics = ["reward_mean": mean, "reward_std": spread, "kl": kls.reduce(0, +) / n,
+                   "entropy": entropy.reduce(0.0) { $0 + Double($1) } / Double(max(entropy.count, 1)),
+                   "response_length": Double(rollouts.reduce(0) { $0 + $1.response.count }) / n,
+                   "truncated": Double(rollouts.filter { !$0.ended }.count) / n]
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}

@@ -1,0 +1,135 @@
+import AnnealCompute
+import AnnealModels
+import AnnealPipeline
+@testable import AnnealStages
+import AnnealText
+import Foundation
+import Testing
+
+/// dpo and ppo on the tiny pretrain model of FineTuneStageTests with an easy preference:
+/// short polite answers over a rude one.
+extension InProcessStageTests {
+    @Suite struct AlignmentStageTests {
+        typealias Base = FineTuneStageTests
+
+        static func prefs(_ h: StageHarness) throws -> String {
+            let file = h.root.appendingPathComponent("prefs.jsonl")
+            let lines = (0..<48).map { i in
+                #"{"prompt": "What is \#(i) plus 1?", "chosen": "It is \#(i + 1).", "rejected": "Ugh, look it up yourself. No."}"#
+            }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+            return file.path
+        }
+
+        static func prompts(_ h: StageHarness) throws -> String {
+            let file = h.root.appendingPathComponent("prompts.jsonl")
+            let lines = (0..<24).map { #"{"prompt": "What is \#($0) plus 1?"}"# }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+            return file.path
+        }
+
+        static let dpo: [String: Value] = [
+            "block_size": .int(64), "batch_size": .int(8), "max_iters": .int(20), "warmup_iters": .int(2), "beta": .double(0.5),
+            "learning_rate": .double(3e-3), "min_lr": .double(3e-4), "eval_interval": .int(10), "val_share": .double(0.25),
+            "checkpoint_interval": .int(8),
+        ]
+
+        @Test func dpoPrefersTheChosenAnswersAndTwoRunsGiveTheSameBytes() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            var inputs = try Base.data(h).filter { ["model", "tokenizer"].contains($0.key) }
+            inputs["prefs"] = try Self.prefs(h)
+            let a = try h.run(DPOStage.self, name: "dpo", inputs: inputs, with: Self.dpo)
+            let loss = a.series("loss")
+            #expect(loss.count == 20)
+            #expect(abs(loss[0] - log(2)) < 0.05, "DPO starts at the reference: log 2, got \(loss[0])")
+            #expect(Base.mean(loss.suffix(5)) < Base.mean(loss.prefix(5)) - 0.2, "loss \(loss)")
+            for name in ["reward_chosen", "reward_rejected", "accuracy", "margin", "lr", "grad_norm"] {
+                #expect(a.series(name).count == 20, "\(name)")
+            }
+            let accuracy = a.series("val_accuracy"), margin = a.series("val_margin")
+            #expect(accuracy.last! > 0.9 && margin.last! > margin.first!, "val_accuracy \(accuracy), val_margin \(margin)")
+            let out = a.outputs["model"]!
+            #expect(Set(files(out).keys) == ["config.json", "model.safetensors", "train_config.json", "tokenizer.json", "tokenizer.anneal.json"])
+
+            let b = try h.run(DPOStage.self, name: "dpo", inputs: inputs, with: Self.dpo)
+            #expect(files(out) == files(b.outputs["model"]!))
+
+            var ipo = Self.dpo
+            ipo["loss"] = .string("ipo")
+            ipo["max_iters"] = .int(10)
+            let c = try h.run(DPOStage.self, name: "dpo", inputs: inputs, with: ipo)
+            #expect(abs(c.series("loss")[0] - 1 / (4 * 0.25)) < 0.05 && c.series("loss").last! < c.series("loss")[0])
+        }
+
+        @Test func dpoResumesToTheUninterruptedBytes() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            var inputs = try Base.data(h).filter { ["model", "tokenizer"].contains($0.key) }
+            inputs["prefs"] = try Self.prefs(h)
+            var p = Self.dpo
+            p["method"] = .string("lora")
+            p["dropout"] = .double(0.1)
+            let whole = try h.run(DPOStage.self, name: "dpo", inputs: inputs, with: p)
+            let state = h.root.appendingPathComponent("state").path
+            _ = try h.run(DPOStage.self, name: "dpo", inputs: inputs, with: p, state: state)
+            let resumed = try h.run(DPOStage.self, name: "dpo", inputs: inputs, with: p, state: state)
+            #expect(resumed.messages.contains("resumed from step 16"))
+            #expect(files(whole.outputs["model"]!) == files(resumed.outputs["model"]!))
+        }
+
+        static let ppo: [String: Value] = [
+            "block_size": .int(64), "rollouts": .int(8), "batch_size": .int(4), "max_new_tokens": .int(10), "ppo_epochs": .int(2),
+            "max_iters": .int(8), "warmup_iters": .int(0), "learning_rate": .double(3e-3), "min_lr": .double(3e-3),
+            "eval_interval": .int(4), "checkpoint_interval": .int(3), "val_share": .double(0.2), "beta": .double(0.05),
+        ]
+
+        /// A reward model for the easy preference, then PPO from the tiny pretrained model.
+        static func ppoInputs(_ h: StageHarness) throws -> [String: String] {
+            let base = try Base.data(h)
+            let rm = try h.run(RewardStage.self, name: "reward", inputs: ["model": base["model"]!, "tokenizer": base["tokenizer"]!, "prefs": try prefs(h)],
+                               with: ["block_size": .int(64), "max_iters": .int(30), "learning_rate": .double(3e-3), "min_lr": .double(3e-4),
+                                      "eval_interval": .int(0), "checkpoint_interval": .int(0)])
+            return ["policy": base["model"]!, "reward": rm.outputs["model"]!, "tokenizer": base["tokenizer"]!, "prompts": try prompts(h)]
+        }
+
+        @Test func ppoRaisesTheRewardAndTwoRunsGiveTheSameBytes() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            let inputs = try Self.ppoInputs(h)
+            let a = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: Self.ppo)
+            let reward = a.series("reward_mean")
+            #expect(reward.count == 8)
+            #expect(Base.mean(reward.suffix(3)) > Base.mean(reward.prefix(3)), "reward_mean \(reward)")
+            for name in ["reward_mean", "reward_std", "kl", "entropy", "clip_fraction", "value_loss", "approx_kl", "response_length", "beta"] {
+                #expect(a.series(name).count == 8, "\(name)")
+            }
+            #expect(a.series("skipped_batches") == [Double](repeating: 0, count: 9))  // every iteration and the final report
+            #expect(abs(a.series("kl")[0]) < 1e-3, "the first rollouts come from the reference itself: kl \(a.series("kl"))")
+            #expect(a.series("val_reward_mean").count == 4)  // iterations 0, 4, 8, and the final report
+            #expect(a.series("val_win_rate").first == 0.5, "the SFT model against itself: every prompt a tie")
+            let model = try Checkpoint.load(from: URL(fileURLWithPath: a.outputs["model"]!))
+            #expect(!model.hasScalarHead, "the value head stays behind")
+
+            let b = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: Self.ppo)
+            #expect(files(a.outputs["model"]!) == files(b.outputs["model"]!))
+        }
+
+        @Test func ppoResumesToTheUninterruptedBytes() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            let inputs = try Self.ppoInputs(h)
+            var p = Self.ppo
+            p["max_iters"] = .int(5)
+            p["target_kl"] = .double(0.5)  // β moves, so the loop state must come back too
+            let whole = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p)
+            let state = h.root.appendingPathComponent("state").path
+            _ = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p, state: state)
+            let resumed = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p, state: state)
+            #expect(resumed.messages.contains("resumed from iteration 3"))
+            #expect(resumed.series("reward_mean").count == 2)
+            #expect(resumed.series("beta").last == whole.series("beta").last)
+            #expect(files(whole.outputs["model"]!) == files(resumed.outputs["model"]!))
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import AnnealCompute
+import AnnealModels
+import Foundation
+import Testing
+@testable import AnnealTrain
+
+/// PPO's pieces against values computed by hand.
+@Suite struct PPOTests {
+    func close(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-5) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance }
+    }
+
+    @Test func klPenaltyAndTheScoreOnTheFinalToken() {
+        let penalty = PPOAdvantages.klPenalty(logProbs: [-1, -2], referenceLogProbs: [-1.5, -1], beta: 0.1)
+        #expect(close(penalty, [-0.05, 0.1]))
+        let rewards = PPOAdvantages.rewards(score: 2, logProbs: [-1, -2], referenceLogProbs: [-1.5, -1], beta: 0.1)
+        #expect(close(rewards, [-0.05, 2.1]))
+    }
+
+    /// δ_2 = 2 − 1.5 = 0.5; δ_1 = 0.9·1.5 − 1 = 0.35, A_1 = 0.35 + 0.72·0.5 = 0.71;
+    /// δ_0 = 1 + 0.9·1 − 0.5 = 1.4, A_0 = 1.4 + 0.72·0.71 = 1.9112. Returns add V back.
+    @Test func gaeOnASmallTrajectory() {
+        let (a, r) = PPOAdvantages.advantages(rewards: [1, 0, 2], values: [0.5, 1, 1.5], gamma: 0.9, lambda: 0.8)
+        #expect(close(a, [1.9112, 0.71, 0.5]))
+        #expect(close(r, [2.4112, 1.71, 2.0]))
+        // γ = λ = 1: the reward-to-go minus the value.
+        let (mc, _) = PPOAdvantages.advantages(rewards: [1, 0, 2], values: [0.5, 1, 1.5], gamma: 1, lambda: 1)
+        #expect(close(mc, [2.5, 1, 0.5]))
+        // λ = 0: one-step TD errors.
+        let (td, _) = PPOAdvantages.advantages(rewards: [1, 0, 2], values: [0.5, 1, 1.5], gamma: 0.9, lambda: 0)
+        #expect(close(td, [1.4, 0.35, 0.5]))
+    }
+
+    @Test func whiteningUsesTheUnbiasedVariance() {
+        #expect(close(PPOAdvantages.whiten([1, 2, 3]), [-1, 0, 1]))
+        #expect(close(PPOAdvantages.whiten([4]), [0]))
+    }
+
+    /// Token 0: ρ = 1, A = 2 → −2. Token 1: ρ = 1.5, A = 1 → max(−1.5, −1.2) = −1.2, the
+    /// clipped term (no gradient). Token 2 is masked. Loss (−2 − 1.2)/2 = −1.6.
+    @Test func clippedSurrogateOnKnownRatios() {
+        let tape = Tape()
+        let lp = tape.variable(Tensor(shape: [3], values: [0, logf(1.5), 0.3]))
+        let (loss, stats) = PPOLoss.ppoLoss(tape, logProbs: lp, oldLogProbs: [0, 0, 0], advantages: [2, 1, 5], mask: [1, 1, 0], clip: 0.2)
+        #expect(abs(tape.value(loss)[0] + 1.6) < 1e-5)
+        #expect(stats.clipFraction == 0.5)
+        #expect(abs(stats.approxKL - 0.5 * pow(log(1.5), 2) / 2) < 1e-6)
+        #expect(abs(stats.meanRatio - 1.25) < 1e-6)
+        tape.backward(loss)
+        #expect(close(tape.grad(lp)!.array, [-1, 0, 0]))
+        // A negative advantage with ρ = 1.5: max(1.5, 1.2) keeps the unclipped term, and its
+        // gradient −A·ρ/kept.
+        let t2 = Tape()
+        let lp2 = t2.variable(Tensor(shape: [2], values: [0, logf(1.5)]))
+        let (l2, s2) = PPOLoss.ppoLoss(t2, logProbs: lp2, oldLogProbs: [0, 0], advantages: [2, -1], mask: [1, 1], clip: 0.2)
+        #expect(abs(t2.value(l2)[0] + 0.25) < 1e-5 && s2.clipFraction == 0)
+        t2.backward(l2)
+        #expect(close(t2.grad(lp2)!.array, [-1, 0.75]))
+    }
+
+    /// Per token max((V − R)², (V_clip − R)²): 1, 1 and 0.64 (V_clip = 1.3 wins), so
+    /// ½·2.64/3 = 0.44; the clipped token has no gradient.
+    @Test func clippedValueLoss() {
+        let tape = Tape()
+        let v = tape.variable(Tensor(shape: [4], values: [1, 2, 1, 9]))
+        let loss = PPOLoss.valueLoss(tape, values: v, oldValues: [1.5, 1.5, 1.5, 0], returns: [2, 1, 0.5, 0], mask: [1, 1, 1, 0], clip: 0.2)
+        #expect(abs(tape.value(loss)[0] - 0.44) < 1e-5)
+        tape.backward(loss)
+        #expect(close(tape.grad(v)!.array, [-1.0 / 3, 1.0 / 3, 0, 0]))
+    }
+
+    /// e = clip(KL/target − 1, ±0.2); β·(1 + e·n/horizon).
+    @Test func adaptiveBeta() {
+        var kl = KLController(beta: 0.1, target: 6, horizon: 10_000)
+        kl.update(observedKL: 12, responses: 64)
+        #expect(abs(kl.beta - 0.1 * (1 + 0.2 * 64 / 10_000)) < 1e-15)
+        kl = KLController(beta: 0.1, target: 6, horizon: 10_000)
+        kl.update(observedKL: 6.6, responses: 64)
+        #expect(abs(kl.beta - 0.1 * (1 + 0.1 * 64 / 10_000)) < 1e-15)
+        kl.beta = 0.1
+        kl.update(observedKL: 0, responses: 100)
+        #expect(abs(kl.beta - 0.1 * (1 - 0.2 * 100 / 10_000)) < 1e-15)
+        var fixed = KLController(beta: 0.1, target: nil, horizon: 10_000)
+        fixed.update(observedKL: 50, responses: 64)
+        #expect(fixed.beta == 0.1)
+    }
+
+    @Test func batchLayoutPutsEachResponseTokenWhereItIsPredicted() {
+        let batch = PPOBatch([Rollout(prompt: [1, 2], response: [3, 4], ended: true), Rollout(prompt: [1], response: [5], ended: true)], pad: 0)
+        #expect(batch.tokens == [1, 2, 3, 1, 0, 0])
+        #expect(batch.targets == [-100, 3, 4, 5, -100, -100])
+        #expect(batch.positions == [[1, 2], [3]])
+        #expect(batch.mask == [0, 1, 1, 1, 0, 0])
+        #expect(batch.scatter([[7, 8], [9]]) == [0, 7, 8, 9, 0, 0])
+        #expect(batch.gather([0, 7, 8, 9, 0, 0]) == [[7, 8], [9]])
+    }
+
+    @Test func rolloutsAreSeededAndMarkTheirEnd() throws {
+        let model = try GPT(config: GPTConfig(vocabSize: 12, contextLength: 16, width: 8, layers: 1, heads: 2))
+        var init_ = RNG(seed: 3)
+        model.initializeWeights(rng: &init_)
+        let options = SamplingOptions(temperature: 1, maxTokens: 6, stopTokens: [4])
+        var a = RNG(seed: 9), b = RNG(seed: 9)
+        let x = PPORollout.rollout(model, prompts: [[1, 2], [3], [5, 6, 7]], options: options, rng: &a)
+        let y = PPORollout.rollout(model, prompts: [[1, 2], [3], [5, 6, 7]], options: options, rng: &b)
+        #expect(x == y)
+        for r in x {
+            #expect(!r.response.isEmpty && r.response.count <= 6)
+            #expect(r.ended == (r.response.last == 4))
+            #expect(r.ended || r.response.count == 6)
+        }
+        // Each epoch's minibatches cover every rollout once; the next epoch reorders them.
+        let e0 = PPOBatching.minibatches(rollouts: 10, size: 4, iteration: 3, epoch: 0, seed: 1)
+        let e1 = PPOBatching.minibatches(rollouts: 10, size: 4, iteration: 3, epoch: 1, seed: 1)
+        #expect(e0.map(\.count) == [4, 4, 2] && e0.flatMap { $0 }.sorted() == Array(0..<10))
+        #expect(e0 != e1 && e1.flatMap { $0 }.sorted() == Array(0..<10))
+    }
+}
