@@ -64,7 +64,7 @@ import Testing
         for name in ["loss", "reward_chosen", "reward_rejected", "accuracy", "margin", "val_accuracy", "val_margin"] {
             #expect(metrics["dpo"]?[name]?.doubleValue != nil, "dpo reports \(name)")
         }
-        for name in ["truth_accuracy.sft", "refusal_rate.sft", "false_refusal_rate.pretrain", "distinct_2.sft", "kl.sft",
+        for name in ["truth_accuracy.sft", "refusal_rate.sft", "false_refusal_rate.pretrain", "distinct_2.sft",
                      "perplexity.pretrain", "retention.sft", "win_rate.sft_vs_pretrain", "win_rate.ppo_vs_sft", "gold_win_rate.dpo_vs_sft", "kl.ppo", "truth_accuracy.dpo", "gold_win_rate_ci_low.sft_vs_pretrain",
                      "reward_hacking.sft_vs_pretrain"] {
             #expect(metrics["eval"]?[name]?.doubleValue != nil, "eval reports \(name)")
