@@ -46,6 +46,13 @@ import Testing
         for name in ["loss", "val_accuracy", "val_margin", "val_reward_mean", "val_reward_std"] {
             #expect(metrics["reward"]?[name]?.doubleValue != nil, "reward reports \(name)")
         }
+        // An sft parameter changes sft and what trains on its model, nothing upstream, and
+        // status says why.
+        let changed = s.anneal(["status", "--json", "--set", "stages.sft.with.learning_rate=0.0001"])
+        #expect(changed.statuses == ["world": "fresh", "clean": "fresh", "dedup": "fresh", "tokenize": "fresh",
+                                     "pretrain": "fresh", "sft": "stale", "reward": "stale"], "\(changed.stdout)")
+        #expect(changed.reasons("sft").contains { $0.contains("learning_rate") && $0.contains("0.0001") }, "\(changed.reasons("sft"))")
+        #expect(changed.reasons("reward").contains { $0.contains("sft") }, "\(changed.reasons("reward"))")
         for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
             #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")
         }
