@@ -16,14 +16,14 @@ import Testing
         defer { s.remove() }
         // A smaller world keeps the test quick; the stages are those of the default pipeline.
         let text = try String(contentsOfFile: Self.repository + "/pipelines/tinychat.yaml", encoding: .utf8)
-            .replacingOccurrences(of: "countries: 40, people: 120", with: "countries: 12, people: 30")
+            .replacingOccurrences(of: "countries: 16, people: 48", with: "countries: 12, people: 30")
             .replacingOccurrences(of: "vocab: 2048", with: "vocab: 600")
             .replacingOccurrences(of: "n_layer: 4, n_head: 4, n_embd: 192, block_size: 128, batch_size: 8",
                                   with: "n_layer: 1, n_head: 2, n_embd: 16, block_size: 64, batch_size: 4")
-            .replacingOccurrences(of: "max_iters: 1200", with: "max_iters: 6")
+            .replacingOccurrences(of: "max_iters: 800", with: "max_iters: 6")
             .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
             .replacingOccurrences(of: "{method: full, block_size: 128, batch_size: 8", with: "{method: full, block_size: 64, batch_size: 4")
-            .replacingOccurrences(of: "max_iters: 500", with: "max_iters: 4")
+            .replacingOccurrences(of: "max_iters: 250", with: "max_iters: 4")
             .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
         #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")
