@@ -20,7 +20,7 @@ struct PretrainStage: BuiltinStage {
         var learningRate = 3e-3
         var minLR = 3e-4
         var warmupIters = 20
-        var maxIters = 1200
+        var maxIters = 800
         var maxTokens = 0
         var weightDecay = 0.1
         var beta1 = 0.9

@@ -18,14 +18,14 @@ struct SFTStage: BuiltinStage {
         var packing = true
         var blockSize = 128
         var valShare = 0.05
-        var replayRatio = 2.0
+        var replayRatio = 1.0
         var dropout = 0.0
         var batchSize = 8
         var gradientAccumulationSteps = 1
         var learningRate = 3e-4
         var minLR = 3e-5
         var warmupIters = 10
-        var maxIters = 500
+        var maxIters = 250
         var epochs = 0.0
         var weightDecay = 0.0
         var beta1 = 0.9
