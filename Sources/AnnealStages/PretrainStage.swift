@@ -15,7 +15,7 @@ struct PretrainStage: BuiltinStage {
         var nEmbd = 192
         var blockSize = 128
         var dropout = 0.0
-        var optimizer = OptimizerParameters(batchSize: 8, learningRate: 3e-3, minLR: 3e-4, warmupIters: 20, maxIters: 1200,
+        var optimizer = OptimizerParameters(batchSize: 8, learningRate: 3e-3, minLR: 3e-4, warmupIters: 20, maxIters: 800,
                                             weightDecay: 0.1, evalInterval: 200)
         var maxTokens = 0
         var evalIters = 20

@@ -18,9 +18,9 @@ struct SFTStage: BuiltinStage {
         var packing = true
         var blockSize = 128
         var valShare = 0.05
-        var replayRatio = 2.0
+        var replayRatio = 1.0
         var dropout = 0.0
-        var optimizer = OptimizerParameters(batchSize: 8, learningRate: 3e-4, minLR: 3e-5, warmupIters: 10, maxIters: 500,
+        var optimizer = OptimizerParameters(batchSize: 8, learningRate: 3e-4, minLR: 3e-5, warmupIters: 10, maxIters: 250,
                                             weightDecay: 0.0, evalInterval: 100)
         var epochs = 0.0
         var evalIters = 20

@@ -15,14 +15,14 @@ import Testing
     /// the stages are those of the default pipeline.
     static func shrunkenTinychat() throws -> String {
         let text = try String(contentsOfFile: Self.repository + "/pipelines/tinychat.yaml", encoding: .utf8)
-            .replacingOccurrences(of: "countries: 40, people: 120", with: "countries: 12, people: 30")
+            .replacingOccurrences(of: "countries: 16, people: 48", with: "countries: 12, people: 30")
             .replacingOccurrences(of: "vocab: 2048", with: "vocab: 600")
             .replacingOccurrences(of: "n_layer: 4, n_head: 4, n_embd: 192, block_size: 128, batch_size: 8",
                                   with: "n_layer: 1, n_head: 2, n_embd: 16, block_size: 64, batch_size: 4")
-            .replacingOccurrences(of: "max_iters: 1200", with: "max_iters: 6")
+            .replacingOccurrences(of: "max_iters: 800", with: "max_iters: 6")
             .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
             .replacingOccurrences(of: "{method: full, block_size: 128, batch_size: 8", with: "{method: full, block_size: 64, batch_size: 4")
-            .replacingOccurrences(of: "max_iters: 500", with: "max_iters: 4")
+            .replacingOccurrences(of: "max_iters: 250", with: "max_iters: 4")
             .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
             .replacingOccurrences(of: "max_tokens: 64}", with: "max_tokens: 16, sample_prompts: 20}")
@@ -73,6 +73,14 @@ import Testing
         let again = s.anneal(["run"])
         #expect(again.code == 0 && again.stdout.contains("== eval: report/summary.md ==") && again.stdout.contains("| sft_vs_pretrain |"),
                 "\(again.stdout)")
+        // An sft parameter changes sft and what trains on its model, nothing upstream, and
+        // status says why.
+        let changed = s.anneal(["status", "--json", "--set", "stages.sft.with.learning_rate=0.0001"])
+        #expect(changed.statuses == ["world": "fresh", "clean": "fresh", "dedup": "fresh", "tokenize": "fresh",
+                                     "pretrain": "fresh", "sft": "stale", "reward": "stale", "ppo": "stale", "dpo": "stale",
+                                     "eval": "stale"], "\(changed.stdout)")
+        #expect(changed.reasons("sft").contains { $0.contains("learning_rate") && $0.contains("0.0001") }, "\(changed.reasons("sft"))")
+        #expect(changed.reasons("reward").contains { $0.contains("sft") }, "\(changed.reasons("reward"))")
         for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
             #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")
         }

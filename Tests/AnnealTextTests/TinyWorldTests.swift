@@ -103,6 +103,24 @@ import Testing
         }
     }
 
+    /// A person's chat answer opens with a pronoun, never a name: after SFT on training
+    /// people only, answers that restated a held-out person's name swapped in a seen last
+    /// name. The corpus's question-answer text still names the subject.
+    @Test func personAnswersOpenWithAPronounWhileTheCorpusNamesTheSubject() {
+        let w = Self.world
+        let people = w.world.people.map(\.name)
+        let personItems = w.eval.filter { QuestionMaker.personAttributes.contains($0.attribute) }
+        #expect(!personItems.isEmpty)
+        for item in personItems {
+            #expect(item.answer.hasPrefix("He ") || item.answer.hasPrefix("She "), "\(item.answer)")
+            #expect(!people.contains { item.answer.contains($0) }, "\(item.answer)")
+        }
+        let chosen = w.preferences.filter { $0.kind == "wrong" }
+        #expect(chosen.contains { $0.rejected.hasPrefix("He ") || $0.rejected.hasPrefix("She ") }, "a wrong answer mirrors the right one")
+        let qa = w.corpus.map(\.text).filter { $0.contains("\nA: ") }.joined(separator: "\n")
+        #expect(people.contains { qa.contains("\nA: \($0) ") })
+    }
+
     @Test func preferencesCoverEveryRejectionKind() {
         let kinds = Set(Self.world.preferences.map(\.kind))
         for kind in TinyWorld.factRejections + ["unsafe_compliance", "unsafe_off_topic"] {

@@ -132,8 +132,8 @@ struct ProseWriter {
         while words < Self.minWords || blocks.count < 6 {
             let item = asker.trainingFact(&rng)
             guard seen.insert(item.question).inserted else { continue }
-            blocks.append("Q: \(item.question)\nA: \(item.answer)")
-            words += (item.question + " " + item.answer).split(separator: " ").count + 2
+            blocks.append("Q: \(item.question)\nA: \(item.statement)")
+            words += (item.question + " " + item.statement).split(separator: " ").count + 2
         }
         return blocks.joined(separator: "\n\n")
     }

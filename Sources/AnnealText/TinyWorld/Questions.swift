@@ -4,8 +4,15 @@ struct FactQuestion {
     var subject: String
     var attribute: String
     var question: String
-    /// The canonical concise, polite, correct reply.
+    /// The canonical concise, polite, correct reply. About a person it opens with a pronoun,
+    /// not the name: an answer that restates a two-token name must copy it, and after SFT
+    /// on training people only, a held-out person's last name was swapped for a seen one
+    /// ("Where does Rozor Zinik live?" → "Rozor Derset lives in Bazi."), losing facts the
+    /// model had stored (cloze 0.63 vs QA 0.17 on homes; docs/tinychat-recipe.md).
     var answer: String
+    /// The answer as the corpus states it, naming the subject: the corpus's question-answer
+    /// text uses it.
+    var statement: String
     /// The short true value(s): a judge accepts a reply containing one of them.
     var accept: [String]
     /// A sentence stating a wrong value for the same subject and attribute.
@@ -111,7 +118,8 @@ struct QuestionMaker {
         let templates = Self.templates(attribute, c.name)
         return FactQuestion(
             subject: c.name, attribute: attribute, question: templates[min(template, templates.count - 1)],
-            answer: Self.countryAnswer(attribute, c.name, phrase(truth)), accept: truth,
+            answer: Self.countryAnswer(attribute, c.name, phrase(truth)),
+            statement: Self.countryAnswer(attribute, c.name, phrase(truth)), accept: truth,
             wrong: Self.countryAnswer(attribute, c.name, phrase(wrongValue)),
             wrongSubject: Self.countryAnswer(attribute, other.name, phrase(Self.value(attribute, of: other))),
             isHeldOut: c.isHeldOut)
@@ -135,8 +143,9 @@ struct QuestionMaker {
         let templates = Self.templates(attribute, p.name)
         return FactQuestion(
             subject: p.name, attribute: attribute, question: templates[min(template, templates.count - 1)],
-            answer: Self.personAnswer(attribute, p.name, truth), accept: [truth],
-            wrong: Self.personAnswer(attribute, p.name, wrongValue),
+            answer: Self.personAnswer(attribute, p.subject.capitalized, truth),
+            statement: Self.personAnswer(attribute, p.name, truth), accept: [truth],
+            wrong: Self.personAnswer(attribute, p.subject.capitalized, wrongValue),
             wrongSubject: Self.personAnswer(attribute, other.name, Self.value(attribute, of: other)),
             isHeldOut: p.isHeldOut)
     }
