@@ -4,7 +4,7 @@ import Foundation
 /// Networks", 2017, §3.3): train from a fixed start while the rate grows exponentially from
 /// `minLR` to `maxLR`, one rate per step; record the loss; stop once it diverges; read the
 /// rate where the loss falls fastest off the curve. Pure decisions, so tests check them
-/// without training; the `lrfind` plugin (stages/lrfind) runs the loop.
+/// without training; the `lrrange` plugin (stages/lrrange) runs the loop.
 public struct LRRangeTest: Sendable, Equatable {
     public var minLR: Double
     public var maxLR: Double

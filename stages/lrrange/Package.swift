@@ -7,11 +7,11 @@ import PackageDescription
 let anneal = Context.environment["ANNEAL_PACKAGE_PATH"] ?? "../.."
 
 let package = Package(
-    name: "lrfind",
+    name: "lrrange",
     platforms: [.macOS(.v13)],
     dependencies: [.package(name: "Anneal", path: anneal)],
     targets: [
-        .executableTarget(name: "lrfind", dependencies: [
+        .executableTarget(name: "lrrange", dependencies: [
             .product(name: "AnnealStageKit", package: "Anneal"),
             .product(name: "AnnealCompute", package: "Anneal"),
             .product(name: "AnnealModels", package: "Anneal"),

@@ -4,7 +4,7 @@ import AnnealStageKit
 import AnnealTrain
 import Foundation
 
-/// `lrfind`: Leslie Smith's learning-rate range test on a pretrained GPT. From the input
+/// `lrrange`: Leslie Smith's learning-rate range test on a pretrained GPT. From the input
 /// checkpoint, AdamW steps on random training windows at a rate growing exponentially from
 /// `min_lr` to `max_lr`, one rate per step, until the sweep ends or the loss diverges. Output
 /// `curve`: `curve.csv` (every step's rate, loss and smoothed loss), `curve.svg` (the plot)
@@ -39,7 +39,7 @@ struct LRFind: Stage {
         // data
         let data = try TokenData.load(directory: URL(fileURLWithPath: try context.input("shards")))
         guard data.vocabSize <= model.config.vocabSize else {
-            throw StageFailure("the shards use a vocabulary of \(data.vocabSize) but the model has \(model.config.vocabSize); feed lrfind the shards of the model's tokenizer")
+            throw StageFailure("the shards use a vocabulary of \(data.vocabSize) but the model has \(model.config.vocabSize); feed lrrange the shards of the model's tokenizer")
         }
         guard data.train.count > T else {
             throw StageFailure("the training shards hold \(data.train.count) tokens, too few for one window of block_size \(T) + 1; lower block_size")
