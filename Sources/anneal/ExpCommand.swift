@@ -14,6 +14,8 @@ struct ExperimentTable {
     var rows: [Experiment]
     var params: [String]
     var metrics: [String]
+    /// The metric column the rows are sorted by, kept when columns are narrowed to headlines.
+    var sortedBy: String?
 
     func param(_ row: Experiment, _ name: String) -> Value? {
         mode == "variants" ? row.matrix.first { $0.key == name }?.value : row.flatParams[name]
@@ -25,6 +27,7 @@ struct ExperimentTable {
             throw UsageError("no metric '\(metric)' to sort by; metrics: \(metrics.joined(separator: ", "))")
         }
         var t = self
+        t.sortedBy = column
         // Stable: rows without the metric keep their order, last.
         t.rows = rows.enumerated().sorted { a, b in
             switch (a.element.flatMetrics[column], b.element.flatMetrics[column]) {
@@ -95,6 +98,8 @@ struct ExpShow: ParsableCommand {
     var json = false
     @Flag(help: "Print CSV on stdout.")
     var csv = false
+    @Flag(help: "Every metric of every stage, not only each stage's headline metrics.")
+    var allMetrics = false
 
     func validate() throws {
         if json && csv { throw ValidationError("choose one of --json and --csv") }
@@ -106,6 +111,7 @@ struct ExpShow: ParsableCommand {
         let reader = ExperimentReader(ledger: try openLedger(cache), actions: ActionCache(store: cache.store))
         var table = try Self.table(project, reader: reader, runs: runs)
         if let sort { table = try table.sorted(by: sort) }
+        if !allMetrics { table.metrics = Self.headlineColumns(table.metrics, project: project, keeping: table.sortedBy) }
         if json { printJSON(table.json) } else { print(csv ? table.csv : table.text) }
     }
 
@@ -118,6 +124,18 @@ struct ExpShow: ParsableCommand {
         let runs = try reader.ledger.runs(limit: 10_000).filter { $0.pipeline == project.pipelinePath }.prefix(limit).reversed()
         let rows = try runs.map { try reader.experiment(run: $0) }
         return ExperimentTable(mode: "runs", rows: rows, params: differingKeys(rows.map(\.flatParams)), metrics: metricColumns(rows))
+    }
+
+    /// The columns of each stage's headline metrics (its kind's `headline`; every metric of a
+    /// stage whose kind names none), plus the sort column: a tinychat run reports ~200 metrics.
+    static func headlineColumns(_ columns: [String], project: Project, keeping sortColumn: String?) -> [String] {
+        columns.filter { column in
+            guard column != sortColumn, let dot = column.firstIndex(of: ".") else { return true }
+            let stage = String(column[..<dot]), metric = String(column[column.index(after: dot)...])
+            guard let spec = project.spec.stages.first(where: { $0.name == stage || $0.name.hasPrefix(stage + "@") }),
+                  let headline = project.kind(of: spec)?.schema.headline, !headline.isEmpty else { return true }
+            return headline.contains(metric)
+        }
     }
 
     /// Every metric some row has, stage by stage in pipeline order.

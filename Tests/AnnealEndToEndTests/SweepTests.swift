@@ -118,6 +118,10 @@ import Testing
         #expect(rows.first?["params"]?["batch_size"] != nil)
         let csv = s.anneal("exp", "show", "p.yaml", "--csv").stdout.split(separator: "\n")
         #expect(csv.count == 5 && csv[0].hasPrefix("variant,learning_rate,batch_size,fit.loss,"))
+        // Headline metrics only (linfit's are loss and val_loss), unless --all-metrics or sorted by another.
+        #expect(!csv[0].contains("fit.lr") && csv[0].contains("fit.val_loss"), "\(csv[0])")
+        #expect(s.anneal("exp", "show", "p.yaml", "--csv", "--all-metrics").stdout.split(separator: "\n").first?.contains("fit.lr") == true)
+        #expect(s.anneal("exp", "show", "p.yaml", "--csv", "--sort", "lr").stdout.split(separator: "\n").first?.contains("fit.lr") == true)
         #expect(csv[1].hasPrefix("\"learning_rate=0.003,batch_size=4\",0.003,4,"))
         #expect(s.anneal("exp", "show", "p.yaml", "--sort", "nope").code == 2)
 
