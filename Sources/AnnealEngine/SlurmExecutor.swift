@@ -69,7 +69,11 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         let dir = directory(key: key, stage: stage)
         claimedLock.withLock { _ = claimed.insert(Self.directoryName(key: key, stage: stage)) }
         // What an attempt at this key left and `adopt` did not take: a failed or lost job.
-        if let old = SlurmJobRecord.read(dir), let id = old.job { client.cancel([id]) }
+        if let old = SlurmJobRecord.read(dir) {
+            let ids = old.job.map { [$0] }
+                ?? ((try? client.queue()) ?? []).filter { $0.comment.hasSuffix(",token=\(old.token)") }.map(\.id)
+            if !ids.isEmpty { client.cancel(ids) }
+        }
         ContentStore.removeTree(dir)
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw .io("cannot create the job directory \(dir): \(error.localizedDescription)")
@@ -89,8 +93,12 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         var cancelled: [Int] = []
         for name in left {
             let dir = "\(jobsDir)/\(name)"
-            if let r = SlurmJobRecord.read(dir), let id = r.job, let info = live[id], !info.isTerminal,
-               info.comment.hasSuffix(",token=\(r.token)") {
+            // A run killed between `sbatch` and writing the job id left only the token, which
+            // the job's comment carries.
+            if let r = SlurmJobRecord.read(dir),
+               let info = r.job.flatMap({ live[$0] }) ?? live.values.first(where: { $0.comment.hasSuffix(",token=\(r.token)") }),
+               !info.isTerminal, info.comment.hasSuffix(",token=\(r.token)") {
+                let id = info.id
                 client.cancel([id])
                 cancelled.append(id)
                 notes.append("cancelled Slurm job \(id) (stage '\(r.stage)' of an earlier, killed run; its key is not this run's)")

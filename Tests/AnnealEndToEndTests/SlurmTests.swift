@@ -116,6 +116,33 @@ struct SlurmTests {
         #expect((try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/slurm")) ?? [] == [])
     }
 
+    /// A run killed between `sbatch` and writing the job id leaves a record with only the
+    /// token; the job is still found (by the token in its comment) and cancelled.
+    @Test func aJobWhoseIdWasNeverRecordedIsStillCancelled() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        let name = SlurmQueueProbe.uniqueName("noid")
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'sleep 600', outputs: [o]}\n")
+        let p = s.start(["run", "p.yaml", "--executor", "slurm"])
+        #expect(SlurmQueueProbe.waitUntil { SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").count == 1 })
+        kill(p.process.processIdentifier, SIGKILL)
+        p.process.waitUntilExit()
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/slurm")) ?? []
+        #expect(dirs.count == 1)
+        for d in dirs {
+            let path = s.dir + "/cache/slurm/" + d + "/job.json"
+            guard let data = FileManager.default.contents(atPath: path),
+                  var record = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { Issue.record("no job.json"); continue }
+            record["job"] = nil
+            try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: path))
+        }
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'echo changed', outputs: [o]}\n")
+        let r = s.run("p.yaml", ["--executor", "slurm"])
+        #expect(r.statuses == ["a": "ran"])
+        #expect(r.stderr.contains("cancelled Slurm job"), "\(r.stderr)")
+        #expect(SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").isEmpty, "no orphan")
+    }
+
     @Test func aJobTheClusterCannotRunIsAFailedStage() throws {
         let s = Sandbox()
         defer { s.remove() }
