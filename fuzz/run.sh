@@ -41,7 +41,7 @@ echo "fuzz: building the targets in $out"
 lib Crypto fuzz/Support/Crypto.swift
 lib AnnealPipeline Sources/AnnealPipeline/*.swift
 # The part of AnnealEngine that reads lockfiles and manifests; the rest needs GRDB.
-lib AnnealEngine Sources/AnnealEngine/{ActionCache,ContentStore,Digest,FileTree,Lockfile,OutputCheck,StageFacts,StageRegistry,StoreError,SwiftPlugin}.swift
+lib AnnealEngine Sources/AnnealEngine/{ActionCache,ContentStore,Digest,FileTree,Lockfile,OutputCheck,StageFacts,StageRegistry,StoreError,SwiftPlugin,LeftoverGroups}.swift
 for t in "${targets[@]}"; do
   main=$(tr '[:lower:]' '[:upper:]' <<<"${t:0:1}")${t:1}Fuzz.swift
   swiftc "${flags[@]}" -module-name "${t}fuzz" "fuzz/$main" fuzz/Support/FuzzWorkspace.swift \

@@ -67,13 +67,19 @@ public struct ContentStore: Sendable {
         return dir
     }
 
-    /// Removes scratch directories of processes that no longer exist (a killed run or gc).
-    public func removeDeadScratch() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: tmpDir)) ?? []
-        for name in names {
-            guard let pid = Int32(name.prefix { $0 != "-" }), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { FileTree.remove(tmpDir + "/" + name) }
-        }
+    /// Removes scratch directories of processes that no longer exist (a killed run or gc),
+    /// first ending the stage process groups such a run left running (`LeftoverGroups`).
+    /// Returns a note for each group ended.
+    @discardableResult
+    public func removeDeadScratch() -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: tmpDir)) ?? [])
+            .filter { name in
+                guard let pid = Int32(name.prefix { $0 != "-" }), pid != getpid() else { return false }
+                return kill(pid, 0) != 0 && errno == ESRCH
+            }
+        let notes = names.filter { $0.hasSuffix(LeftoverGroups.suffix) }.compactMap { LeftoverGroups.end(record: tmpDir + "/" + $0) }
+        for name in names { FileTree.remove(tmpDir + "/" + name) }
+        return notes
     }
 
     /// Checks a finished output directory (`OutputCheck`), hashes it and moves it into the

@@ -76,12 +76,29 @@ struct LocalExecutor: StageExecutor {
     func sweep() -> [String] { [] }
 
     func start(_ invocation: StageInvocation) throws(StoreError) -> any StageRun {
-        try StageProcess(argv: invocation.argv, environment: invocation.environment, directory: invocation.directory, logPath: invocation.logPath)
+        let process = try StageProcess(argv: invocation.argv, environment: invocation.environment,
+                                       directory: invocation.directory, logPath: invocation.logPath)
+        LeftoverGroups.record(pid: process.pid, stage: invocation.stage, scratch: invocation.scratch)
+        return LocalStageRun(process: process, scratch: invocation.scratch)
     }
 }
 
-extension StageProcess: StageRun {
-    func finish(onReport: (Report) -> Void) -> StageEnd { StageEnd(code: wait(onReport: onReport)) }
+/// A stage running as a child process, and the record that lets a later run end its process
+/// group should this runner be killed (`LeftoverGroups`).
+final class LocalStageRun: StageRun, @unchecked Sendable {
+    let process: StageProcess
+    let scratch: String
 
-    func stop(force: Bool) { signal(force ? SIGKILL : SIGTERM) }
+    init(process: StageProcess, scratch: String) {
+        self.process = process
+        self.scratch = scratch
+    }
+
+    func finish(onReport: (StageProcess.Report) -> Void) -> StageEnd {
+        let end = StageEnd(code: process.wait(onReport: onReport))
+        LeftoverGroups.forget(scratch: scratch)
+        return end
+    }
+
+    func stop(force: Bool) { process.signal(force ? SIGKILL : SIGTERM) }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// Ending a stage's process group once its leader has exited.
 extension StageProcess {
     /// Grace between SIGTERM and SIGKILL for what a stage left running.
-    static let terminationGrace = 2.0
+    static let terminationGrace = LeftoverGroups.terminationGrace
 
     /// Terminates whatever the stage left in its process group: SIGTERM, then SIGKILL after
     /// `terminationGrace` seconds. `whileWaiting` runs between checks (it reads progress, so a
@@ -34,23 +34,10 @@ extension StageProcess {
     func groupIsAlive() -> Bool {
         guard kill(-pid, 0) == 0 else { return errno == EPERM }
         #if os(Linux)
-        return Self.liveMembers(ofGroup: pid)
+        return LeftoverGroups.liveMembers(ofGroup: pid)
         #else
         return true
         #endif
-    }
-
-    /// Whether `/proc` lists a process of group `group` that is not a zombie.
-    static func liveMembers(ofGroup group: pid_t) -> Bool {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
-        for name in names where name.first?.isNumber == true {
-            // "PID (COMM) STATE PPID PGRP …"; COMM may hold spaces and parentheses.
-            guard let text = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let close = text.lastIndex(of: ")") else { continue }
-            let fields = text[text.index(after: close)...].split(separator: " ")
-            if fields.count > 2, fields[2] == "\(group)", fields[0] != "Z" { return true }
-        }
-        return false
     }
 
     /// Appends an explanation to the stage's log.

@@ -25,6 +25,23 @@ final class StageProcess: @unchecked Sendable {
     private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     private static let addchdir: AddChdir? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np")
         .map { unsafeBitCast($0, to: AddChdir.self) }
+    private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addclosefrom: AddClosefrom? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: AddClosefrom.self) }
+
+    /// Descriptors this process inherited without close-on-exec (a parent's leak, such as the
+    /// socket Foundation's `Process` uses to see its child exit) are marked close-on-exec once,
+    /// where the C library cannot close them in the child (`addclosefrom_np`, glibc 2.34+).
+    /// Stages must not inherit them: a stage left running by a killed runner would hold the
+    /// parent's descriptor, and the parent would wait on it for as long as the stage runs.
+    private static let inheritedDescriptorsClosed: Void = {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) }
+            ?? Array(3..<Int32(min(Int(sysconf(Int32(_SC_OPEN_MAX))), 4096)))
+        for fd in fds where fd > 2 {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0, flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }()
 
     init(argv: [String], environment: [String: String], directory: String, logPath: String) throws(StoreError) {
         Self.spawnLock.lock()
@@ -44,6 +61,7 @@ final class StageProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_adddup2(&actions, writeFD, 3)
+        if let addclosefrom = Self.addclosefrom, addclosefrom(&actions, 4) == 0 {} else { Self.inheritedDescriptorsClosed }
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)

@@ -46,9 +46,10 @@ struct PipelineOptions: ParsableArguments {
     var file: String { pipeline.map(Workspace.userPath) ?? Workspace.defaultPipeline ?? Workspace.standardPipeline }
 
     /// Options for commands that name their pipeline with `-p FILE` rather than positionally.
-    static func named(_ file: String?) throws -> PipelineOptions {
+    static func named(_ file: String?, overrides: [String] = []) throws -> PipelineOptions {
         var options = try PipelineOptions.parse([])
         options.pipeline = file
+        options.overrides = overrides
         return options
     }
 }

@@ -144,10 +144,12 @@ struct PathCommand: ParsableCommand {
     var reference: String
     @Option(name: [.short, .customLong("pipeline")], help: "Pipeline file (default: \(defaultPipeline)).")
     var pipelineFile: String?
+    @Option(name: .customLong("set"), help: "The same --set overrides as the run that made STAGE.OUTPUT.")
+    var overrides: [String] = []
     @OptionGroup var cache: CacheOption
 
     func run() throws {
-        let project = try Workspace.project(try PipelineOptions.named(pipelineFile), store: cache.store)
+        let project = try Workspace.project(try PipelineOptions.named(pipelineFile, overrides: overrides), store: cache.store)
         print(try Self.resolve(reference, in: project))
     }
 

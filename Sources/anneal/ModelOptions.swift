@@ -15,6 +15,8 @@ struct ModelOptions: ParsableArguments {
     var tokenizer: String?
     @Option(name: [.short, .customLong("pipeline")], help: "Pipeline file for STAGE.OUTPUT (default: \(defaultPipeline)).")
     var pipelineFile: String?
+    @Option(name: .customLong("set"), help: "The same --set overrides as the run that made STAGE.OUTPUT.")
+    var overrides: [String] = []
     @OptionGroup var cache: CacheOption
 
     /// The model's directory.
@@ -68,7 +70,7 @@ struct ModelOptions: ParsableArguments {
         guard parts.count == 2, !reference.contains("/") else {
             throw UsageError("no \(what) at '\(reference)': give a directory path or STAGE.OUTPUT of a pipeline (with -p PIPELINE)")
         }
-        return try PathCommand.resolve(reference, in: try Workspace.project(try PipelineOptions.named(pipelineFile), store: cache.store))
+        return try PathCommand.resolve(reference, in: try Workspace.project(try PipelineOptions.named(pipelineFile, overrides: overrides), store: cache.store))
     }
 
     /// Anneal's own file first (exact), else a Hugging Face tokenizer.json Anneal wrote.

@@ -57,7 +57,7 @@ struct Run: ParsableCommand {
         let cacheLock = CacheLock()
         try cacheLock.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
         defer { cacheLock.release() }
-        store.removeDeadScratch()
+        for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
         let ledger = try Ledger(path: store.ledgerPath)
         try ledger.markAbandonedRuns()
         var options = RunOptions(jobs: jobs)

@@ -248,7 +248,7 @@ struct GC: ParsableCommand {
         let lock = CacheLock()
         try lock.acquire(path: cache.store.lockPath) { printError($0) }
         defer { lock.release() }
-        cache.store.removeDeadScratch()
+        for note in cache.store.removeDeadScratch() { printError("note: \(note)") }
         try ledger.markAbandonedRuns()
         let c = try CacheMaintenance(store: cache.store).collect(ledger: ledger, keepRuns: keepRuns, dryRun: dryRun)
         if json {

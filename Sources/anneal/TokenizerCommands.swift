@@ -13,13 +13,15 @@ struct TokenizerOptions: ParsableArguments {
     var file: String?
     @Option(name: [.short, .customLong("pipeline")], help: "Pipeline file (default: \(defaultPipeline)).")
     var pipelineFile: String?
+    @Option(name: .customLong("set"), help: "The same --set overrides as the run that made STAGE.OUTPUT.")
+    var overrides: [String] = []
     @OptionGroup var cache: CacheOption
 
     func load() throws -> BPETokenizer {
         var path = Workspace.userPath(tokenizer)
         if !FileManager.default.fileExists(atPath: path) {
             guard tokenizer.contains(".") else { throw UsageError("no tokenizer at \(tokenizer): give a path or STAGE.OUTPUT") }
-            path = try PathCommand.resolve(tokenizer, in: try Workspace.project(try PipelineOptions.named(pipelineFile), store: cache.store))
+            path = try PathCommand.resolve(tokenizer, in: try Workspace.project(try PipelineOptions.named(pipelineFile, overrides: overrides), store: cache.store))
         }
         do { return try BPETokenizer.load(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw UsageError("\(error)")

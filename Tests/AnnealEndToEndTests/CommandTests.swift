@@ -72,6 +72,20 @@ import Testing
         #expect(mermaid.hasPrefix("graph LR\n") && mermaid.contains("s_a -->|o| s_b"))
     }
 
+    /// `anneal path` takes the run's `--set` overrides: without them it resolves the pipeline
+    /// as written, whose output a run with overrides never made.
+    @Test func pathTakesTheRunsOverrides() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: m\nparams: {n: 1}\nstages:\n  a:\n    run: sh -c 'echo ${params.n} > ${outputs.o}/v'\n    outputs: [o]\n")
+        s.run("p.yaml", ["--set", "params.n=7"])
+        let plain = s.anneal("path", "a.o", "-p", "p.yaml")
+        #expect(plain.code != 0, "a.o of the pipeline as written was never made")
+        let path = s.anneal("path", "a.o", "-p", "p.yaml", "--set", "params.n=7")
+        #expect(path.code == 0, "\(path.stderr)")
+        #expect(try String(contentsOfFile: path.stdout.trimmingCharacters(in: .newlines) + "/v", encoding: .utf8) == "7\n")
+    }
+
     @Test func pathRunsLogAndMetrics() throws {
         let s = Sandbox()
         defer { s.remove() }

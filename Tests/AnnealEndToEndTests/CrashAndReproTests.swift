@@ -156,4 +156,41 @@ import Testing
         #expect(outs.contains { $0.1.stderr.contains("waiting for another anneal") })
         #expect(s.anneal("cache", "verify").code == 0)
     }
+
+    /// A runner killed with SIGKILL cannot stop its stages (each runs in its own process
+    /// group); the next writer of the cache ends what it left running before it starts
+    /// anything, so two attempts at one stage never run, or write its resume state, at once.
+    @Test func theNextRunEndsTheStagesAKilledRunLeftRunning() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", """
+            name: orphan
+            stages:
+              slow:
+                run: sh -c 'echo $$ > slow.pid; [ -e go ] || sleep 300; echo ok > ${outputs.o}/r'
+                outputs: [o]
+
+            """)
+        let first = s.start(["run", "p.yaml"])
+        var waited = 0
+        while s.read("slow.pid") == nil, waited < 600 { Thread.sleep(forTimeInterval: 0.05); waited += 1 }
+        let old = try #require(s.read("slow.pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(Self.isRunning(old), "the stage should outlive the SIGKILLed runner")
+        s.write("go", "")
+        let again = s.anneal("run", "p.yaml")
+        #expect(again.code == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("ended the processes of stage 'slow'"), "\(again.stderr)")
+        #expect(!Self.isRunning(old), "the leftover stage \(old) still runs")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/tmp").isEmpty)
+    }
+
+    /// Alive and not a zombie (an orphan in a container whose init never reaps stays a zombie).
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
 }
