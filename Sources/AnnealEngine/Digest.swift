@@ -98,11 +98,7 @@ public enum Digest {
         guard lstat(path, &st) == 0 else { throw .system(errno, "cannot stat \(path)") }
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-            let names: [String]
-            do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-                throw .io("cannot list \(path): \(error.localizedDescription)")
-            }
-            for name in names {
+            for name in try FileTree.names(in: path) {
                 try collect(path + "/" + name, relative: relative.isEmpty ? name : relative + "/" + name,
                             into: &entries, fileDigest: fileDigest)
             }

@@ -116,3 +116,34 @@ public enum FileTree {
         }
     }
 }
+
+extension FileTree {
+    /// A file name that is not UTF-8, in `directory`, as the user can find it: printable ASCII
+    /// as is, every other byte as `\xHH`.
+    struct NonUTF8Name: Error {
+        var directory: String
+        var escaped: String
+        var description: String {
+            "\(directory)/\(escaped): the file name is not valid UTF-8; Anneal records file names as UTF-8 text (in manifests, lockfiles and the ledger), so rename it"
+        }
+    }
+
+    /// The names in `directory`, read as bytes: Foundation's listing replaces bytes that are not
+    /// UTF-8 with U+FFFD, giving a name that does not exist (and a baffling "No such file").
+    /// Errors show the directory as `shown` (relative to what the user named) if given.
+    static func names(in directory: String, shown: String? = nil) throws(StoreError) -> [String] {
+        guard let dir = opendir(directory) else { throw .system(errno, "cannot list \(directory)") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if bytes == [46] || bytes == [46, 46] { continue }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                let escaped = bytes.map { $0 >= 0x20 && $0 < 0x7f ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
+                throw .io(NonUTF8Name(directory: shown ?? directory, escaped: escaped).description)
+            }
+            names.append(name)
+        }
+        return names.sorted()
+    }
+}

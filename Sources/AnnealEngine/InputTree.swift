@@ -46,11 +46,7 @@ struct InputTree {
             if ancestors.contains(id) { throw refused(WorkspaceLinks.Escape(link: named, problem: .loop)) }
             ancestors.insert(id)
             defer { ancestors.remove(id) }
-            let names: [String]
-            do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-                throw .io("cannot list \(path): \(error.localizedDescription)")
-            }
-            for name in names {
+            for name in try FileTree.names(in: path, shown: relative.isEmpty ? shown : shown + "/" + relative) {
                 try collect(path + "/" + name, shown: shown, relative: relative.isEmpty ? name : relative + "/" + name,
                             ancestors: &ancestors, into: &entries)
             }

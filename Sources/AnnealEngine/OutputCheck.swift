@@ -33,8 +33,8 @@ enum OutputCheck {
 
     private static func check(_ path: String, relative: [String], root: String, name: String) throws(StoreError) {
         let entries: [String]
-        do { entries = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-            throw .output("output '\(name)': cannot list \(path): \(error.localizedDescription)")
+        do { entries = try FileTree.names(in: path, shown: ([name] + relative).joined(separator: "/")) } catch {
+            throw .output("output '\(name)': \(error)")
         }
         for entry in entries {
             let full = path + "/" + entry

@@ -46,10 +46,7 @@ public enum SwiftPlugin {
     /// `name\0kind\0digest\n` lines in name order, kind `d` for a directory (its tree
     /// digest), `x`/`f` for an (executable) file and `l` for a symlink (its target text).
     public static func sourceDigest(of directory: String) throws(StoreError) -> (digest: String, size: Int64, files: Int) {
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            throw .io("cannot list \(directory): \(error.localizedDescription)")
-        }
+        let names = try FileTree.names(in: directory)
         var manifest = ""
         var size: Int64 = 0
         var files = 0

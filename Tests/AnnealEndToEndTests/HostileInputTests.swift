@@ -137,4 +137,35 @@ import Testing
         #expect(r.stderr.contains("nesting deeper than 256"))
         #expect(r.stderr.contains("stages/ctl/stage.yaml:2:11: error: control character U+0001 is not allowed in YAML"))
     }
+
+    /// A file name that is not UTF-8, in an output or in an input directory, fails that stage
+    /// with the name escaped (Foundation's listing turned it into a name that does not exist,
+    /// and the run ended with exit 3 and "No such file or directory").
+    @Test func fileNamesThatAreNotUTF8AreNamedStageErrors() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", """
+            name: nu
+            stages:
+              a:
+                run: python3 -c "import os,sys; open(os.path.join(sys.argv[1].encode(), b'bad\\xff.txt'), 'wb').write(b'x')" ${outputs.o}
+                outputs: [o]
+              c:
+                run: sh -c 'ls ${inputs.d} > ${outputs.o}/l'
+                inputs: {d: {file: data}}
+                outputs: [o]
+
+            """)
+        try FileManager.default.createDirectory(atPath: s.dir + "/data/sub", withIntermediateDirectories: true)
+        let odd = s.dir + "/data/sub/w\u{1}" // made non-UTF-8 below: Swift strings cannot hold the byte
+        let bytes = Array(odd.utf8).dropLast() + [0xFE, 0]
+        let fd = bytes.withUnsafeBufferPointer { p in p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { open($0, O_CREAT | O_WRONLY, 0o644) } }
+        #expect(fd >= 0)
+        close(fd)
+        let r = s.run("p.yaml", ["--keep-going"], code: 1)
+        #expect(r.statuses == ["a": "failed", "c": "failed"])
+        #expect(r.stderr.contains("output 'o': o/bad\\xff.txt: the file name is not valid UTF-8"), "\(r.stderr)")
+        #expect(r.stderr.contains("data/sub/w\\xfe: the file name is not valid UTF-8"), "\(r.stderr)")
+        #expect(s.anneal("cache", "verify").code == 0)
+    }
 }
