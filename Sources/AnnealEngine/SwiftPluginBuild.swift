@@ -67,6 +67,7 @@ public struct SwiftPluginBuild: Sendable {
             try lock.acquire(path: root + "/lock") { _ in log("waiting for another build of Swift plugin '\(name)'") }
         } catch { throw Failure(description: error.description) }
         defer { lock.release() }
+        recordSource()
         // Another process may have built it while this one waited.
         if FileManager.default.isExecutableFile(atPath: published) { return published }
 
@@ -110,6 +111,33 @@ public struct SwiftPluginBuild: Sendable {
         return now
     }
 
+    /// SwiftPM resolves Anneal's dependencies again for the plugin, cloning them with git from
+    /// wherever the machine keeps them; git (2.35.2+) refuses repositories another user owns
+    /// ("detected dubious ownership"), so on a shared machine, where an administrator installed
+    /// Anneal and its package copies, nobody else could build a plugin. git honours
+    /// `safe.directory` only from the system or global file (not `-c` or `GIT_CONFIG_*` before
+    /// 2.46), so this build's git commands get a global file of their own (`GIT_CONFIG_GLOBAL`)
+    /// that includes the user's and adds it: the user already trusts these sources enough to
+    /// compile and run them. Nothing changes for anything outside this build.
+    static func trustPackageCopies(_ env: inout [String: String], configFile: String) throws(Failure) {
+        var includes: [String] = []
+        if let global = env["GIT_CONFIG_GLOBAL"], !global.isEmpty {
+            includes = [global]
+        } else if let home = env["HOME"], !home.isEmpty {
+            let xdg = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.config"
+            includes = [xdg + "/git/config", home + "/.gitconfig"]
+        }
+        func quoted(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        let text = "# Written by anneal for its Swift plugin builds; see SwiftPluginBuild.trustPackageCopies.\n"
+            + includes.map { "[include]\n\tpath = \(quoted($0))\n" }.joined() + "[safe]\n\tdirectory = *\n"
+        do { try text.write(toFile: configFile, atomically: true, encoding: .utf8) } catch {
+            throw Failure(description: "cannot write \(configFile): \(error.localizedDescription)")
+        }
+        env["GIT_CONFIG_GLOBAL"] = configFile
+    }
+
     /// `swift build` in the stage's process group (Ctrl-C and `--jobs` reach it), its output
     /// copied line by line into `log` and kept for the error summary.
     private func runSwiftBuild(log: (String) -> Void) throws(Failure) -> (Int32, [String]) {
@@ -119,6 +147,7 @@ public struct SwiftPluginBuild: Sendable {
                        "--product", product, "-j", String(max(1, jobs))]
         var env = ProcessInfo.processInfo.environment
         env["ANNEAL_PACKAGE_PATH"] = annealPackage
+        try Self.trustPackageCopies(&env, configFile: root + "/gitconfig")
         p.environment = env
         let pipe = Pipe()
         p.standardOutput = pipe

@@ -80,7 +80,7 @@ struct ModelOptions: ParsableArguments {
 
     static func readTokenizer(_ path: String) throws -> BPETokenizer {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         var file = path
         if isDirectory.boolValue {
             guard let found = tokenizerFile(in: path) else {

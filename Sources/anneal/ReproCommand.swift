@@ -75,7 +75,7 @@ struct Repro: ParsableCommand {
             runOptions.writeLockfile = false
             runOptions.command = "repro \(lockPath)"
             let runner = Runner(project: project, options: runOptions, reporter: ConsoleReporter(), ledger: ledger,
-                                stats: try StatCache(), lock: lock)
+                                stats: StatCache(), lock: lock)
             let signals = SignalWatcher { runner.interrupt() }
             let summary = try runner.run()
             signals.stop()

@@ -251,13 +251,17 @@ struct GC: ParsableCommand {
         for note in cache.store.removeDeadScratch() { printError("note: \(note)") }
         try ledger.markAbandonedRuns()
         let c = try CacheMaintenance(store: cache.store).collect(ledger: ledger, keepRuns: keepRuns, dryRun: dryRun)
+        let plugins = SwiftPluginBuild.prune(builds: cache.store.root + "/plugins-build", dryRun: dryRun)
         if json {
             printJSON(.map(["dry_run": .bool(dryRun), "actions": .list(c.actions.map(Value.string)),
-                            "objects": .list(c.objects.map(Value.string)), "bytes": .int(Int(c.bytes)), "kept_objects": .int(c.keptObjects)]))
+                            "objects": .list(c.objects.map(Value.string)), "bytes": .int(Int(c.bytes)), "kept_objects": .int(c.keptObjects),
+                            "plugin_builds": .list(plugins.paths.map(Value.string)), "plugin_bytes": .int(Int(plugins.bytes))]))
             return
         }
+        for p in plugins.paths { print("\(dryRun ? "would remove" : "removed") Swift plugin build \(p)") }
         for o in c.objects { print("\(dryRun ? "would remove" : "removed") object \(o)") }
-        print("\(dryRun ? "would remove" : "removed") \(c.objects.count) objects (\(c.bytes) bytes) and \(c.actions.count) action entries; kept \(c.keptObjects) objects")
+        print("\(dryRun ? "would remove" : "removed") \(c.objects.count) objects (\(c.bytes) bytes) and \(c.actions.count) action entries; kept \(c.keptObjects) objects"
+              + (plugins.paths.isEmpty ? "" : "; \(plugins.paths.count) Swift plugin build(s) (\(plugins.bytes) bytes)"))
     }
 }
 
