@@ -40,6 +40,12 @@ public enum TaskLaunch {
     /// path in `ANNEAL_PROGRESS_PATH`, relays the FIFO to fd 3 until the launcher exits,
     /// forwards SIGTERM and SIGINT to it, and returns its exit status (128 + signal).
     public static func relayProgress(fifo: String, command: [String]) -> Int32 {
+        let output: Int32? = fcntl(3, F_GETFD) >= 0 ? 3 : nil
+        if let output { _ = fcntl(output, F_SETFD, FD_CLOEXEC) }
+        return relay(fifo: fifo, command: command, to: output)
+    }
+
+    static func relay(fifo: String, command: [String], to output: Int32?) -> Int32 {
         guard !command.isEmpty else { return fail("exec-tasks: no command to run") }
         unlink(fifo)
         guard mkfifo(fifo, 0o600) == 0 else { return fail("exec-tasks: cannot make \(fifo): \(String(cString: strerror(errno)))") }
@@ -48,8 +54,6 @@ public enum TaskLaunch {
         let input = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard input >= 0 else { return fail("exec-tasks: cannot open \(fifo): \(String(cString: strerror(errno)))") }
         defer { close(input) }
-        let output: Int32? = fcntl(3, F_GETFD) >= 0 ? 3 : nil
-        if let output { _ = fcntl(output, F_SETFD, FD_CLOEXEC) }
 
         var env = ProcessInfo.processInfo.environment
         env["ANNEAL_PROGRESS_FD"] = nil
@@ -63,7 +67,10 @@ public enum TaskLaunch {
             source.resume()
             return source
         }
-        defer { forwarders.forEach { $0.cancel() } }
+        defer {
+            forwarders.forEach { $0.cancel() }
+            for sig in [SIGTERM, SIGINT] { signal(sig, SIG_DFL) }
+        }
 
         var status: Int32 = 0
         while true {
@@ -100,8 +107,20 @@ public enum TaskLaunch {
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
+        // The launcher starts with no signal blocked or ignored, whichever thread spawns it
+        // (a Dispatch thread blocks most signals), so SIGTERM and SIGINT reach it.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for sig in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], nil, nil, cArgs, cEnv)
+        let rc = posix_spawnp(&pid, argv[0], nil, &attr, cArgs, cEnv)
         guard rc == 0 else { throw SpawnError(description: String(cString: strerror(rc))) }
         return pid
     }

@@ -66,6 +66,7 @@ struct PretrainStage: BuiltinStage {
         if dp.tasks > 1, p.dropout > 0 {
             throw StageFailure("dropout \(p.dropout) with \(dp.tasks) tasks: each task would draw its own masks, so the run would not follow the one-task curve; use dropout: 0 or tasks: 1")
         }
+        if dp.tasks > 1 { ctx.log("data-parallel: \(dp.tasks) tasks share each batch of \(B) sequences") }
 
         // data
         let data = try TokenData.load(directory: URL(fileURLWithPath: try ctx.input("shards")))

@@ -47,8 +47,7 @@ final class OpenMPI: @unchecked Sendable {
         var description: String
     }
 
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let candidates = Self.candidates(environment)
+    init(candidates: [String] = OpenMPI.candidates(ProcessInfo.processInfo.environment)) throws {
         var handle: UnsafeMutableRawPointer?
         var found = ""
         for path in candidates {
