@@ -59,7 +59,14 @@ public enum TaskLaunch {
         env["ANNEAL_PROGRESS_FD"] = nil
         env["ANNEAL_PROGRESS_PATH"] = fifo
         let child: pid_t
-        do { child = try spawn(command, environment: env) } catch { return fail("exec-tasks: cannot start \(command[0]): \(error)") }
+        do { child = try spawn(command, environment: env) } catch {
+            if error.code == ENOENT, ["mpirun", "srun"].contains(command[0]) {
+                return fail("error: the stage runs as several tasks (tasks: N) through \(command[0]), which is not on PATH: "
+                    + (command[0] == "mpirun" ? "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)"
+                                              : "the Slurm node needs srun"))
+            }
+            return fail("exec-tasks: cannot start \(command[0]): \(error)")
+        }
         let forwarders = [SIGTERM, SIGINT].map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -103,7 +110,7 @@ public enum TaskLaunch {
         }
     }
 
-    private static func spawn(_ argv: [String], environment: [String: String]) throws -> pid_t {
+    private static func spawn(_ argv: [String], environment: [String: String]) throws(SpawnError) -> pid_t {
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
@@ -121,11 +128,14 @@ public enum TaskLaunch {
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, argv[0], nil, &attr, cArgs, cEnv)
-        guard rc == 0 else { throw SpawnError(description: String(cString: strerror(rc))) }
+        guard rc == 0 else { throw SpawnError(code: rc) }
         return pid
     }
 
-    private struct SpawnError: Error, CustomStringConvertible { var description: String }
+    private struct SpawnError: Error, CustomStringConvertible {
+        var code: Int32
+        var description: String { String(cString: strerror(code)) }
+    }
 
     private static func fail(_ message: String) -> Int32 {
         FileHandle.standardError.write(Data((message + "\n").utf8))

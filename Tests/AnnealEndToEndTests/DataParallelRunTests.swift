@@ -105,6 +105,21 @@ struct DataParallelRunTests {
     }
 }
 
+/// Without Open MPI a stage of several tasks fails, saying what to install.
+@Suite struct DataParallelWithoutMPITests {
+    @Test func aStageOfTwoTasksWithoutMpirunSaysWhatToInstall() {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", DataParallelRunTests.pipeline(tasks: 2))
+        let r = s.anneal(["run", "p.yaml", "--json"], environment: ["PATH": s.dir + "/no-mpi-here"])
+        #expect(r.code == 1)
+        #expect(r.statuses["pretrain"] == "failed")
+        let error = (r.json?["stages"]?.listValue ?? []).first { $0["name"]?.stringValue == "pretrain" }?["error"]?.stringValue ?? ""
+        #expect(error.contains("through mpirun, which is not on PATH: install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)"),
+                "\(error)")
+    }
+}
+
 enum MPIProbe {
     static var hasOpenMPI: Bool {
         (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
