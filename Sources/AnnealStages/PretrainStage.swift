@@ -94,7 +94,7 @@ struct PretrainStage: BuiltinStage {
         var valLoss = Double.nan
         while true {
             if plan.evaluates(before: step), !valBatches.isEmpty {
-                valLoss = Evaluation.loss(model, batches: valBatches)
+                valLoss = try Evaluation.loss(model, batches: valBatches, tasks: dp)
                 ctx.report(step: step, total: plan.iterations, metrics: ["val_loss": valLoss, "val_perplexity": exp(valLoss)])
             }
             if step == plan.iterations { break }

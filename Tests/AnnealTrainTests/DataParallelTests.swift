@@ -56,6 +56,14 @@ import Testing
         #expect(abs(loss - whole.loss) < 1e-5)
     }
 
+    @Test func validationBatchesArePartedWithoutGapsEvenWhenFewerThanTasks() {
+        for (count, tasks) in [(20, 2), (5, 3), (1, 2), (0, 2)] {
+            let parts = (0..<tasks).map { DataParallel(rank: $0, tasks: tasks, mpi: nil).part(of: count) }
+            #expect(parts.first?.lowerBound == 0 && parts.last?.upperBound == count)
+            for (a, b) in zip(parts, parts.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+        }
+    }
+
     @Test func oneTaskIsTheBatchUnchanged() throws {
         var data = RNG(seed: 2)
         let batch = Batching.sample((0..<50).map { Int32($0) }, batch: 3, block: 4, rng: &data)

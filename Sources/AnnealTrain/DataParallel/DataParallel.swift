@@ -59,6 +59,11 @@ public struct DataParallel: Sendable {
         return (batch * rank / tasks)..<(batch * (rank + 1) / tasks)
     }
 
+    /// This task's contiguous part of `count` items (validation batches), possibly empty.
+    public func part(of count: Int) -> Range<Int> {
+        (count * rank / tasks)..<(count * (rank + 1) / tasks)
+    }
+
     /// Why a global batch of `batch` rows cannot be split over this stage's tasks, or nil.
     public func problem(batch: Int, name: String) -> String? {
         batch >= tasks ? nil : "\(name) \(batch) cannot be split over \(tasks) tasks; use tasks ≤ \(name) or a larger \(name)"
