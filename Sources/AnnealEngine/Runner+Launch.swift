@@ -69,6 +69,7 @@ extension Runner {
                 env["ANNEAL_PARAMS"] = paramsPath
                 env["ANNEAL_SEED"] = stage.readsSeed ? String(stage.seed) : nil
                 env["ANNEAL_THREADS"] = String(threadBudget(of: stage))
+                env["ANNEAL_TASKS"] = stage.tasks > 1 ? String(stage.tasks) : nil
                 env["ANNEAL_STAGE"] = stage.name
                 env["ANNEAL_KIND"] = stage.kindName
                 env["ANNEAL_WORKSPACE"] = project.workspace
@@ -84,7 +85,7 @@ extension Runner {
                 process = try executor.start(StageInvocation(
                     stage: stage.name, key: facts.key, pipeline: project.spec.name, argv: argv, environment: env,
                     directory: project.workspace, logPath: logPath, scratch: scratch, outputs: outputDirs,
-                    threads: threadBudget(of: stage), resources: stage.resources))
+                    threads: threadBudget(of: stage), tasks: stage.tasks, resources: stage.resources))
             }
         } catch {
             var result = StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,

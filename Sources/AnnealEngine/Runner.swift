@@ -145,7 +145,7 @@ public final class Runner: @unchecked Sendable {
                             : entry != nil ? [Planner.forced] : [Planner.forced] + reasons
                         prepared[stage.name] = (facts, why)
                         // A cluster executor holds no local cores: its stages wait for none.
-                        waitingForCores[executor.holdsLocalCores ? threadBudget(of: stage) : 0, default: MinHeap()].push(i)
+                        waitingForCores[executor.holdsLocalCores ? coreBudget(of: stage) : 0, default: MinHeap()].push(i)
                     }
                 }
             }
@@ -199,6 +199,9 @@ public final class Runner: @unchecked Sendable {
     /// The cores a stage may use: what it declares, never more than `--jobs`, so that
     /// `ANNEAL_THREADS` is the budget the scheduler really gives it.
     func threadBudget(of stage: StageSpec) -> Int { min(stage.threads, options.jobs) }
+
+    /// The cores a stage holds while it runs: its threads in each of its tasks, within `--jobs`.
+    func coreBudget(of stage: StageSpec) -> Int { min(threadBudget(of: stage) * stage.tasks, options.jobs) }
 
     var isInterrupted: Bool {
         condition.lock()

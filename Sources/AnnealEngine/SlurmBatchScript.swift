@@ -33,7 +33,7 @@ enum SlurmBatchScript {
             lines.append("export \(k)=\(quote(v))")
         }
         lines += [
-            inv.argv.map(quote).joined(separator: " ") + " 3>>\"$dir/progress\"",
+            (inv.tasks > 1 ? TaskLaunch.slurm(inv) : inv.argv).map(quote).joined(separator: " ") + " 3>>\"$dir/progress\"",
             "code=$?",
             "{ date +%s.%N; echo \"$code\"; } >\"$dir/exit.tmp\" && mv -f \"$dir/exit.tmp\" \"$dir/exit\"",
             "exit \"$code\"",
@@ -41,7 +41,7 @@ enum SlurmBatchScript {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `sbatch` options: one task with the stage's resources, output appended to the stage log,
+    /// `sbatch` options: the stage's tasks (one but for data-parallel training) with its resources, output appended to the stage log,
     /// no requeue by Slurm (a requeued job would rerun in a directory its first attempt wrote
     /// to; the executor requeues a node failure itself, once, in a clean directory).
     static func arguments(_ inv: StageInvocation, token: String) -> [String] {
@@ -50,7 +50,7 @@ enum SlurmBatchScript {
             "--job-name=\(jobName(pipeline: inv.pipeline, stage: inv.stage))",
             "--comment=\(comment(inv, token: token))",
             "--output=\(log)", "--error=\(log)", "--open-mode=append",
-            "--chdir=\(inv.directory)", "--no-requeue", "--ntasks=1",
+            "--chdir=\(inv.directory)", "--no-requeue", "--ntasks=\(inv.tasks)",
             "--cpus-per-task=\(inv.resources.cpus ?? inv.threads)",
         ]
         if let m = inv.resources.mem { args.append("--mem=\(m)") }

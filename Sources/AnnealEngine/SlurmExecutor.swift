@@ -126,8 +126,10 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         let script = dir + "/job.sh"
         try writeAtomically(SlurmBatchScript.render(inv, directory: dir), to: script)
         chmod(script, 0o755)
-        FileManager.default.createFile(atPath: dir + "/progress", contents: nil)
-        FileManager.default.createFile(atPath: inv.logPath, contents: nil)
+        // Both exist before the job does: the poller reads them from its first tick on.
+        for path in [dir + "/progress", inv.logPath] where !FileManager.default.createFile(atPath: path, contents: nil) {
+            throw .system(errno, "cannot create \(path)")
+        }
         let token = String(format: "%08x%08x", UInt32.random(in: 0...UInt32.max), UInt32.random(in: 0...UInt32.max))
         var record = SlurmJobRecord(job: nil, token: token, stage: inv.stage, key: inv.key, log: inv.logPath,
                                     submitted: Date().timeIntervalSince1970, arguments: SlurmBatchScript.arguments(inv, token: token))

@@ -35,6 +35,9 @@ struct StageInvocation: Sendable {
     var outputs: [String: String]
     /// Cores the stage is told to use (`ANNEAL_THREADS`).
     var threads: Int
+    /// Processes that run the stage together (`tasks:`); above 1 the executor starts them
+    /// through `TaskLaunch`.
+    var tasks = 1
     var resources: StageResources
 }
 
@@ -76,7 +79,8 @@ struct LocalExecutor: StageExecutor {
     func sweep() -> [String] { [] }
 
     func start(_ invocation: StageInvocation) throws(StoreError) -> any StageRun {
-        let process = try StageProcess(argv: invocation.argv, environment: invocation.environment,
+        let argv = invocation.tasks > 1 ? TaskLaunch.local(invocation) : invocation.argv
+        let process = try StageProcess(argv: argv, environment: invocation.environment,
                                        directory: invocation.directory, logPath: invocation.logPath)
         LeftoverGroups.record(pid: process.pid, stage: invocation.stage, scratch: invocation.scratch)
         return LocalStageRun(process: process, scratch: invocation.scratch)

@@ -10,6 +10,8 @@ public enum Limits {
     /// `threads:` of a stage or plugin: enough for any machine, small enough that sums of
     /// them never overflow.
     public static let threads = 1...4096
+    /// `tasks:` of a data-parallel stage (processes, each with `threads` cores).
+    public static let tasks = 1...1024
 }
 
 /// Rejects bytes that are not clean UTF-8 text before a parser sees them, with the line and

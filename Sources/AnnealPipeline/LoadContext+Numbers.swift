@@ -9,6 +9,24 @@ extension LoadContext {
         }
     }
 
+    /// `tasks:` of a stage: an integer in `Limits.tasks`, above 1 only for a kind that trains
+    /// data-parallel (`StageSchema.dataParallel`).
+    mutating func tasks(_ node: YAMLNode, stage: String, schema: StageSchema?, action: StageSpec.Action) -> Int? {
+        guard case .int(let n) = node.value, Limits.tasks.contains(n) else {
+            error(node.mark, "'tasks' must be an integer in \(Limits.tasks.lowerBound)...\(Limits.tasks.upperBound), found \(node.scalar ?? node.kindName)")
+            return nil
+        }
+        if n > 1, schema?.dataParallel != true {
+            let kind: String
+            if case .uses(let k) = action { kind = "kind '\(k)'" } else { kind = "a 'run' command" }
+            let parallel = loader.catalog.dataParallelKinds
+            error(node.mark, "stage '\(stage)' (\(kind)) cannot run as \(n) tasks: only data-parallel training stages can",
+                  hint: parallel.isEmpty ? "remove 'tasks'" : "remove 'tasks'; kinds that can: \(parallel.joined(separator: ", "))")
+            return nil
+        }
+        return n
+    }
+
     /// `seed:` of the pipeline or a stage: a 64-bit signed integer.
     mutating func seed(_ node: YAMLNode) -> Int? {
         if case .int(let n) = node.value { return n }

@@ -11,6 +11,7 @@ struct StageDraft {
     var outputs: [String] = []
     var withNode: YAMLNode?
     var threads: Int?
+    var tasks = 1
     var seed: Int?
     /// Set on the variants of a sweep (`LoadContext+Matrix`).
     var variant: StageVariant?
@@ -67,6 +68,7 @@ extension LoadContext {
             d.withNode = nil
         }
         if let t = node["threads"] { d.threads = threads(t) }
+        if let t = node["tasks"] { d.tasks = tasks(t, stage: name, schema: d.schema, action: d.action) ?? 1 }
         if let s = node["seed"] { d.seed = seed(s) }
         if let r = node["resources"] { d.resources = resources(r, stage: name) }
         return d
@@ -227,6 +229,7 @@ extension LoadContext {
         var stage = StageSpec(name: d.name, action: action, inputs: d.inputs, outputs: d.outputs, params: params,
                               referencedParams: referenced, seed: seed, threads: d.threads ?? d.schema?.threads ?? 1, mark: d.mark)
         stage.resources = d.resources
+        stage.tasks = d.tasks
         if case .command = d.action { stage.readsSeed = d.seed != nil || referenced["seed"] != nil }
         stage.variant = d.variant
         return stage

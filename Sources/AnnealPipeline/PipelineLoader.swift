@@ -16,7 +16,7 @@ public struct PipelineLoader: Sendable {
     }
 
     static let topKeys = ["name", "seed", "params", "stages", "description", "executor"]
-    static let stageKeys = ["uses", "run", "inputs", "outputs", "with", "threads", "seed", "description", "resources", "matrix"]
+    static let stageKeys = ["uses", "run", "inputs", "outputs", "with", "threads", "tasks", "seed", "description", "resources", "matrix"]
 
     public func load(file: String, overrides: [String] = []) throws(PipelineErrors) -> PipelineSpec {
         let mark = SourceMark(file: file, line: 0, column: 0)

@@ -35,6 +35,9 @@ public struct StageSpec: Sendable {
     public var referencedParams: [String: Value]
     public var seed: Int
     public var threads: Int
+    /// Processes the stage runs as (`tasks:`, data-parallel training): `mpirun -n N` locally,
+    /// `srun` on Slurm, each with `threads` cores. Not part of the action key (docs/decisions.md).
+    public var tasks = 1
     public var mark: SourceMark
     /// `resources:` for the Slurm executor; not part of the action key.
     public var resources = StageResources()

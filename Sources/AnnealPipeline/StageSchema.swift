@@ -25,10 +25,14 @@ public struct StageSchema: Sendable {
     /// `OUTPUT/PATH` of a file that sums the stage's result up for a person (eval's
     /// `report/summary.md`); `anneal run` prints it at the end when the stage ran or was cached.
     public var summaryFile: String?
+    /// Whether the stage can run as several tasks (`tasks: N`, data-parallel training over
+    /// MPI). A stage without it runs as one process: N copies would each write its outputs.
+    public var dataParallel = false
 
     public init(name: String, version: String, summary: String = "", inputs: [String], optionalInputs: [String] = [],
                 inputGroups: [String] = [], outputs: [String], params: [ParamSpec], threads: Int = 1, headline: [String] = [],
-                validate: (@Sendable (ParamContext) -> [ParamProblem])? = nil, summaryFile: String? = nil) {
+                validate: (@Sendable (ParamContext) -> [ParamProblem])? = nil, summaryFile: String? = nil,
+                dataParallel: Bool = false) {
         self.name = name
         self.version = version
         self.summary = summary
@@ -41,6 +45,7 @@ public struct StageSchema: Sendable {
         self.headline = headline
         self.validate = validate
         self.summaryFile = summaryFile
+        self.dataParallel = dataParallel
     }
 }
 
@@ -174,4 +179,7 @@ public protocol StageCatalog: Sendable {
 
 extension StageCatalog {
     public func problems(for name: String) -> [Diagnostic] { [] }
+
+    /// The kinds that can run as several tasks, for the hint of a misplaced `tasks:`.
+    var dataParallelKinds: [String] { stageNames.sorted().filter { schema(named: $0)?.dataParallel == true } }
 }

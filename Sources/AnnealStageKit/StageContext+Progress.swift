@@ -29,7 +29,9 @@ extension StageContext {
     }
 
     /// A line for the stage's log (stderr) that the runner also shows as progress.
+    /// Only the leader logs: the log is one for all of a stage's tasks.
     public func log(_ line: String) {
+        guard isLeader else { return }
         FileHandle.standardError.write(Data((line + "\n").utf8))
         report(message: line)
     }

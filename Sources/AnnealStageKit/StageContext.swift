@@ -10,6 +10,7 @@ import Foundation
 /// | `ANNEAL_STAGE`, `ANNEAL_PLUGIN_DIR` | ``stage``, ``pluginDirectory`` |
 /// | `ANNEAL_STATE_DIR` | ``stateDirectory``: scratch kept across attempts at the same action key |
 /// | `ANNEAL_PROGRESS_FD` | where ``report(step:total:metrics:message:)`` writes |
+/// | `ANNEAL_TASKS`, `ANNEAL_PROGRESS_PATH` | ``tasks``; for N > 1 tasks the progress channel as a path (a FIFO `anneal exec-tasks` relays) |
 ///
 /// Inputs are read-only; each output is an empty directory the stage fills. Whatever the
 /// stage writes must depend only on its inputs, parameters, seed and thread count: the
@@ -32,6 +33,13 @@ public struct StageContext: Sendable {
     public var stateDirectory: String?
     /// The plugin's own directory (`stages/NAME`), for files it ships beside its code.
     public var pluginDirectory: String?
+    /// Processes that run this stage together (`tasks:` in the pipeline, started by `mpirun`
+    /// or `srun`); 1 for all but data-parallel training.
+    public var tasks = 1
+    /// This process's index among the ``tasks`` (MPI's rank). Only rank 0, the leader,
+    /// reports progress and logs; a data-parallel stage also writes its outputs only there.
+    public var rank = 0
+    public var isLeader: Bool { rank == 0 }
     let progressFD: Int32?
 
     public init(stage: String, inputs: [String: String], outputs: [String: String], parametersJSON: Data, seed: Int,
@@ -79,11 +87,34 @@ public struct StageContext: Sendable {
             guard let n = Int(text) else { throw StageFailure("\(key) is '\(text)', not an integer") }
             return n
         }
-        return StageContext(stage: environment["ANNEAL_STAGE"] ?? "", inputs: try paths("ANNEAL_INPUTS"),
-                            outputs: try paths("ANNEAL_OUTPUTS"), parametersJSON: params,
-                            seed: try number("ANNEAL_SEED", default: 0), threads: try number("ANNEAL_THREADS", default: 1),
-                            stateDirectory: environment["ANNEAL_STATE_DIR"], pluginDirectory: environment["ANNEAL_PLUGIN_DIR"],
-                            progressFD: environment["ANNEAL_PROGRESS_FD"].flatMap(Int32.init))
+        let tasks = try number("ANNEAL_TASKS", default: 1)
+        let rank = tasks > 1 ? try taskRank(environment) : 0
+        var progressFD = environment["ANNEAL_PROGRESS_FD"].flatMap(Int32.init)
+        if tasks > 1 {
+            // The launcher keeps no descriptor but 0-2 open in the tasks: the leader writes to
+            // the FIFO `anneal exec-tasks` relays to the runner; the others report nothing.
+            progressFD = rank == 0 ? environment["ANNEAL_PROGRESS_PATH"].flatMap { path in
+                let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                return fd >= 0 ? fd : nil
+            } : nil
+        }
+        var context = StageContext(stage: environment["ANNEAL_STAGE"] ?? "", inputs: try paths("ANNEAL_INPUTS"),
+                                   outputs: try paths("ANNEAL_OUTPUTS"), parametersJSON: params,
+                                   seed: try number("ANNEAL_SEED", default: 0), threads: try number("ANNEAL_THREADS", default: 1),
+                                   stateDirectory: environment["ANNEAL_STATE_DIR"], pluginDirectory: environment["ANNEAL_PLUGIN_DIR"],
+                                   progressFD: progressFD)
+        context.tasks = tasks
+        context.rank = rank
+        return context
+    }
+
+    /// The rank the launcher gave this process: Open MPI's `mpirun` sets
+    /// `OMPI_COMM_WORLD_RANK`, `srun --mpi=pmix` sets `PMIX_RANK` and `SLURM_PROCID`.
+    static func taskRank(_ environment: [String: String]) throws(StageFailure) -> Int {
+        for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"] {
+            if let text = environment[key], let n = Int(text) { return n }
+        }
+        throw StageFailure("ANNEAL_TASKS asks for several tasks but no launcher set a rank (OMPI_COMM_WORLD_RANK, PMIX_RANK or SLURM_PROCID); `anneal run` starts such a stage through mpirun or srun")
     }
 
     /// The path of input `name`; throws if the stage has none of that name.

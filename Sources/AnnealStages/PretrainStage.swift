@@ -47,7 +47,7 @@ struct PretrainStage: BuiltinStage {
         name: "pretrain", version: "1", summary: "Trains a GPT on token shards (next-token prediction)",
         inputs: ["shards", "tokenizer"], optionalInputs: ["eval", "truth"], outputs: ["model"],
         params: Parameters.specs, threads: 2, headline: ["loss", "val_loss", "tokens_per_s"],
-        validate: Parameters.validator)
+        validate: Parameters.validator, dataParallel: true)
 
     static func run(_ ctx: StageContext) throws {
         // config
@@ -59,6 +59,14 @@ struct PretrainStage: BuiltinStage {
                                heads: p.nHead, dropout: Float(p.dropout))
         let plan = p.optimizer.plan(iterations: p.optimizer.maxIters, maxTokens: p.maxTokens, tokensPerStep: B * T * accumulation)
         let resolved = TrainConfig(stage: "pretrain", seed: ctx.seed, params: ParameterRecord(p), model: config, iterations: plan.iterations)
+        // tasks: N > 1 — each task computes its share of every batch; MPI sums the gradients.
+        let dp = try DataParallel.join(tasks: ctx.tasks)
+        defer { dp.finish() }
+        if let problem = dp.problem(batch: B, name: "batch_size") { throw StageFailure(problem) }
+        if dp.tasks > 1, p.dropout > 0 {
+            throw StageFailure("dropout \(p.dropout) with \(dp.tasks) tasks: each task would draw its own masks, so the run would not follow the one-task curve; use dropout: 0 or tasks: 1")
+        }
+        if dp.tasks > 1 { ctx.log("data-parallel: \(dp.tasks) tasks share each batch of \(B) sequences") }
 
         // data
         let data = try TokenData.load(directory: URL(fileURLWithPath: try ctx.input("shards")))
@@ -86,7 +94,7 @@ struct PretrainStage: BuiltinStage {
         var valLoss = Double.nan
         while true {
             if plan.evaluates(before: step), !valBatches.isEmpty {
-                valLoss = Evaluation.loss(model, batches: valBatches)
+                valLoss = try Evaluation.loss(model, batches: valBatches, tasks: dp)
                 ctx.report(step: step, total: plan.iterations, metrics: ["val_loss": valLoss, "val_perplexity": exp(valLoss)])
             }
             if step == plan.iterations { break }
@@ -94,24 +102,27 @@ struct PretrainStage: BuiltinStage {
             opt.zeroGrads()
             var loss = 0.0
             for _ in 0..<accumulation {
-                let batch = Batching.sample(data.train, batch: B, block: T, rng: &dataRNG)
+                let (batch, share) = dp.share(of: Batching.sample(data.train, batch: B, block: T, rng: &dataRNG), block: T)
                 tape.reset()
-                let l = model.languageModelLoss(tape, tokens: batch.inputs, targets: batch.targets, batch: B, training: true, rng: &rng)
-                tape.backward(l, seed: 1 / Float(accumulation))
-                loss += Double(tape.value(l)[0]) / Double(accumulation)
+                let l = model.languageModelLoss(tape, tokens: batch.inputs, targets: batch.targets, batch: batch.rows, training: true, rng: &rng)
+                tape.backward(l, seed: share / Float(accumulation))
+                loss += Double(tape.value(l)[0]) * Double(share) / Double(accumulation)
             }
+            try dp.sumGradients(opt.sets)
+            loss = try dp.sum(loss)
             let stats = opt.step()
             step += 1
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
             ctx.report(step: step, total: plan.iterations,
                        metrics: ["loss": loss, "lr": Double(stats.learningRate), "grad_norm": Double(stats.gradientNorm),
                                  "tokens_per_s": Double(B * T * accumulation) / max(seconds, 1e-9)])
-            if plan.checkpoints(after: step), let state {
+            if plan.checkpoints(after: step), dp.isLeader, let state {
                 try state.save(model: model, optimizer: opt, rng: rng, dataRNG: dataRNG, config: resolved.canonical)
             }
         }
 
-        // outputs and what they prove
+        // outputs and what they prove (every task holds the same weights; the leader writes)
+        guard dp.isLeader else { return }
         let out = URL(fileURLWithPath: try ctx.output("model"))
         try Checkpoint.save(model, to: out)
         try resolved.write(to: out.appendingPathComponent("train_config.json"))

@@ -1,5 +1,6 @@
 import AnnealPipeline
 import AnnealStageKit
+import AnnealTrain
 import Foundation
 
 /// A stage kind compiled into the `anneal` binary. The runner starts it as a child process
@@ -80,6 +81,9 @@ public enum StageCatalogue {
             return 0
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            // A task of a data-parallel stage that fails alone would leave the others
+            // waiting in their next all-reduce.
+            DataParallel.abortAfterFailure()
             return 1
         }
     }

@@ -7,6 +7,19 @@ public enum Evaluation {
     /// nanoGPT's `estimate_loss`: the mean loss over `batches` without dropout or gradients.
     public static func loss(_ model: GPT, batches: [Batch]) -> Double {
         guard !batches.isEmpty else { return .nan }
+        return total(model, batches[...]) / Double(batches.count)
+    }
+
+    /// `loss` with the batches shared by the tasks of a data-parallel run: each evaluates its
+    /// part and the sums are added over MPI (one task: `loss` itself).
+    public static func loss(_ model: GPT, batches: [Batch], tasks dp: DataParallel) throws(DataParallelError) -> Double {
+        guard dp.tasks > 1 else { return loss(model, batches: batches) }
+        guard !batches.isEmpty else { return .nan }
+        return try dp.sum(total(model, batches[dp.part(of: batches.count)])) / Double(batches.count)
+    }
+
+    /// The sum of the batches' mean losses, in order.
+    static func total(_ model: GPT, _ batches: ArraySlice<Batch>) -> Double {
         let tape = Tape(recordsGradients: false)
         var unused = RNG(seed: 0)
         var total = 0.0
@@ -15,7 +28,7 @@ public enum Evaluation {
             let l = model.languageModelLoss(tape, tokens: b.inputs, targets: b.targets, batch: b.rows, training: false, rng: &unused)
             total += Double(tape.value(l)[0])
         }
-        return total / Double(batches.count)
+        return total
     }
 
     /// Entropy of the token frequencies of `tokens` in nats per token: the loss of the best

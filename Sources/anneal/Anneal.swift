@@ -19,7 +19,7 @@ struct Anneal: ParsableCommand {
             """,
         version: toolVersion,
         subcommands: [Run.self, Status.self, Dag.self, Validate.self, Repro.self, PathCommand.self,
-                      Runs.self, Log.self, Metrics.self, Exp.self, Diff.self, Report.self, GC.self, Cache.self, Init.self, Stages.self, Encode.self, Decode.self, Chat.self, Generate.self, Export.self, Bench.self, ExecStage.self, ExecSwiftPlugin.self]
+                      Runs.self, Log.self, Metrics.self, Exp.self, Diff.self, Report.self, GC.self, Cache.self, Init.self, Stages.self, Encode.self, Decode.self, Chat.self, Generate.self, Export.self, Bench.self, ExecStage.self, ExecSwiftPlugin.self, ExecTasks.self]
     )
 }
 

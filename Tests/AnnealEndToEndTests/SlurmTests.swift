@@ -28,6 +28,26 @@ struct SlurmTests {
         #expect(slurm.anneal(["run", "--json", "--executor", "slurm"]).statuses.values.allSatisfy { $0 == "cached" })
     }
 
+    /// `tasks: 2` as one job of two tasks (`srun --mpi=pmix`) computes the bytes two local
+    /// tasks (`mpirun`) do, and reports its progress through the relay.
+    @Test(.enabled(if: MPIProbe.hasOpenMPI, "Open MPI is not installed (SLURM_MPI=1 scripts/slurm-up installs it)"))
+    func aTwoTaskPretrainOnSlurmGivesTheLocalBytes() throws {
+        let local = Sandbox(), slurm = Sandbox()
+        defer { local.remove(); slurm.remove() }
+        let name = SlurmQueueProbe.uniqueName("dp")
+        local.write("p.yaml", DataParallelRunTests.pipeline(name: name, tasks: 2))
+        slurm.write("p.yaml", DataParallelRunTests.pipeline(name: name, tasks: 2))
+        let l = local.run()
+        let s = slurm.run("p.yaml", ["--executor", "slurm"])
+        #expect(ResumeTests.modelDigest(s) == ResumeTests.modelDigest(l))
+        #expect(slurm.read("p.lock") == local.read("p.lock"))
+        #expect(DataParallelRunTests.series(slurm, "loss").count == 40, "every step's loss came through the relay")
+        #expect(SlurmQueueProbe.activeJobs(named: "anneal:\(name):pretrain").isEmpty)
+        let job = try #require(SlurmQueueProbe.jobs(named: "anneal:\(name):pretrain").first)
+        let shown = (try? SlurmQueueProbe.squeue(["scontrol", "show", "job", job])) ?? ""
+        #expect(shown.contains("NumTasks=2"), "\(shown)")
+    }
+
     @Test func aFailingJobIsAFailedStageWithItsLog() throws {
         let s = Sandbox()
         defer { s.remove() }
@@ -207,7 +227,7 @@ enum SlurmQueueProbe {
         ((try? squeue(argv)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    private static func squeue(_ argv: [String]) throws -> String {
+    static func squeue(_ argv: [String]) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = argv

@@ -63,6 +63,37 @@ import Testing
         #expect(Array(args.suffix(5)) == ["--cpus-per-task=4", "--mem=2G", "--time=1:00", "--partition=p", "--gres=gpu:1"])
     }
 
+    @Test func aStageOfSeveralTasksRunsThemThroughSrunUnderTheRelay() {
+        var inv = invocation(dir: "/c", argv: ["/bin/anneal", "exec-stage", "pretrain"])
+        inv.tasks = 3
+        inv.threads = 1
+        inv.environment["ANNEAL_BIN"] = "/bin/anneal"
+        #expect(SlurmBatchScript.arguments(inv, token: "t0").contains("--ntasks=3"))
+        #expect(SlurmBatchScript.arguments(inv, token: "t0").contains("--cpus-per-task=1"))
+        let script = SlurmBatchScript.render(inv, directory: "/c")
+        #expect(script.contains("'/bin/anneal' 'exec-tasks' '/c/progress.fifo' '--' 'srun' '--mpi=pmix' '--ntasks=3' '--cpus-per-task=1' "
+                                + "'--kill-on-bad-exit=1' '/bin/anneal' 'exec-stage' 'pretrain' 3>>\"$dir/progress\""), "\(script)")
+        let local = TaskLaunch.local(inv)
+        #expect(Array(local.prefix(8)) == ["/bin/anneal", "exec-tasks", "/c/progress.fifo", "--", "mpirun", "-n", "3", "--bind-to"])
+        #expect(Array(local.suffix(3)) == ["/bin/anneal", "exec-stage", "pretrain"])
+        #expect(local.contains("--allow-run-as-root") == (geteuid() == 0))
+    }
+
+    /// The relay passes the FIFO's path to the launched command and ends with its status.
+    @Test func theRelayGivesTheTasksItsFIFOAndTheLaunchersStatus() throws {
+        let dir = scratchDir()
+        defer { ContentStore.removeTree(dir) }
+        let progress = Pipe()
+        let code = TaskLaunch.relay(fifo: dir + "/progress.fifo", command: [
+            "/bin/sh", "-c", "test -p \"$ANNEAL_PROGRESS_PATH\" && test -z \"$ANNEAL_PROGRESS_FD\" && echo '{\"step\":1}' >\"$ANNEAL_PROGRESS_PATH\" && exit 5",
+        ], to: progress.fileHandleForWriting.fileDescriptor)
+        try progress.fileHandleForWriting.close()
+        #expect(code == 5)
+        #expect(String(decoding: progress.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "{\"step\":1}\n")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/progress.fifo"), "the FIFO is removed")
+        #expect(TaskLaunch.relay(fifo: dir + "/f", command: ["/bin/sh", "-c", "kill -TERM $$"], to: nil) == 128 + SIGTERM)
+    }
+
     @Test func squeueLinesParse() {
         let info = SlurmJobInfo.parse("12|PENDING|Priority|2026-12-01T15:08:20|N/A|anneal:pipeline=p,stage=a,key=k,token=t|1:00")
         #expect(info == SlurmJobInfo(id: 12, state: "PENDING", reason: "Priority", submitTime: "2026-12-01T15:08:20", startTime: "N/A",
