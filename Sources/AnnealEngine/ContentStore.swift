@@ -178,10 +178,13 @@ public struct ContentStore: Sendable {
 /// Writes a file by writing a sibling temporary file, flushing it and renaming it over the
 /// target: readers see the old bytes or the new ones, never a torn file.
 public func writeAtomically(_ text: String, to path: String) throws(StoreError) {
+    try writeAtomically(Array(text.utf8), to: path)
+}
+
+public func writeAtomically(_ bytes: [UInt8], to path: String) throws(StoreError) {
     let tmp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw .system(errno, "cannot write \(path)") }
-    let bytes = Array(text.utf8)
     var written = 0
     while written < bytes.count {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }

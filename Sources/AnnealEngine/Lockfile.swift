@@ -73,7 +73,12 @@ public struct Lockfile: Sendable {
     /// verify; `status` and `run` only read facts for reasons and skip the cost.
     public static func read(_ path: String, verifyKeys: Bool = true) throws(StoreError) -> Lockfile {
         guard let data = FileManager.default.contents(atPath: path) else { throw .io("cannot read the lockfile \(path)") }
-        let parsed = YAMLParser(file: path, maxDepth: Limits.lockfileDepth).parse(bytes: Array(data))
+        return try parse(Array(data), path: path, verifyKeys: verifyKeys)
+    }
+
+    /// The lockfile whose bytes are `bytes`, read from `path` (named in errors).
+    static func parse(_ bytes: [UInt8], path: String, verifyKeys: Bool) throws(StoreError) -> Lockfile {
+        let parsed = YAMLParser(file: path, maxDepth: Limits.lockfileDepth).parse(bytes: bytes)
         guard let root = parsed.root, parsed.diagnostics.isEmpty else {
             throw .lockfile("\(path) is not a valid lockfile: \(parsed.diagnostics.first?.description ?? "empty")")
         }
