@@ -102,6 +102,9 @@ public final class Runner: @unchecked Sendable {
             let encoded = Array(Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
                                          name: project.spec.name, stages: lockStages(), overrides: project.overrides).encoded().utf8)
             guard encoded != lockBytes else { return }
+            // About to replace the file the run started from: parsed first, so that one which
+            // cannot be read is reported (`LockSnapshot`), as it is when a stage needs it.
+            if lockBytes != nil, lockBytes == lockSnapshot.bytes { _ = lock }
             do { try writeAtomically(encoded, to: project.lockPath) } catch {
                 reporter.report(.waiting("warning: \(error.description)"))
                 return
@@ -239,8 +242,8 @@ public final class Runner: @unchecked Sendable {
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: [], error: error.description)))
         }
         let facts = StageFacts(stage: stage, kind: project.kind(of: stage), inputs: inputs)
-        let old = lock?.stages[stage.name]
-        if options.locked, old?.key != facts.key {
+        // Only `--locked` compares here; `lock` would parse the lockfile a no-op never needs.
+        if options.locked, case let old = lock?.stages[stage.name], old?.key != facts.key {
             let why = old.map { facts.reasons(comparedTo: $0, unknownInputs: [:]) } ?? ["not in the lockfile"]
             let detail = why.isEmpty ? "key \(facts.key.prefix(12)) ≠ \(old!.key.prefix(12))" : why.joined(separator: "; ")
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: why,

@@ -122,6 +122,35 @@ import Testing
         #expect(Lockfile.path(forPipeline: "pipelines/tinychat.yaml") == "pipelines/tinychat.lock")
     }
 
+    @Test func aLockSnapshotParsesOnlyWhenAskedAndReportsAnUnreadableFileOnce() throws {
+        let dir = scratchDir()
+        defer { ContentStore.removeTree(dir) }
+        let lock = Lockfile(tool: "t", compute: .map([:]), pipeline: "p.yaml", name: "n", stages: ["a": facts()])
+        try lock.write(to: dir + "/p.lock")
+        let good = LockSnapshot(path: dir + "/p.lock") { _ in Issue.record("a valid lockfile was reported") }
+        #expect(good.exists && good.bytes == Array(lock.encoded().utf8))
+        #expect(good.lockfile?.stages == lock.stages)
+
+        try "schema: [".write(toFile: dir + "/bad.lock", atomically: false, encoding: .utf8)
+        let reports = Reports()
+        let bad = LockSnapshot(path: dir + "/bad.lock") { reports.add($0.description) }
+        #expect(reports.all.isEmpty, "reading the bytes parses nothing")
+        #expect(bad.lockfile == nil && bad.lockfile == nil)
+        #expect(reports.all.count == 1 && reports.all[0].contains("bad.lock"))
+        #expect(throws: StoreError.self) { try bad.verified() }
+
+        let none = LockSnapshot(path: dir + "/none.lock") { _ in Issue.record("a missing lockfile was reported") }
+        #expect(!none.exists && none.lockfile == nil)
+        #expect(try none.verified() == nil)
+    }
+
+    final class Reports: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+    }
+
     @Test func lockfileRejectsHandEditsAndOtherSchemas() throws {
         let dir = scratchDir()
         defer { ContentStore.removeTree(dir) }
