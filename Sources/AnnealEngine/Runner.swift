@@ -100,7 +100,7 @@ public final class Runner: @unchecked Sendable {
         var lockBytes = lockSnapshot.bytes
         func writeLock() {
             let encoded = Array(Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
-                                         name: project.spec.name, stages: lockStages(), overrides: project.overrides).encoded().utf8)
+                                         name: project.spec.name, stages: lockStages(), overrides: project.overrides).encodedBytes())
             guard encoded != lockBytes else { return }
             // About to replace the file the run started from: parsed first, so that one which
             // cannot be read is reported (`LockSnapshot`), as it is when a stage needs it.
