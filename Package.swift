@@ -3,6 +3,13 @@ import PackageDescription
 
 // Dependencies point one way: anneal → AnnealStages → AnnealTrain → (AnnealModels, AnnealText)
 // → AnnealCompute → C modules; anneal → AnnealEngine → AnnealPipeline. AnnealEngine knows nothing about ML.
+
+// The static Foundation's archives, each after those that need it: linked with `-static-stdlib`,
+// the objects name only the top ones (Foundation's shared libraries bring the rest themselves).
+let staticFoundation = ["Foundation", "CoreFoundation", "FoundationInternationalization", "FoundationEssentials",
+                        "_FoundationCollections", "_FoundationCShims", "_FoundationICU", "swiftSynchronization",
+                        "swiftDispatch", "dispatch", "BlocksRuntime"]
+
 let package = Package(
     name: "Anneal",
     platforms: [.macOS(.v13)],
@@ -45,6 +52,10 @@ let package = Package(
         .executableTarget(name: "anneal", dependencies: [
             "AnnealEngine", "AnnealPipeline", "AnnealStages", "AnnealText", "AnnealModels", "AnnealCompute",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: [
+            // The Swift runtime and Foundation linked in: a no-op `anneal run` then starts in a few
+            // milliseconds instead of spending them in the dynamic loader (docs/runner-speed.md).
+            .unsafeFlags(["-static-stdlib"] + staticFoundation.map { "-l" + $0 }, .when(platforms: [.linux])),
         ]),
         .testTarget(name: "AnnealPipelineTests", dependencies: ["AnnealPipeline"]),
         .testTarget(name: "AnnealEngineTests", dependencies: ["AnnealEngine"]),
@@ -55,6 +66,9 @@ let package = Package(
         .testTarget(name: "AnnealStagesTests", dependencies: ["AnnealStages"]),
         .testTarget(name: "AnnealStageKitTests", dependencies: ["AnnealStageKit"]),
         // The models and text modules let tests write tiny checkpoints for chat/generate/export.
-        .testTarget(name: "AnnealEndToEndTests", dependencies: ["anneal", "AnnealModels", "AnnealText"]),
+        // The tests drive the built binary (`swift build --build-tests` builds it too) and do not
+        // link its module: they would inherit its static Swift runtime, and a test bundle needs
+        // the shared one swift-testing links against.
+        .testTarget(name: "AnnealEndToEndTests", dependencies: ["AnnealPipeline", "AnnealModels", "AnnealText", "AnnealCompute"]),
     ]
 )

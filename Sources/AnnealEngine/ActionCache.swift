@@ -67,8 +67,8 @@ public struct ActionCache: Sendable {
     func path(_ key: String) -> String { "\(store.actionsDir)/\(key.prefix(2))/\(key).json" }
 
     public func lookup(_ key: String) -> ActionEntry? {
-        guard let data = FileManager.default.contents(atPath: path(key)) else { return nil }
-        guard let v = Value.parseJSON(String(decoding: data, as: UTF8.self)), let entry = ActionEntry(v), entry.key == key else {
+        guard let bytes = readFileBytes(path(key)) else { return nil }
+        guard let v = Value.parseJSON(bytes: bytes), let entry = ActionEntry(v), entry.key == key else {
             // Damaged (truncated, edited, nested past `Limits.depth`): a miss, said out loud.
             FileHandle.standardError.write(Data("warning: ignoring the damaged action entry \(path(key)); the stage runs again\n".utf8))
             return nil

@@ -183,11 +183,16 @@ public struct ContentStore: Sendable {
 
 /// Writes a file by writing a sibling temporary file, flushing it and renaming it over the
 /// target: readers see the old bytes or the new ones, never a torn file.
-public func writeAtomically(_ text: String, to path: String) throws(StoreError) {
+/// `durable: false` skips the flush, for files in a stage's private scratch: a crash discards
+/// the whole scratch directory, so they need atomicity for readers, never durability.
+public func writeAtomically(_ text: String, to path: String, durable: Bool = true) throws(StoreError) {
+    try writeAtomically(Array(text.utf8), to: path, durable: durable)
+}
+
+public func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = true) throws(StoreError) {
     let tmp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw .system(errno, "cannot write \(path)") }
-    let bytes = Array(text.utf8)
     var written = 0
     while written < bytes.count {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
@@ -199,11 +204,33 @@ public func writeAtomically(_ text: String, to path: String) throws(StoreError) 
         }
         written += n
     }
-    fsync(fd)
+    if durable { fsync(fd) }
     close(fd)
     guard rename(tmp, path) == 0 else {
         let code = errno
         unlink(tmp)
         throw .system(code, "cannot replace \(path)")
+    }
+}
+
+/// The bytes of a small file, or nil if it cannot be opened or read: one `open`, `fstat` and
+/// `read`, without Foundation's `Data` and path bridging (a no-op run reads an action entry
+/// per stage this way).
+func readFileBytes(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: max(Int(st.st_size) + 1, 4096))
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return nil
+        }
+        if n == 0 { return bytes }
+        bytes.append(contentsOf: chunk[..<n])
     }
 }

@@ -12,6 +12,12 @@ public final class Ledger: Sendable {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(30)
+        // WAL with `synchronous = NORMAL`: a commit appends to the log without an fsync (SQLite
+        // syncs at checkpoints), so the two rows a stage writes cost no disk flush each. A killed
+        // process loses nothing committed; a power cut may lose the last rows, never the
+        // database's consistency. The cache's own durability (objects, action entries) does not
+        // rest on the ledger.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)

@@ -32,48 +32,68 @@ public struct Lockfile: Sendable {
         return (ext == "yaml" || ext == "yml" ? (p as NSString).deletingPathExtension : p) + ".lock"
     }
 
-    public func encoded() -> String {
-        var out = "# Written by anneal after every stage; commit it. `anneal repro` rebuilds from it.\n"
-        out += "schema: \(Self.schemaVersion)\n"
-        out += "tool: \(Value.jsonQuoted(tool))\n"
-        out += "compute: \(compute.canonicalJSON)\n"
-        out += "pipeline: \(Value.jsonQuoted(pipeline))\n"
-        out += "name: \(Value.jsonQuoted(name))\n"
-        if !overrides.isEmpty { out += "overrides: \(Value.list(overrides.map(Value.string)).canonicalJSON)\n" }
-        out += stages.isEmpty ? "stages: {}\n" : "stages:\n"
+    public func encoded() -> String { String(decoding: encodedBytes(), as: UTF8.self) }
+
+    /// The file's bytes, built as bytes: a no-op run encodes the whole lock to compare it with
+    /// the file, so no `String` is made per field.
+    public func encodedBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(600 * stages.count + 600)
+        func put(_ s: String) { out.append(contentsOf: s.utf8) }
+        func json(_ v: Value) { out.append(contentsOf: v.canonicalJSONBytes) }
+        func quoted(_ s: String) { put(Value.jsonQuoted(s)) }
+        put("# Written by anneal after every stage; commit it. `anneal repro` rebuilds from it.\n")
+        put("schema: \(Self.schemaVersion)\n")
+        put("tool: "); quoted(tool)
+        put("\ncompute: "); json(compute)
+        put("\npipeline: "); quoted(pipeline)
+        put("\nname: "); quoted(name)
+        put("\n")
+        if !overrides.isEmpty { put("overrides: "); json(.list(overrides.map(Value.string))); put("\n") }
+        put(stages.isEmpty ? "stages: {}\n" : "stages:\n")
         for name in stages.keys.sorted() {
             let f = stages[name]!
-            out += "  \(Value.jsonQuoted(name)):\n"
-            out += "    kind: \(Value.jsonQuoted(f.kind))\n"
-            out += "    version: \(Value.jsonQuoted(f.version))\n"
-            out += "    key: \(Value.jsonQuoted(f.key))\n"
-            if let seed = f.seed { out += "    seed: \(seed)\n" }
-            if let c = f.command { out += "    command: \(Value.jsonQuoted(c))\n" }
-            if let p = f.plugin { out += "    plugin: \(Value.jsonQuoted(p))\n" }
-            out += "    params: \(f.params.canonicalJSON)\n"
-            out += "    referenced: \(Value.map(f.referenced).canonicalJSON)\n"
-            out += "    outputs_declared: \(Value.list(f.outputNames.map(Value.string)).canonicalJSON)\n"
-            out += Self.facts("inputs", f.inputs)
-            out += Self.facts("outputs", f.outputs)
+            put("  "); quoted(name); put(":\n")
+            put("    kind: "); quoted(f.kind)
+            put("\n    version: "); quoted(f.version)
+            put("\n    key: "); quoted(f.key)
+            put("\n")
+            if let seed = f.seed { put("    seed: \(seed)\n") }
+            if let c = f.command { put("    command: "); quoted(c); put("\n") }
+            if let p = f.plugin { put("    plugin: "); quoted(p); put("\n") }
+            put("    params: "); json(f.params)
+            put("\n    referenced: "); json(.map(f.referenced))
+            put("\n    outputs_declared: "); json(.list(f.outputNames.map(Value.string)))
+            put("\n")
+            Self.facts("inputs", f.inputs, into: &out)
+            Self.facts("outputs", f.outputs, into: &out)
         }
         return out
     }
 
-    static func facts(_ title: String, _ m: [String: OutputFact]) -> String {
-        if m.isEmpty { return "    \(title): {}\n" }
-        var out = "    \(title):\n"
-        for k in m.keys.sorted() { out += "      \(Value.jsonQuoted(k)): \(m[k]!.value.canonicalJSON)\n" }
-        return out
+    static func facts(_ title: String, _ m: [String: OutputFact], into out: inout [UInt8]) {
+        if m.isEmpty { out.append(contentsOf: "    \(title): {}\n".utf8); return }
+        out.append(contentsOf: "    \(title):\n".utf8)
+        for k in m.keys.sorted() {
+            out.append(contentsOf: "      \(Value.jsonQuoted(k)): ".utf8)
+            out.append(contentsOf: m[k]!.value.canonicalJSONBytes)
+            out.append(0x0A)
+        }
     }
 
-    public func write(to path: String) throws(StoreError) { try writeAtomically(encoded(), to: path) }
+    public func write(to path: String) throws(StoreError) { try writeAtomically(encodedBytes(), to: path) }
 
     /// `verifyKeys` re-derives every stage's key from its facts and rejects a lockfile whose
     /// recorded keys disagree (a hand edit). `repro` and `--locked` rely on the keys, so they
     /// verify; `status` and `run` only read facts for reasons and skip the cost.
     public static func read(_ path: String, verifyKeys: Bool = true) throws(StoreError) -> Lockfile {
         guard let data = FileManager.default.contents(atPath: path) else { throw .io("cannot read the lockfile \(path)") }
-        let parsed = YAMLParser(file: path, maxDepth: Limits.lockfileDepth).parse(bytes: Array(data))
+        return try parse(Array(data), path: path, verifyKeys: verifyKeys)
+    }
+
+    /// The lockfile whose bytes are `bytes`, read from `path` (named in errors).
+    static func parse(_ bytes: [UInt8], path: String, verifyKeys: Bool) throws(StoreError) -> Lockfile {
+        let parsed = YAMLParser(file: path, maxDepth: Limits.lockfileDepth).parse(bytes: bytes)
         guard let root = parsed.root, parsed.diagnostics.isEmpty else {
             throw .lockfile("\(path) is not a valid lockfile: \(parsed.diagnostics.first?.description ?? "empty")")
         }

@@ -28,6 +28,15 @@ public struct Planner {
     /// `only` and `force` mean what they mean to `run`: the statuses of the selected stages
     /// (and what they depend on), with forced ones stale for the reason `forced`.
     public func status(lock: Lockfile?, only: Set<String>? = nil, force: Set<String> = []) -> [StageStatus] {
+        status(lockfile: { lock }, only: only, force: force)
+    }
+
+    /// The same, parsing the lockfile only if a stage is stale (its reasons need the old facts).
+    public func status(lock: LockSnapshot, only: Set<String>? = nil, force: Set<String> = []) -> [StageStatus] {
+        status(lockfile: { lock.lockfile }, only: only, force: force)
+    }
+
+    func status(lockfile lock: () -> Lockfile?, only: Set<String>?, force: Set<String>) -> [StageStatus] {
         var outputs: [String: [String: OutputFact]] = [:]
         var out: [StageStatus] = []
         let selected = only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) }
@@ -47,7 +56,7 @@ public struct Planner {
                 out.append(StageStatus(name: stage.name, isFresh: !forced, reasons: forced ? [Self.forced] : [], facts: f, entry: entry))
                 continue
             }
-            let reasons = Self.reasons(facts, unknown: inputs.unknown, old: lock?.stages[stage.name])
+            let reasons = Self.reasons(facts, unknown: inputs.unknown, old: lock()?.stages[stage.name])
             out.append(StageStatus(name: stage.name, isFresh: false,
                                    reasons: force.contains(stage.name) ? [Self.forced] + reasons : reasons,
                                    facts: inputs.unknown.isEmpty ? facts : nil))

@@ -46,7 +46,7 @@ extension Runner {
                     try FileManager.default.createDirectory(atPath: outputDirs[o]!, withIntermediateDirectories: true)
                 }
                 let paramsPath = "\(scratch)/params.json"
-                try writeAtomically(stage.params.prettyJSON, to: paramsPath)
+                try writeAtomically(stage.params.prettyJSON, to: paramsPath, durable: false)
                 // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
                 let logDir = "\(project.store.logsDir)/\(runID)"
                 try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
@@ -62,7 +62,7 @@ extension Runner {
                     // Linux refuses to start a process with one environment string past 128 KiB
                     // (a join of a thousand inputs); such a map goes in a file beside params.json.
                     let file = "\(scratch)/\(name.dropFirst("ANNEAL_".count).lowercased()).json"
-                    try writeAtomically(json, to: file)
+                    try writeAtomically(json, to: file, durable: false)
                     env[name] = nil
                     env[name + "_FILE"] = file
                 }

@@ -12,7 +12,9 @@ public final class Runner: @unchecked Sendable {
     let stats: StatCache
     let actions: ActionCache
     let runID: String
-    let lock: Lockfile?
+    /// The lockfile as the run found it; `lock` parses it when first asked.
+    let lockSnapshot: LockSnapshot
+    var lock: Lockfile? { lockSnapshot.lockfile }
 
     let condition = NSCondition()
     var finished: [StageResult] = []
@@ -21,8 +23,14 @@ public final class Runner: @unchecked Sendable {
     let executor: any StageExecutor
     var interrupted = false
 
+    public convenience init(project: Project, options: RunOptions, reporter: any RunReporter, ledger: Ledger, stats: StatCache,
+                            lock: Lockfile?, runID: String = makeRunID()) {
+        self.init(project: project, options: options, reporter: reporter, ledger: ledger, stats: stats,
+                  lock: LockSnapshot(path: project.lockPath, parsed: lock), runID: runID)
+    }
+
     public init(project: Project, options: RunOptions, reporter: any RunReporter, ledger: Ledger, stats: StatCache,
-                lock: Lockfile?, runID: String = makeRunID()) {
+                lock: LockSnapshot, runID: String = makeRunID()) {
         self.project = project
         self.options = options
         self.reporter = reporter
@@ -30,7 +38,7 @@ public final class Runner: @unchecked Sendable {
         self.stats = stats
         self.actions = ActionCache(store: project.store)
         self.runID = runID
-        self.lock = lock
+        self.lockSnapshot = lock
         switch options.executor {
         case .local: executor = LocalExecutor(store: project.store)
         case .slurm: executor = SlurmExecutor(store: project.store, pipeline: project.spec.name)
@@ -80,9 +88,30 @@ public final class Runner: @unchecked Sendable {
         var results: [String: StageResult] = [:]
         var outputs: [String: [String: OutputFact]] = [:]
         let declared = Set(order.map(\.name))
-        var lockStages = lock?.stages.filter { declared.contains($0.key) } ?? [:]
-        var lockDirty = lock == nil || lockStages.count != lock!.stages.count || lock!.tool != project.toolVersion
-            || lock!.compute != project.computeFingerprint || lock!.overrides != project.overrides
+        // The facts of the stages that ran or were served this run. The lockfile is these and,
+        // for declared stages without any, the old lock's entries: a run that reached every
+        // stage never parses the old lock.
+        var newFacts: [String: StageFacts] = [:]
+        func lockStages() -> [String: StageFacts] {
+            if newFacts.count == declared.count { return newFacts }
+            return (lock?.stages.filter { declared.contains($0.key) } ?? [:]).merging(newFacts) { _, new in new }
+        }
+        // Bytes of the lockfile on disk as this run left it, compared with what it would write.
+        var lockBytes = lockSnapshot.bytes
+        func writeLock() {
+            let encoded = Array(Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
+                                         name: project.spec.name, stages: lockStages(), overrides: project.overrides).encodedBytes())
+            guard encoded != lockBytes else { return }
+            // About to replace the file the run started from: parsed first, so that one which
+            // cannot be read is reported (`LockSnapshot`), as it is when a stage needs it.
+            if lockBytes != nil, lockBytes == lockSnapshot.bytes { _ = lock }
+            do { try writeAtomically(encoded, to: project.lockPath) } catch {
+                reporter.report(.waiting("warning: \(error.description)"))
+                return
+            }
+            lockBytes = encoded
+        }
+        var ranSinceLockWrite = false
         var busyThreads = 0
         var failedAny = false
         // Launched and not yet handled: a stage that finished since the last pass is neither
@@ -103,15 +132,16 @@ public final class Runner: @unchecked Sendable {
             if let i = plan.position[r.name] { plan.finish(i, succeeded: r.status == .ran || r.status == .cached) }
             if let f = r.facts, r.status == .ran || r.status == .cached {
                 outputs[r.name] = f.outputs
-                if lockStages[r.name] != f { lockStages[r.name] = f; lockDirty = true }
+                newFacts[r.name] = f
+                if r.status == .ran { ranSinceLockWrite = true }
             }
             if r.status == .failed { failedAny = true }
             if r.status != .ran { pendingRecords.append(execution(r)) }
             reporter.report(.finished(r))
             let now = Date().timeIntervalSince1970
-            if lockDirty, options.writeLockfile, r.status == .ran || r.status == .cached, now - lastLockWrite >= 1 {
-                writeLock(lockStages)
-                lockDirty = false
+            if ranSinceLockWrite, options.writeLockfile, now - lastLockWrite >= 1 {
+                writeLock()
+                ranSinceLockWrite = false
                 lastLockWrite = now
             }
         }
@@ -188,9 +218,8 @@ public final class Runner: @unchecked Sendable {
         stats.save()
         let all = order.compactMap { results[$0.name] }
         let status = isInterrupted ? "interrupted" : failedAny ? "failed" : "ok"
-        if options.writeLockfile, lockDirty || (status == "ok" && !FileManager.default.fileExists(atPath: project.lockPath)) {
-            writeLock(lockStages)
-        }
+        // Written when its bytes change: a no-op leaves the file (and its mtime) alone.
+        if options.writeLockfile { writeLock() }
         let lockPath = options.writeLockfile ? project.lockPath : nil
         try ledger.finishRun(id: runID, status: status, lockfile: lockPath.map { project.absolute($0) })
         return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath, filesHashed: stats.filesHashed)
@@ -216,8 +245,8 @@ public final class Runner: @unchecked Sendable {
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: [], error: error.description)))
         }
         let facts = StageFacts(stage: stage, kind: project.kind(of: stage), inputs: inputs)
-        let old = lock?.stages[stage.name]
-        if options.locked, old?.key != facts.key {
+        // Only `--locked` compares here; `lock` would parse the lockfile a no-op never needs.
+        if options.locked, case let old = lock?.stages[stage.name], old?.key != facts.key {
             let why = old.map { facts.reasons(comparedTo: $0, unknownInputs: [:]) } ?? ["not in the lockfile"]
             let detail = why.isEmpty ? "key \(facts.key.prefix(12)) ≠ \(old!.key.prefix(12))" : why.joined(separator: "; ")
             return .failure(FailedStage(StageResult(name: stage.name, status: .failed, reasons: why,
@@ -237,13 +266,6 @@ public final class Runner: @unchecked Sendable {
                                 finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons)
     }
 
-    private func writeLock(_ stages: [String: StageFacts]) {
-        let l = Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
-                         name: project.spec.name, stages: stages, overrides: project.overrides)
-        do { try l.write(to: project.lockPath) } catch {
-            reporter.report(.waiting("warning: \(error.description)"))
-        }
-    }
 }
 
 extension Runner.FailedStage: Sendable {}

@@ -92,8 +92,10 @@ public enum Value: Sendable, Hashable {
     }
 
     /// Parses one JSON text (stage metrics lines, parameter files). Nil if it is not JSON.
-    public static func parseJSON(_ text: String) -> Value? {
-        var parser = JSONParser(Array(text.utf8))
+    public static func parseJSON(_ text: String) -> Value? { parseJSON(bytes: Array(text.utf8)) }
+
+    public static func parseJSON(bytes: [UInt8]) -> Value? {
+        var parser = JSONParser(bytes)
         guard let v = parser.parseValue() else { return nil }
         parser.skipSpace()
         return parser.atEnd ? v : nil

@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure the compute core.", subcommands: [BenchTrain.self])
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure the compute core.", subcommands: [BenchTrain.self])
 }
 
 /// `anneal bench train --config C1|C2`: training throughput of the GPT on this machine,

@@ -7,7 +7,7 @@ import Foundation
 
 struct Chat: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Chat with a model through the chat template.",
+        commandName: "chat", abstract: "Chat with a model through the chat template.",
         discussion: """
             Each line read is a user message; the answer follows. /reset clears the history, \
             /exit (or end of input) quits. Standard input that is not a terminal is read the same \

@@ -5,7 +5,7 @@ import Foundation
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare two runs, lockfiles or sweep variants: parameters that differ, stages whose keys differ, metric deltas.",
+        commandName: "diff", abstract: "Compare two runs, lockfiles or sweep variants: parameters that differ, stages whose keys differ, metric deltas.",
         discussion: """
             A and B are each a run (id, unique prefix, or 'last'), a lockfile (a path ending in \
             .lock), or a variant of the pipeline's sweep (its name, e.g. fit@lr=0.1, or its \

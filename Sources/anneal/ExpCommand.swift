@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 
 struct Exp: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Compare experiments: runs of a pipeline, or the variants of its sweeps.",
+    static let configuration = CommandConfiguration(commandName: "exp", abstract: "Compare experiments: runs of a pipeline, or the variants of its sweeps.",
                                                     subcommands: [ExpShow.self])
 }
 

@@ -5,7 +5,7 @@ import Foundation
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a model as a Hugging Face directory (transformers' AutoModelForCausalLM and AutoTokenizer load it).",
+        commandName: "export", abstract: "Write a model as a Hugging Face directory (transformers' AutoModelForCausalLM and AutoTokenizer load it).",
         discussion: """
             Writes config.json (GPT-2), generation_config.json, model.safetensors (GPT-2 names), \
             tokenizer.json, tokenizer_config.json (with the chat template) and special_tokens_map.json. \

@@ -7,7 +7,7 @@ import Foundation
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Continue a text with a model (plain continuation, no chat template).",
+        commandName: "generate", abstract: "Continue a text with a model (plain continuation, no chat template).",
         discussion: """
             Prints the generated text (without the prompt). Special-token strings in the prompt \
             are read as special tokens, as `anneal encode` does; generation stops at <|endoftext|>. \

@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Scaffold a workspace with an example pipeline and plugin, or (--stage NAME --swift) a Swift plugin.")
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Scaffold a workspace with an example pipeline and plugin, or (--stage NAME --swift) a Swift plugin.")
 
     @Argument(help: "Directory to create (or fill, if empty).")
     var directory: String?

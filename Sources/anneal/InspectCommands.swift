@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Say which stages are fresh or stale, and why.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Say which stages are fresh or stale, and why.")
 
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var cache: CacheOption
@@ -16,10 +16,11 @@ struct Status: ParsableCommand {
     }
 
     static func show(_ project: Project, json: Bool, dryRun: Bool, only: Set<String>? = nil, force: Set<String> = []) throws {
-        let lock = try? Workspace.readLock(project.lockPath)
+        // Parsed only for the reasons of a stale stage; an unreadable one gives no reasons.
+        let lock = LockSnapshot(path: project.lockPath) { _ in }
         let ledger = Workspace.existingLedger(project.store)
         let stats = try StatCache(ledger: ledger)
-        let statuses = Planner(project: project, stats: stats).status(lock: lock ?? nil, only: only, force: force)
+        let statuses = Planner(project: project, stats: stats).status(lock: lock, only: only, force: force)
         // Stages a Slurm run has in flight (docs/slurm.md), by stage and key.
         let jobs = Dictionary(SlurmJobStatus.inFlight(store: project.store).map { ("\($0.stage) \($0.key)", $0) }, uniquingKeysWith: { a, _ in a })
         let keys = Dictionary(statuses.compactMap { s in s.facts.map { (s.name, $0.key) } }, uniquingKeysWith: { a, _ in a })
@@ -53,7 +54,7 @@ struct Status: ParsableCommand {
 }
 
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check a pipeline file and report every problem with file:line:col.")
+    static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check a pipeline file and report every problem with file:line:col.")
 
     @OptionGroup var pipeline: PipelineOptions
 
@@ -64,7 +65,7 @@ struct Validate: ParsableCommand {
 }
 
 struct Dag: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the stage graph.")
+    static let configuration = CommandConfiguration(commandName: "dag", abstract: "Show the stage graph.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, dot, mermaid }
 

@@ -5,7 +5,7 @@ import Foundation
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write one self-contained HTML report of runs: the stage graph, curves, final metrics, stages.",
+        commandName: "report", abstract: "Write one self-contained HTML report of runs: the stage graph, curves, final metrics, stages.",
         discussion: """
             Without RUN, the last run of the pipeline (-p, default: \(defaultPipeline)). Several \
             runs, or the variants of a sweep, are overlaid in one chart per metric, with a legend \

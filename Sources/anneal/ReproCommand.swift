@@ -5,7 +5,7 @@ import Foundation
 
 struct Repro: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Rebuild every stage from scratch in a fresh store and compare each output with the lockfile.")
+        commandName: "repro", abstract: "Rebuild every stage from scratch in a fresh store and compare each output with the lockfile.")
 
     @Argument(help: "Lockfile (default: the lockfile of the default pipeline, \(defaultPipeline)).")
     var lockfile: String?

@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the stale stages of a pipeline.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the stale stages of a pipeline.")
 
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var cache: CacheOption
@@ -37,12 +37,9 @@ struct Run: ParsableCommand {
             throw UsageError("no stage '\(name)' in \(pipeline.file)" + (project.spec.stages.map(\.name).closest(to: name).map { "; did you mean '\($0)'?" } ?? ""))
         }
         if dryRun { return try Status.show(project, json: json, dryRun: true, only: only.isEmpty ? nil : Set(only), force: Set(force)) }
-        let lock: Lockfile?
-        do { lock = try Workspace.readLock(project.lockPath, verifyKeys: locked) } catch {
-            if locked { throw error }
-            printError("warning: ignoring the unreadable lockfile: \(error)")
-            lock = nil
-        }
+        // Parsed only if a stage runs (its reasons) or --locked asks: a no-op compares bytes.
+        let snapshot = LockSnapshot(path: project.lockPath) { printError("warning: ignoring the unreadable lockfile: \($0)") }
+        let lock = locked ? try snapshot.verified() : nil
         if locked, lock == nil {
             printError("error: --locked, but there is no lockfile \(project.lockPath); run without --locked once to write it")
             throw Failure(code: Exit.failed)
@@ -71,7 +68,7 @@ struct Run: ParsableCommand {
             throw UsageError("the slurm executor cannot run: \(problem)")
         }
         let runner = Runner(project: project, options: options, reporter: reporter, ledger: ledger,
-                            stats: try StatCache(ledger: ledger), lock: lock)
+                            stats: try StatCache(ledger: ledger), lock: snapshot)
         let signals = SignalWatcher { runner.interrupt() }
         let summary = try runner.run()
         if summary.status != "interrupted" { runner.sweepExecutor() }
@@ -101,8 +98,10 @@ struct Run: ParsableCommand {
     /// The file each stage that ran or was cached names as its summary (`StageSchema.summaryFile`,
     /// eval's `report/summary.md`), in pipeline order, on stdout: the run ends with what it found.
     static func printSummaries(_ summary: RunSummary, project: Project) {
+        // By name once: looking each stage up in the list was quadratic (10,000 stages, 10⁸ compares).
+        let byName = Dictionary(project.spec.stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for r in summary.stages where r.status == .ran || r.status == .cached {
-            guard let stage = project.spec.stage(named: r.name), let file = project.kind(of: stage)?.schema.summaryFile,
+            guard let stage = byName[r.name], let file = project.kind(of: stage)?.schema.summaryFile,
                   let slash = file.firstIndex(of: "/"), let digest = r.facts?.outputs[String(file[..<slash])]?.digest else { continue }
             let path = project.store.objectPath(digest) + "/" + file[file.index(after: slash)...]
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 
 struct Stages: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the stage kinds (built-in and plugins in stages/), or describe one.")
+    static let configuration = CommandConfiguration(commandName: "stages", abstract: "List the stage kinds (built-in and plugins in stages/), or describe one.")
 
     @Argument(help: "A stage kind to describe.")
     var kind: String?

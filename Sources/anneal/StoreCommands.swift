@@ -18,7 +18,7 @@ func timestamp(_ t: Double?) -> String {
 }
 
 struct Runs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List recent runs.")
+    static let configuration = CommandConfiguration(commandName: "runs", abstract: "List recent runs.")
 
     @OptionGroup var cache: CacheOption
     @Option(help: "How many runs to list.")
@@ -78,7 +78,7 @@ func isWriting(_ cache: CacheOption) -> Bool {
 }
 
 struct Log: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a run's stages, or one stage's output log (also while it runs).")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show a run's stages, or one stage's output log (also while it runs).")
 
     @Argument(help: "Run id, a prefix of one, or 'last'.")
     var runID: String
@@ -129,7 +129,7 @@ struct Log: ParsableCommand {
 
 struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the metrics of the results a pipeline holds now, or of a past run; or one stage's series.",
+        commandName: "metrics", abstract: "Show the metrics of the results a pipeline holds now, or of a past run; or one stage's series.",
         discussion: """
             The results a pipeline holds now are those `anneal run` would serve from the cache: the \
             metrics of the execution that produced them, never of another pipeline's stage of the same \
@@ -266,10 +266,10 @@ struct GC: ParsableCommand {
 }
 
 struct Cache: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect the cache.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(commandName: "cache", abstract: "Inspect the cache.", subcommands: [Verify.self])
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-hash every object; quarantine and report corrupted ones.")
+        static let configuration = CommandConfiguration(commandName: "verify", abstract: "Re-hash every object; quarantine and report corrupted ones.")
 
         @OptionGroup var cache: CacheOption
         @Flag(help: "Print one JSON object on stdout.")

@@ -36,7 +36,7 @@ struct TokenizerOptions: ParsableArguments {
 }
 
 struct Encode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text as a JSON array.")
+    static let configuration = CommandConfiguration(commandName: "encode", abstract: "Print the token ids of a text as a JSON array.")
 
     @OptionGroup var options: TokenizerOptions
 
@@ -51,7 +51,7 @@ struct Encode: ParsableCommand {
 }
 
 struct Decode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Turn a JSON array of token ids back into text.")
+    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Turn a JSON array of token ids back into text.")
 
     @OptionGroup var options: TokenizerOptions
 

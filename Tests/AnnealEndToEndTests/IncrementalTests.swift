@@ -99,6 +99,34 @@ import Testing
         #expect(Set(s.run().statuses.values) == ["cached"])
     }
 
+    /// The lockfile is rewritten when its bytes would change, also by a run that only served
+    /// cached stages, and left alone (bytes and mtime) by a no-op; `--only` keeps the entries
+    /// of the stages it did not select.
+    @Test func theLockfileIsRewrittenExactlyWhenItChanges() throws {
+        let s = sandbox()
+        defer { s.remove() }
+        s.run()
+        let first = try #require(s.read("p.lock"))
+        let lockPath = s.dir + "/p.lock"
+        func mtime() -> Date? { (try? FileManager.default.attributesOfItem(atPath: lockPath))?[.modificationDate] as? Date }
+        let stamp = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 3600).rounded())
+        try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: lockPath)
+        #expect(Set(s.run().statuses.values) == ["cached"])
+        #expect(s.read("p.lock") == first && mtime() == stamp, "a no-op rewrote the lockfile")
+
+        s.write("p.yaml", Self.pipeline.replacingOccurrences(of: "n: 5", with: "n: 6"))
+        s.run()
+        let changed = try #require(s.read("p.lock"))
+        #expect(changed != first)
+        s.write("p.yaml", Self.pipeline)
+        #expect(Set(s.run().statuses.values) == ["cached"])
+        #expect(s.read("p.lock") == first, "served from the cache, the lock must describe the pipeline again")
+
+        s.write("p.yaml", Self.pipeline.replacingOccurrences(of: "n: 5", with: "n: 7"))
+        #expect(s.run("p.yaml", ["--only", "notes"]).statuses == ["notes": "cached"])
+        #expect(s.read("p.lock") == first, "--only keeps the other stages' entries")
+    }
+
     @Test func forceAndOnlySelectStages() {
         let s = sandbox()
         defer { s.remove() }

@@ -122,6 +122,84 @@ import Testing
         #expect(Lockfile.path(forPipeline: "pipelines/tinychat.yaml") == "pipelines/tinychat.lock")
     }
 
+    /// The byte encoder writes what the string encoder it replaced wrote (kept here as the reference).
+    @Test func lockfileBytesAreThoseOfTheStringEncoder() {
+        func reference(_ l: Lockfile) -> String {
+            func facts(_ title: String, _ m: [String: OutputFact]) -> String {
+                if m.isEmpty { return "    \(title): {}\n" }
+                var out = "    \(title):\n"
+                for k in m.keys.sorted() { out += "      \(Value.jsonQuoted(k)): \(m[k]!.value.canonicalJSON)\n" }
+                return out
+            }
+            var out = "# Written by anneal after every stage; commit it. `anneal repro` rebuilds from it.\n"
+            out += "schema: \(Lockfile.schemaVersion)\n"
+            out += "tool: \(Value.jsonQuoted(l.tool))\n"
+            out += "compute: \(l.compute.canonicalJSON)\n"
+            out += "pipeline: \(Value.jsonQuoted(l.pipeline))\n"
+            out += "name: \(Value.jsonQuoted(l.name))\n"
+            if !l.overrides.isEmpty { out += "overrides: \(Value.list(l.overrides.map(Value.string)).canonicalJSON)\n" }
+            out += l.stages.isEmpty ? "stages: {}\n" : "stages:\n"
+            for name in l.stages.keys.sorted() {
+                let f = l.stages[name]!
+                out += "  \(Value.jsonQuoted(name)):\n"
+                out += "    kind: \(Value.jsonQuoted(f.kind))\n"
+                out += "    version: \(Value.jsonQuoted(f.version))\n"
+                out += "    key: \(Value.jsonQuoted(f.key))\n"
+                if let seed = f.seed { out += "    seed: \(seed)\n" }
+                if let c = f.command { out += "    command: \(Value.jsonQuoted(c))\n" }
+                if let p = f.plugin { out += "    plugin: \(Value.jsonQuoted(p))\n" }
+                out += "    params: \(f.params.canonicalJSON)\n"
+                out += "    referenced: \(Value.map(f.referenced).canonicalJSON)\n"
+                out += "    outputs_declared: \(Value.list(f.outputNames.map(Value.string)).canonicalJSON)\n"
+                out += facts("inputs", f.inputs)
+                out += facts("outputs", f.outputs)
+            }
+            return out
+        }
+        var b = facts(command: "sh -c 'echo \"h\u{e9}\" ${outputs.o}'\n\t")
+        b.params = .map(["text": .string("a: b\n\u{1F600}"), "xs": .list([.double(0.1), .bool(true), .null, .int(-3)])])
+        b.plugin = String(repeating: "ab", count: 32)
+        b.inputs = [:]
+        var c = facts()
+        c.seed = nil
+        c.outputs = [:]
+        for lock in [Lockfile(tool: "anneal t", compute: .map(["cores": .int(2), "blas": .string("x y")]), pipeline: "p \"q\".yaml",
+                              name: "n", stages: ["zeta": facts(), "alpha": b, "mid": c], overrides: ["params.n=3", "a=\"b\""]),
+                     Lockfile(tool: "", compute: .map([:]), pipeline: "", name: "", stages: [:])] {
+            #expect(lock.encodedBytes() == Array(reference(lock).utf8))
+            #expect(lock.encoded() == reference(lock))
+        }
+    }
+
+    @Test func aLockSnapshotParsesOnlyWhenAskedAndReportsAnUnreadableFileOnce() throws {
+        let dir = scratchDir()
+        defer { ContentStore.removeTree(dir) }
+        let lock = Lockfile(tool: "t", compute: .map([:]), pipeline: "p.yaml", name: "n", stages: ["a": facts()])
+        try lock.write(to: dir + "/p.lock")
+        let good = LockSnapshot(path: dir + "/p.lock") { _ in Issue.record("a valid lockfile was reported") }
+        #expect(good.exists && good.bytes == Array(lock.encoded().utf8))
+        #expect(good.lockfile?.stages == lock.stages)
+
+        try "schema: [".write(toFile: dir + "/bad.lock", atomically: false, encoding: .utf8)
+        let reports = Reports()
+        let bad = LockSnapshot(path: dir + "/bad.lock") { reports.add($0.description) }
+        #expect(reports.all.isEmpty, "reading the bytes parses nothing")
+        #expect(bad.lockfile == nil && bad.lockfile == nil)
+        #expect(reports.all.count == 1 && reports.all[0].contains("bad.lock"))
+        #expect(throws: StoreError.self) { try bad.verified() }
+
+        let none = LockSnapshot(path: dir + "/none.lock") { _ in Issue.record("a missing lockfile was reported") }
+        #expect(!none.exists && none.lockfile == nil)
+        #expect(try none.verified() == nil)
+    }
+
+    final class Reports: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+    }
+
     @Test func lockfileRejectsHandEditsAndOtherSchemas() throws {
         let dir = scratchDir()
         defer { ContentStore.removeTree(dir) }

@@ -4,7 +4,9 @@
 # (default "100 1000 10000"; NOOP_SHAPES default "chain fan"):
 # - first: the first full run (anneal run, ninja) of every stage, once, in seconds;
 # - no-op: `anneal run`, `anneal status` and ninja with nothing to do, median wall seconds of
-#   5 runs after a warm-up, with the peak resident memory of one run (/usr/bin/time -v, MB);
+#   5 runs after a warm-up, with the peak resident memory of one run (/usr/bin/time -v, MB) and
+#   the median CPU seconds (user + system) of the 5 runs: on a shared machine wall time is mostly
+#   waiting for a core, CPU time is what the tool itself costs;
 # - validate, dag: `anneal validate` and `anneal dag`, median of 5;
 # - ratios: anneal/ninja for the first run and the no-ops.
 #   bash bench/runner/noop.sh            (from the repository root)
@@ -25,18 +27,27 @@ once() {  # seconds of one run of "$@"
   local t0=$(date +%s.%N); "$@" >/dev/null 2>&1; local t1=$(date +%s.%N)
   python3 -c "print('%.3f' % ($t1 - $t0))"
 }
-timeit() {  # median seconds of "$@" over 5 runs after a warm-up
+cpu() {  # CPU seconds (user + system) of one run of "$@", from the kernel's accounting
+  python3 -c 'import resource, subprocess, sys
+def used(): r = resource.getrusage(resource.RUSAGE_CHILDREN); return r.ru_utime + r.ru_stime
+before = used()  # Python may have started children of its own already
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print("%.4f" % (used() - before))' "$@"
+}
+timeit() {  # "WALL CPU": median wall seconds of "$@" over 5 runs after a warm-up, then median
+  # CPU seconds of 5 more, kept apart so that the measuring wrapper's start counts in neither
   "$@" >/dev/null 2>&1
-  local ts=()
+  local ts=() cs=()
   for _ in 1 2 3 4 5; do ts+=("$(once "$@")"); done
-  median "${ts[@]}"
+  for _ in 1 2 3 4 5; do cs+=("$(cpu "$@")"); done
+  echo "$(median "${ts[@]}") $(median "${cs[@]}")"
 }
 peak() {  # peak resident memory of one run of "$@", in MB
   /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident set size/ { printf "%.0f", $6 / 1024 }'
 }
 ratio() { python3 -c "print('%.1f' % ($1 / $2))"; }
-printf '%-6s %-6s | %-9s %-9s %-6s | %-9s %-5s %-9s %-5s %-9s %-5s %-7s %-7s | %-8s %-8s\n' shape n \
-  "first(s)" "ninja(s)" ratio "run(s)" MB "status(s)" MB "ninja(s)" MB run/nj stat/nj "valid(s)" "dag(s)"
+printf '%-6s %-6s | %-9s %-9s %-6s | %-9s %-5s %-9s %-5s %-9s %-5s %-7s %-7s | %-7s %-7s %-7s | %-8s %-8s\n' shape n \
+  "first(s)" "ninja(s)" ratio "run(s)" MB "status(s)" MB "ninja(s)" MB run/nj stat/nj "run cpu" "st cpu" "nj cpu" "valid(s)" "dag(s)"
 for shape in $shapes; do
   for n in $sizes; do
     d="$work/$shape-$n"
@@ -45,21 +56,21 @@ for shape in $shapes; do
     python3 "$root/bench/runner/gen_pipeline.py" ninja "$shape" "$n" "$d/ninja"
     first=$(cd "$d/anneal" && once "$anneal" run p.yaml --cache cache)
     nfirst=$(cd "$d/ninja" && once ninja -j "$(nproc)")  # anneal's --jobs default: the cores
-    run=$(cd "$d/anneal" && timeit "$anneal" run p.yaml --cache cache)
+    read -r run run_cpu < <(cd "$d/anneal" && timeit "$anneal" run p.yaml --cache cache)
     run_mb=$(cd "$d/anneal" && peak "$anneal" run p.yaml --cache cache)
-    status=$(cd "$d/anneal" && timeit "$anneal" status p.yaml --cache cache)
+    read -r status status_cpu < <(cd "$d/anneal" && timeit "$anneal" status p.yaml --cache cache)
     status_mb=$(cd "$d/anneal" && peak "$anneal" status p.yaml --cache cache)
-    ninja_t=$(cd "$d/ninja" && timeit ninja)
+    read -r ninja_t ninja_cpu < <(cd "$d/ninja" && timeit ninja)
     ninja_mb=$(cd "$d/ninja" && peak ninja)
-    validate=$(cd "$d/anneal" && timeit "$anneal" validate p.yaml)
-    dag=$(cd "$d/anneal" && timeit "$anneal" dag p.yaml)
-    printf '%-6s %-6s | %-9s %-9s %-6s | %-9s %-5s %-9s %-5s %-9s %-5s %-7s %-7s | %-8s %-8s\n' "$shape" "$n" \
+    validate=$(cd "$d/anneal" && timeit "$anneal" validate p.yaml | cut -d " " -f 1)
+    dag=$(cd "$d/anneal" && timeit "$anneal" dag p.yaml | cut -d " " -f 1)
+    printf '%-6s %-6s | %-9s %-9s %-6s | %-9s %-5s %-9s %-5s %-9s %-5s %-7s %-7s | %-7s %-7s %-7s | %-8s %-8s\n' "$shape" "$n" \
       "$first" "$nfirst" "$(ratio "$first" "$nfirst")" "$run" "$run_mb" "$status" "$status_mb" "$ninja_t" "$ninja_mb" \
-      "$(ratio "$run" "$ninja_t")" "$(ratio "$status" "$ninja_t")" "$validate" "$dag"
+      "$(ratio "$run" "$ninja_t")" "$(ratio "$status" "$ninja_t")" "$run_cpu" "$status_cpu" "$ninja_cpu" "$validate" "$dag"
     if [ "${BENCH_SNAKEMAKE:-0}" = 1 ]; then
       python3 "$root/bench/runner/gen_pipeline.py" snakemake "$shape" "$n" "$d/snake"
       if (cd "$d/snake" && "$work/venv/bin/snakemake" --cores 2 -q >/dev/null 2>&1); then
-        snake=$(cd "$d/snake" && timeit "$work/venv/bin/snakemake" --cores 2 -q)
+        snake=$(cd "$d/snake" && timeit "$work/venv/bin/snakemake" --cores 2 -q | cut -d " " -f 1)
         echo "  snakemake no-op: $snake s (snakemake/anneal $(python3 -c "print('%.0f' % ($snake / $run))")x)"
       else
         echo "  snakemake: its first run fails on this DAG (deep chains hit Python's recursion limit)"

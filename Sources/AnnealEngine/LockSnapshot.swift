@@ -1,0 +1,55 @@
+import Foundation
+
+/// The lockfile a run starts from: its bytes, read at once, and its parse, done only when
+/// something needs the old facts — the reasons of a stage that runs, `--locked`, or the entries
+/// a partial run keeps for the stages it did not reach. A no-op run compares the bytes it would
+/// write with these and parses nothing (a YAML parse of a 1,000-stage lock was an eighth of it).
+public final class LockSnapshot: @unchecked Sendable {
+    public let path: String
+    /// Nil when there is no lockfile.
+    let bytes: [UInt8]?
+    private let lock = NSLock()
+    private var parsed: Lockfile??
+    private let unreadable: @Sendable (StoreError) -> Void
+
+    /// Reads `path`. A lockfile that does not parse is treated as absent when first needed,
+    /// after `unreadable` was told why (a run rewrites it).
+    public init(path: String, unreadable: @escaping @Sendable (StoreError) -> Void) {
+        self.path = path
+        bytes = FileManager.default.contents(atPath: path).map { Array($0) }
+        self.unreadable = unreadable
+    }
+
+    /// An already parsed lockfile (`repro` reads its own, `--locked` verifies the keys first).
+    public init(path: String, parsed: Lockfile?) {
+        self.path = path
+        bytes = FileManager.default.contents(atPath: path).map { Array($0) }
+        self.parsed = .some(parsed)
+        unreadable = { _ in }
+    }
+
+    public var exists: Bool { bytes != nil }
+
+    /// The old lockfile's facts, parsed on first use.
+    public var lockfile: Lockfile? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let parsed { return parsed }
+        var result: Lockfile?
+        if let bytes {
+            do { result = try Lockfile.parse(bytes, path: path, verifyKeys: false) } catch { unreadable(error) }
+        }
+        parsed = .some(result)
+        return result
+    }
+
+    /// Parses now, failing on any problem (`--locked` refuses to run on a lock it cannot trust).
+    public func verified() throws(StoreError) -> Lockfile? {
+        guard let bytes else { return nil }
+        let lock = try Lockfile.parse(bytes, path: path, verifyKeys: true)
+        self.lock.lock()
+        parsed = .some(lock)
+        self.lock.unlock()
+        return lock
+    }
+}
