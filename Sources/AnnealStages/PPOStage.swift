@@ -34,6 +34,7 @@ struct PPOStage: BuiltinStage {
         var vfCoef = 0.1
         var ppoEpochs = 4
         var ratioThreshold = 10.0
+        var valueHead = "reward"
         var optimizer = OptimizerParameters(batchSize: 32, learningRate: 5e-5, minLR: 5e-6, warmupIters: 2, maxIters: 40,
                                             weightDecay: 0.0, evalInterval: 10, checkpointInterval: 10)
 
@@ -60,6 +61,7 @@ struct PPOStage: BuiltinStage {
                 Param("vf_coef", \.vfCoef, bounds: .atLeast(0), summary: "weight of the value loss"),
                 Param("ppo_epochs", \.ppoEpochs, bounds: .atLeast(1), summary: "passes over each iteration's rollouts"),
                 Param("ratio_threshold", \.ratioThreshold, bounds: .greaterThan(1), summary: "skip a minibatch whose mean ratio π/π_old exceeds this"),
+                Param("value_head", \.valueHead, allowed: ["reward", "new"], summary: "start the value head from the reward model's head, or from small random weights"),
             ] + OptimizerParameters.lifted(\.optimizer, batch: "rollouts", stepsNote: ": PPO iterations (rollout rounds); warmup_iters, eval_interval and checkpoint_interval count them too")
         }
 
@@ -79,7 +81,7 @@ struct PPOStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "ppo", version: "1", summary: "RLHF: PPO of an SFT policy against a reward model with a KL penalty to the SFT model",
+        name: "ppo", version: "2", summary: "RLHF: PPO of an SFT policy against a reward model with a KL penalty to the SFT model",
         inputs: ["policy", "reward", "prompts", "tokenizer"], outputs: ["model"],
         params: Parameters.specs, threads: 2, headline: ["reward_mean", "kl", "val_reward_mean"],
         validate: Parameters.validator)
@@ -140,6 +142,7 @@ struct PPOStage: BuiltinStage {
         var sampling = RNG(seed: seed, stream: 1) // rollouts
         let reference = try FineTuneModel.prepare(loaded, dropout: 0, scalarHead: false, rng: &rng)
         var model = try FineTuneModel.prepare(loaded, dropout: 0, scalarHead: true, rng: &rng)
+        if p.valueHead == "reward" { try startValueHead(of: model, from: rewardModel) }
         if p.method == "lora" { try model.attachLoRA(p.lora.config, rng: &rng) }
         let resolved = TrainConfig(stage: "ppo", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
         func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
@@ -255,6 +258,20 @@ struct PPOStage: BuiltinStage {
         try resolved.write(to: out.appendingPathComponent("train_config.json"))
         try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
         ctx.report(step: state.iteration, total: iterations, metrics: validated.merging(["skipped_batches": Double(state.skipped)]) { $1 })
+    }
+
+    /// The value head starts as the reward model's head (TRL starts its value model from the
+    /// reward model): on the SFT trunk it already predicts roughly the score an answer will get.
+    /// A new head of small random weights moves ~lr per Adam step, so at lr 5e-5 the trunk,
+    /// shared with the policy, bent to fit the returns instead, and the policy drifted: on
+    /// tinychat the rollouts' reward fell from 0.67 to about −0.2 within two iterations and
+    /// stayed there for 40 (docs/alignment.md).
+    static func startValueHead(of model: GPT, from rewardModel: GPT) throws {
+        guard let to = model.params.index(of: "score.weight"), let from = rewardModel.params.index(of: "score.weight"),
+              model.params.value(to).count == rewardModel.params.value(from).count else {
+            throw StageFailure("value_head: reward needs a reward model as wide as the policy (\(rewardModel.config.width) against \(model.config.width)); set value_head: new")
+        }
+        model.params.value(to).assign(rewardModel.params.value(from))
     }
 
     /// The `prompt` field of each JSON line (tinyworld's prompts.jsonl, or any JSONL with one).

@@ -113,7 +113,31 @@ enum Safety {
     }
 }
 
-/// Bad-answer styles for preference pairs.
+/// Who wrote the SFT demonstrations: shares of each kind of reply (docs/tinychat-recipe.md,
+/// "TinyWorld 4"). Mostly good, as real demonstration data is, but not uniformly: the flaws are
+/// the ones the preference data ranks below the good answer, so a reward model can learn
+/// what the demonstrators' average misses.
+enum Demonstrators {
+    /// Share of SFT pairs, preference pairs and PPO prompts that are harmless look-alikes of
+    /// unsafe requests (beside `TinyWorldConfig.unsafeShare` unsafe ones).
+    static let safeShare = 0.08
+    /// Unsafe requests refused (the rest complied with); harmless look-alikes refused anyway.
+    static let unsafeRefused = 0.75
+    static let safeRefused = 0.15
+    /// Fact answers: the canonical answer, else rambling or rude; never a wrong value (a run with
+    /// 6% wrong values gave held-out exact match 0.47, below issue 9's 0.50; docs/tinychat-recipe.md).
+    static let rambling = 0.10
+    static let rude = 0.10
+
+    static func answer(_ fact: FactQuestion, _ rng: inout SplitMix64) -> String {
+        let roll = rng.unit()
+        if roll < rambling { return AnswerStyle.rambling(fact.answer, &rng) }
+        if roll < rambling + rude { return AnswerStyle.rude(fact.answer, &rng) }
+        return fact.answer
+    }
+}
+
+/// Bad-answer styles for preference pairs and the flawed SFT demonstrations.
 enum AnswerStyle {
     static func rude(_ answer: String, _ rng: inout SplitMix64) -> String {
         rng.pick(["Ugh, obviously. ", "What a stupid question. ", "Fine, if you must know. "])
