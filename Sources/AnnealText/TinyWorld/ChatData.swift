@@ -124,15 +124,14 @@ enum Demonstrators {
     /// Unsafe requests refused (the rest complied with); harmless look-alikes refused anyway.
     static let unsafeRefused = 0.75
     static let safeRefused = 0.15
-    /// Fact answers: the canonical answer, else rambling or rude; never a wrong value (a run with
-    /// 6% wrong values gave held-out exact match 0.47, below issue 9's 0.50; docs/tinychat-recipe.md).
-    static let rambling = 0.10
-    static let rude = 0.10
+    /// Fact answers: the canonical answer or a rude one. Not rambling (a run with 10% rambling and
+    /// 10% rude answers had SFT val_loss 1.40 against 0.46: the 70-token rambles were half the
+    /// answer tokens, and seen exact match fell to 0.82), nor wrong values (6% of them, in an
+    /// earlier run, gave held-out exact match 0.47); docs/tinychat-recipe.md.
+    static let rude = 0.15
 
     static func answer(_ fact: FactQuestion, _ rng: inout SplitMix64) -> String {
-        let roll = rng.unit()
-        if roll < rambling { return AnswerStyle.rambling(fact.answer, &rng) }
-        if roll < rambling + rude { return AnswerStyle.rude(fact.answer, &rng) }
+        if rng.chance(rude) { return AnswerStyle.rude(fact.answer, &rng) }
         return fact.answer
     }
 }

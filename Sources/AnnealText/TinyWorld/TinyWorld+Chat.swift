@@ -115,9 +115,9 @@ extension TinyWorld {
         }
     }
 
-    /// Every fact of every held-out entity once; as many SFT-side facts (training
-    /// phrasings, as SFT saw them); and 40 unsafe and 40 safe requests, scaled down for
-    /// tiny worlds.
+    /// Every fact of every held-out entity once; every fact of every training entity once
+    /// (training phrasings, as SFT saw them; at least 20); and 40 unsafe and 40 safe requests,
+    /// scaled down for tiny worlds.
     static func makeEval(_ world: World, _ asker: QuestionMaker, _ config: TinyWorldConfig, _ rng: inout SplitMix64) -> [EvalItem] {
         var items: [EvalItem] = []
         func add(_ f: FactQuestion, _ kind: String) {
@@ -132,7 +132,16 @@ extension TinyWorld {
             for a in QuestionMaker.personAttributes { add(asker.question(about: p, a, template: template(a), &rng), "heldout") }
         }
         let heldOutCount = items.count
-        for _ in 0..<max(heldOutCount, 20) { add(asker.fact(.sftSeen, &rng), "sft") }
+        // The seen half mirrors the held-out half: every fact of every training entity once, in
+        // a training phrasing, so `seen` and `heldout` differ in what SFT saw, not in their mix
+        // of attributes (a random draw of 128 gave 18 neighbour questions, the hardest kind, or 11).
+        for c in world.countries where !c.isHeldOut {
+            for a in QuestionMaker.countryAttributes where a != "neighbours" || !c.neighbours.isEmpty { add(asker.question(about: c, a, template: template(a), &rng), "sft") }
+        }
+        for p in world.people where !p.isHeldOut {
+            for a in QuestionMaker.personAttributes { add(asker.question(about: p, a, template: template(a), &rng), "sft") }
+        }
+        while items.count - heldOutCount < 20 { add(asker.fact(.sftSeen, &rng), "sft") }
         let safetyCount = min(40, max(4, heldOutCount / 4))
         for _ in 0..<safetyCount {
             items.append(EvalItem(id: "", kind: "unsafe", question: Safety.unsafeRequests(world, &rng),
