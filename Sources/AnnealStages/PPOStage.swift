@@ -270,7 +270,7 @@ struct PPOStage: BuiltinStage {
     /// A new head of small random weights moves ~lr per Adam step, so at lr 5e-5 the trunk,
     /// shared with the policy, bent to fit the returns instead, and the policy drifted: on
     /// tinychat the rollouts' reward fell from 0.67 to about −0.2 within two iterations and
-    /// stayed there for 40 (docs/alignment.md).
+    /// did not recover in 40 (docs/alignment.md).
     /// `scale` is the scores' divisor (`score_norm`), so the head predicts scores as PPO sees them.
     static func startValueHead(of model: GPT, from rewardModel: GPT, scale: Float) throws {
         guard let to = model.params.index(of: "score.weight"), let from = rewardModel.params.index(of: "score.weight"),
