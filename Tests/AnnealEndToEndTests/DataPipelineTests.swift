@@ -23,7 +23,7 @@ import Testing
             .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
             .replacingOccurrences(of: "{method: full, block_size: 128, batch_size: 8", with: "{method: full, block_size: 64, batch_size: 4")
             .replacingOccurrences(of: "max_iters: 250", with: "max_iters: 4")
-            .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
+            .replacingOccurrences(of: "max_iters: 600", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
             .replacingOccurrences(of: "max_tokens: 64}", with: "max_tokens: 16, sample_prompts: 20}")
             .replacingOccurrences(of: "{block_size: 128, rollouts: 64, batch_size: 32, ppo_epochs: 4, max_new_tokens: 40",
