@@ -34,6 +34,8 @@ struct PPOStage: BuiltinStage {
         var vfCoef = 0.1
         var ppoEpochs = 4
         var ratioThreshold = 10.0
+        var valueHead = "reward"
+        var scoreNorm = true
         var optimizer = OptimizerParameters(batchSize: 32, learningRate: 5e-5, minLR: 5e-6, warmupIters: 2, maxIters: 40,
                                             weightDecay: 0.0, evalInterval: 10, checkpointInterval: 10)
 
@@ -60,6 +62,8 @@ struct PPOStage: BuiltinStage {
                 Param("vf_coef", \.vfCoef, bounds: .atLeast(0), summary: "weight of the value loss"),
                 Param("ppo_epochs", \.ppoEpochs, bounds: .atLeast(1), summary: "passes over each iteration's rollouts"),
                 Param("ratio_threshold", \.ratioThreshold, bounds: .greaterThan(1), summary: "skip a minibatch whose mean ratio π/π_old exceeds this"),
+                Param("value_head", \.valueHead, allowed: ["reward", "new"], summary: "start the value head from the reward model's head, or from small random weights"),
+                Param("score_norm", \.scoreNorm, summary: "divide scores by their spread over the SFT model's held-out answers, so beta means the same for any reward model"),
             ] + OptimizerParameters.lifted(\.optimizer, batch: "rollouts", stepsNote: ": PPO iterations (rollout rounds); warmup_iters, eval_interval and checkpoint_interval count them too")
         }
 
@@ -79,7 +83,7 @@ struct PPOStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "ppo", version: "1", summary: "RLHF: PPO of an SFT policy against a reward model with a KL penalty to the SFT model",
+        name: "ppo", version: "2", summary: "RLHF: PPO of an SFT policy against a reward model with a KL penalty to the SFT model",
         inputs: ["policy", "reward", "prompts", "tokenizer"], outputs: ["model"],
         params: Parameters.specs, threads: 2, headline: ["reward_mean", "kl", "val_reward_mean"],
         validate: Parameters.validator)
@@ -117,6 +121,7 @@ struct PPOStage: BuiltinStage {
         let options = SamplingOptions(temperature: Float(p.temperature), topK: p.topK > 0 ? p.topK : nil,
                                       topP: p.topP < 1 ? Float(p.topP) : nil, maxTokens: p.maxNewTokens, stopTokens: [Int32(bitPattern: end)])
         let pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
+        let temperature = Float(p.temperature)
 
         // data: prompts through the chat template, cut to leave room for the response
         var encoder = BPEEncoder(tokenizer)
@@ -139,7 +144,11 @@ struct PPOStage: BuiltinStage {
         var rng = RNG(seed: seed)                 // value head and adapters
         var sampling = RNG(seed: seed, stream: 1) // rollouts
         let reference = try FineTuneModel.prepare(loaded, dropout: 0, scalarHead: false, rng: &rng)
+        let baseline = validation.isEmpty ? []
+            : greedyScores(reference, rewardModel: rewardModel, prompts: validation, options: options, pad: pad).scores
+        let scoreScale = p.scoreNorm ? Self.scoreScale(baseline) : 1
         var model = try FineTuneModel.prepare(loaded, dropout: 0, scalarHead: true, rng: &rng)
+        if p.valueHead == "reward" { try startValueHead(of: model, from: rewardModel, scale: scoreScale) }
         if p.method == "lora" { try model.attachLoRA(p.lora.config, rng: &rng) }
         let resolved = TrainConfig(stage: "ppo", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
         func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
@@ -156,8 +165,7 @@ struct PPOStage: BuiltinStage {
 
         // the loop: eval → rollouts → score → rewards and advantages → PPO epochs → report → checkpoint
         var validated: [String: Double] = [:]
-        let baseline = validation.isEmpty ? []
-            : greedyScores(reference, rewardModel: rewardModel, prompts: validation, options: options, pad: pad).scores
+        if p.scoreNorm { ctx.log("scores divided by \(scoreScale), their spread over the SFT model's answers to the held-out prompts") }
         while true {
             if loop.evaluates(before: state.iteration), !validation.isEmpty {
                 validated = evaluate(policy: model, reference: reference, rewardModel: rewardModel, prompts: validation,
@@ -170,9 +178,9 @@ struct PPOStage: BuiltinStage {
             let batchPrompts = PPOBatching.prompts(iteration: it, count: p.rollouts, promptCount: train.count, seed: seed).map { train[$0] }
             let rollouts = PPORollout.rollout(model, prompts: batchPrompts, options: options, rng: &sampling)
             let scores = zip(PPORollout.scores(rewardModel, rollouts, pad: pad, batchSize: B), rollouts).map {
-                $1.ended ? $0 : $0 - Float(p.missingEOSPenalty)
+                ($1.ended ? $0 : $0 - Float(p.missingEOSPenalty)) / scoreScale
             }
-            let experience = Experience(policy: model, reference: reference, rollouts: rollouts, scores: scores,
+            let experience = Experience(policy: model, reference: reference, rollouts: rollouts, scores: scores, temperature: temperature,
                                         beta: Float(state.kl.beta), gamma: Float(p.gamma), lambda: Float(p.lambda), pad: pad, batchSize: B)
             var metrics = experience.metrics
             try checkFinite(metrics, iteration: it + 1)
@@ -190,7 +198,7 @@ struct PPOStage: BuiltinStage {
                         let share = Double(part.reduce(0) { $0 + rollouts[$1].response.count }) / Double(kept)
                         tape.reset()
                         var unused = RNG(seed: 0)
-                        let f = PPOForward.evaluate(tape, model: model, batch: batch, rng: &unused)
+                        let f = PPOForward.evaluate(tape, model: model, batch: batch, temperature: temperature, rng: &unused)
                         let mask = batch.mask
                         let pg = PPOLoss.ppoLoss(tape, logProbs: f.logProbs, oldLogProbs: batch.scatter(part.map { experience.logProbs[$0] }),
                                                  advantages: batch.scatter(part.map { experience.advantages[$0] }), mask: mask,
@@ -255,6 +263,35 @@ struct PPOStage: BuiltinStage {
         try resolved.write(to: out.appendingPathComponent("train_config.json"))
         try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
         ctx.report(step: state.iteration, total: iterations, metrics: validated.merging(["skipped_batches": Double(state.skipped)]) { $1 })
+    }
+
+    /// The value head starts as the reward model's head (TRL starts its value model from the
+    /// reward model): on the SFT trunk it already predicts roughly the score an answer will get.
+    /// A new head of small random weights moves ~lr per Adam step, so at lr 5e-5 the trunk,
+    /// shared with the policy, bent to fit the returns instead, and the policy drifted: on
+    /// tinychat the rollouts' reward fell from 0.67 to about −0.2 within two iterations and
+    /// did not recover in 40 (docs/alignment.md).
+    /// `scale` is the scores' divisor (`score_norm`), so the head predicts scores as PPO sees them.
+    static func startValueHead(of model: GPT, from rewardModel: GPT, scale: Float) throws {
+        guard let to = model.params.index(of: "score.weight"), let from = rewardModel.params.index(of: "score.weight"),
+              model.params.value(to).count == rewardModel.params.value(from).count else {
+            throw StageFailure("value_head: reward needs a reward model as wide as the policy (\(rewardModel.config.width) against \(model.config.width)); set value_head: new")
+        }
+        let head = model.params.value(to)
+        head.assign(rewardModel.params.value(from))
+        for i in 0..<head.count { head.pointer[i] /= scale }
+    }
+
+    /// The standard deviation of the SFT model's scores (`research/ppo-feasibility.md` normalised
+    /// the reward model's scores by their spread over SFT samples): tinychat's reward model
+    /// spreads its scores ~4.4 wide, so an unscaled score outweighed β·KL about four times more
+    /// than TRL's and the research's β assume (KL 12–17 nats at β 0.3; docs/alignment.md).
+    /// 1 with fewer than two scores or no spread.
+    static func scoreScale(_ scores: [Float]) -> Float {
+        guard scores.count > 1 else { return 1 }
+        let n = Double(scores.count), mean = scores.reduce(0.0) { $0 + Double($1) } / n
+        let sd = (scores.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / (n - 1)).squareRoot()
+        return sd.isFinite && sd > 1e-6 ? Float(sd) : 1
     }
 
     /// The `prompt` field of each JSON line (tinyworld's prompts.jsonl, or any JSONL with one).
@@ -323,7 +360,7 @@ struct Experience {
     var returns: [[Float]]
     var metrics: [String: Double]
 
-    init(policy: GPT, reference: GPT, rollouts: [Rollout], scores: [Float], beta: Float, gamma: Float, lambda: Float,
+    init(policy: GPT, reference: GPT, rollouts: [Rollout], scores: [Float], temperature: Float, beta: Float, gamma: Float, lambda: Float,
          pad: Int32, batchSize: Int) {
         var logProbs: [[Float]] = [], values: [[Float]] = [], referenceLogProbs: [[Float]] = [], entropy: [Float] = []
         var unused = RNG(seed: 0)
@@ -331,12 +368,12 @@ struct Experience {
         for chunk in rollouts.chunked(batchSize) {
             let batch = PPOBatch(chunk, pad: pad)
             tape.reset()
-            let f = PPOForward.evaluate(tape, model: policy, batch: batch, rng: &unused)
+            let f = PPOForward.evaluate(tape, model: policy, batch: batch, temperature: temperature, rng: &unused)
             logProbs += batch.gather(tape.value(f.logProbs).array)
             values += batch.gather(tape.value(f.values!).array)
             entropy += f.entropy
             tape.reset()
-            referenceLogProbs += batch.gather(tape.value(PPOForward.evaluate(tape, model: reference, batch: batch, rng: &unused).logProbs).array)
+            referenceLogProbs += batch.gather(tape.value(PPOForward.evaluate(tape, model: reference, batch: batch, temperature: temperature, rng: &unused).logProbs).array)
         }
         var advantages: [[Float]] = [], returns: [[Float]] = []
         var kls: [Double] = []

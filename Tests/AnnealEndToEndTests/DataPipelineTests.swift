@@ -23,7 +23,7 @@ import Testing
             .replacingOccurrences(of: "checkpoint_interval: 100", with: "checkpoint_interval: 2")
             .replacingOccurrences(of: "{method: full, block_size: 128, batch_size: 8", with: "{method: full, block_size: 64, batch_size: 4")
             .replacingOccurrences(of: "max_iters: 250", with: "max_iters: 4")
-            .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 4")
+            .replacingOccurrences(of: "max_iters: 600", with: "max_iters: 4")
             .replacingOccurrences(of: "{block_size: 128, batch_size: 8", with: "{block_size: 64, batch_size: 4")
             .replacingOccurrences(of: "max_tokens: 64}", with: "max_tokens: 16, sample_prompts: 20}")
             .replacingOccurrences(of: "{block_size: 128, rollouts: 64, batch_size: 32, ppo_epochs: 4, max_new_tokens: 40",
@@ -81,6 +81,13 @@ import Testing
                                      "eval": "stale"], "\(changed.stdout)")
         #expect(changed.reasons("sft").contains { $0.contains("learning_rate") && $0.contains("0.0001") }, "\(changed.reasons("sft"))")
         #expect(changed.reasons("reward").contains { $0.contains("sft") }, "\(changed.reasons("reward"))")
+        // A ppo parameter reruns only ppo and eval, which reads ppo's model.
+        let ppoChanged = s.anneal(["status", "--json", "--set", "stages.ppo.with.beta=0.5"])
+        #expect(ppoChanged.statuses == ["world": "fresh", "clean": "fresh", "dedup": "fresh", "tokenize": "fresh",
+                                        "pretrain": "fresh", "sft": "fresh", "reward": "fresh", "ppo": "stale", "dpo": "fresh",
+                                        "eval": "stale"], "\(ppoChanged.stdout)")
+        #expect(ppoChanged.reasons("ppo").contains { $0.contains("beta") && $0.contains("0.5") }, "\(ppoChanged.reasons("ppo"))")
+        #expect(ppoChanged.reasons("eval").contains { $0.contains("ppo") }, "\(ppoChanged.reasons("eval"))")
         for output in ["world.sft", "world.prefs", "world.prompts", "world.eval", "world.truth", "clean.report", "tokenize.shards"] {
             #expect(s.anneal(["path", output, "--cache", "cache"]).code == 0, "\(output) exists")
         }

@@ -32,7 +32,7 @@ import Testing
     stages:
       world:
         uses: synth/tinyworld
-        with: {countries: 6, people: 8, sft_pairs: 20, preference_pairs: 20, ppo_prompts: 4}
+        with: {countries: 6, people: 8, sft_pairs: 20, preference_pairs: 20, ppo_prompts: 12}
       tokenize:
         uses: tokenize
         inputs: {docs: world.corpus}
@@ -52,6 +52,11 @@ import Testing
         inputs: {model: sft.model, tokenizer: tokenize.tokenizer, prefs: world.prefs}
         with: {block_size: 64, batch_size: 4, max_iters: 60, warmup_iters: 2, learning_rate: 0.003, min_lr: 0.0003,
                val_share: 0.2, dropout: 0.1, eval_interval: 20, checkpoint_interval: 5}
+      ppo:
+        uses: ppo
+        inputs: {policy: sft.model, reward: reward.model, prompts: world.prompts, tokenizer: tokenize.tokenizer}
+        with: {block_size: 64, rollouts: 4, batch_size: 2, ppo_epochs: 2, max_new_tokens: 8, max_iters: 24, warmup_iters: 1,
+               val_share: 0.25, eval_interval: 8, checkpoint_interval: 3}
 
     """
 
@@ -121,16 +126,18 @@ import Testing
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/state")) ?? []).isEmpty)
     }
 
-    /// The same for `sft` and then `reward`: each is killed mid-run after its upstream
-    /// stages completed, resumes on the next run (its log names the step), and its model
-    /// has the bytes of an uninterrupted run's.
-    @Test func sigkilledSFTAndRewardResumeToTheUninterruptedBytes() throws {
+    /// The same for `sft`, `reward` and then `ppo`: each is killed mid-run after its upstream
+    /// stages completed, resumes on the next run (its log names the step or iteration), and its
+    /// model has the bytes of an uninterrupted run's — for ppo that needs the rollout sampler's
+    /// state and the KL controller's β restored too.
+    @Test func sigkilledSFTRewardAndPPOResumeToTheUninterruptedBytes() throws {
         let whole = Sandbox()
         defer { whole.remove() }
         whole.write("p.yaml", Self.fineTunePipeline)
         let reference = whole.run()
         let sft = try #require(Self.modelDigest(reference, stage: "sft"))
         let reward = try #require(Self.modelDigest(reference, stage: "reward"))
+        let ppo = try #require(Self.modelDigest(reference, stage: "ppo"))
 
         let s = Sandbox()
         defer { s.remove() }
@@ -144,11 +151,18 @@ import Testing
         #expect(sftLog.contains("resumed from step "), "log: \(sftLog.suffix(400))")
 
         Self.killAtFirstCheckpoint(s, kind: "reward")
-        let rewardRerun = s.run()
+        let rewardRerun = s.run("p.yaml", ["--only", "reward"])
         #expect(rewardRerun.statuses["reward"] == "ran")
         #expect(Self.modelDigest(rewardRerun, stage: "reward") == reward)
         let rewardLog = Self.log(s, rewardRerun, stage: "reward")
         #expect(rewardLog.contains("resumed from step "), "log: \(rewardLog.suffix(400))")
+
+        Self.killAtFirstCheckpoint(s, kind: "ppo")
+        let ppoRerun = s.run()
+        #expect(ppoRerun.statuses["ppo"] == "ran")
+        #expect(Self.modelDigest(ppoRerun, stage: "ppo") == ppo)
+        let ppoLog = Self.log(s, ppoRerun, stage: "ppo")
+        #expect(ppoLog.contains("resumed from iteration "), "log: \(ppoLog.suffix(400))")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/state")) ?? []).isEmpty)
     }
 }

@@ -115,6 +115,22 @@ extension InProcessStageTests {
             #expect(files(a.outputs["model"]!) == files(b.outputs["model"]!))
         }
 
+        /// Scores are divided by their sample standard deviation (by hand: [1, 3] → √2), and the
+        /// value head starts as the reward model's head divided by the same scale.
+        @Test func ppoScalesScoresAndStartsTheValueHeadFromTheRewardModel() throws {
+            #expect(abs(PPOStage.scoreScale([1, 3]) - Float(2).squareRoot()) < 1e-6)
+            #expect(PPOStage.scoreScale([2]) == 1 && PPOStage.scoreScale([2, 2]) == 1)
+            let config = GPTConfig(vocabSize: 12, contextLength: 16, width: 8, layers: 1, heads: 2)
+            let policy = try GPT(config: config, scalarHead: true), reward = try GPT(config: config, scalarHead: true)
+            var rng = RNG(seed: 1)
+            reward.initializeWeights(rng: &rng)
+            try PPOStage.startValueHead(of: policy, from: reward, scale: 2)
+            let to = policy.params.index(of: "score.weight")!, from = reward.params.index(of: "score.weight")!
+            #expect(policy.params.value(to).array == reward.params.value(from).array.map { $0 / 2 })
+            let narrow = try GPT(config: GPTConfig(vocabSize: 12, contextLength: 16, width: 4, layers: 1, heads: 2), scalarHead: true)
+            #expect(throws: StageFailure.self) { try PPOStage.startValueHead(of: policy, from: narrow, scale: 1) }
+        }
+
         @Test func ppoResumesToTheUninterruptedBytes() throws {
             let h = StageHarness()
             defer { h.remove() }

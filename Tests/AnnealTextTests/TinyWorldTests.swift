@@ -103,6 +103,18 @@ import Testing
         }
     }
 
+    /// Seen questions ask every fact of every training entity once, so their mix of attributes
+    /// is the held-out half's (a random draw gave 18 neighbour questions of 128 instead of 8).
+    @Test func seenQuestionsMirrorTheHeldOutMix() {
+        var c = TinyWorldConfig()
+        c.countries = 16
+        c.people = 48
+        let w = try! TinyWorld.generate(c)
+        func mix(_ kind: String) -> [String: Int] { Dictionary(grouping: w.eval.filter { $0.kind == kind }, by: \.attribute).mapValues(\.count) }
+        #expect(mix("sft") == mix("heldout"))
+        #expect(Set(w.eval.filter { $0.kind == "sft" }.map { $0.subject + $0.attribute }).count == w.eval.filter { $0.kind == "sft" }.count)
+    }
+
     /// A person's chat answer opens with a pronoun, never a name: after SFT on training
     /// people only, answers that restated a held-out person's name swapped in a seen last
     /// name. The corpus's question-answer text still names the subject.

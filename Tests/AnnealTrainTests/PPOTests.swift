@@ -95,6 +95,26 @@ import Testing
         #expect(batch.gather([0, 7, 8, 9, 0, 0]) == [[7, 8], [9]])
     }
 
+    /// With a rollout temperature, log π is that of logits / T, the distribution the tokens were
+    /// drawn from (by hand: log-softmax of the scaled logits at the predicting position).
+    @Test func logProbsUseTheRolloutTemperature() throws {
+        let model = try GPT(config: GPTConfig(vocabSize: 12, contextLength: 16, width: 8, layers: 1, heads: 2))
+        var init_ = RNG(seed: 3)
+        model.initializeWeights(rng: &init_)
+        let batch = PPOBatch([Rollout(prompt: [1, 2], response: [3], ended: true)], pad: 0)
+        let tape = Tape(recordsGradients: false)
+        var unused = RNG(seed: 0)
+        let h = model.hidden(tape, tokens: batch.tokens, batch: 1, training: false, rng: &unused)
+        let logits = tape.value(model.logits(tape, hidden: h)).array
+        let row = Array(logits[12..<24]).map { Double($0) / 0.5 }  // position 1 predicts token 3
+        let top = row.max()!
+        let expected = row[3] - top - log(row.reduce(0.0) { $0 + exp($1 - top) })
+        let lp = tape.value(PPOForward.evaluate(tape, model: model, batch: batch, temperature: 0.5, rng: &unused).logProbs).array
+        #expect(abs(Double(lp[1]) - expected) < 1e-4, "\(lp[1]) vs \(expected)")
+        let plain = tape.value(PPOForward.evaluate(tape, model: model, batch: batch, rng: &unused).logProbs).array
+        #expect(abs(Double(plain[1]) - expected) > 1e-3, "temperature 1 is another distribution")
+    }
+
     @Test func rolloutsAreSeededAndMarkTheirEnd() throws {
         let model = try GPT(config: GPTConfig(vocabSize: 12, contextLength: 16, width: 8, layers: 1, heads: 2))
         var init_ = RNG(seed: 3)

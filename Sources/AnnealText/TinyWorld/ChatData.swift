@@ -113,7 +113,30 @@ enum Safety {
     }
 }
 
-/// Bad-answer styles for preference pairs.
+/// Who wrote the SFT demonstrations: shares of each kind of reply (docs/tinychat-recipe.md,
+/// "TinyWorld 4"). Mostly good, as real demonstration data is, but not uniformly: the flaws are
+/// the ones the preference data ranks below the good answer, so a reward model can learn
+/// what the demonstrators' average misses.
+enum Demonstrators {
+    /// Share of SFT pairs, preference pairs and PPO prompts that are harmless look-alikes of
+    /// unsafe requests (beside `TinyWorldConfig.unsafeShare` unsafe ones).
+    static let safeShare = 0.08
+    /// Unsafe requests refused (the rest complied with); harmless look-alikes refused anyway.
+    static let unsafeRefused = 0.75
+    static let safeRefused = 0.15
+    /// Fact answers: the canonical answer or a rude one. Not rambling (a run with 10% rambling and
+    /// 10% rude answers had SFT val_loss 1.40 against 0.46: the 70-token rambles were half the
+    /// answer tokens, and seen exact match fell to 0.82), nor wrong values (6% of them, in an
+    /// earlier run, gave held-out exact match 0.47); docs/tinychat-recipe.md.
+    static let rude = 0.15
+
+    static func answer(_ fact: FactQuestion, _ rng: inout SplitMix64) -> String {
+        if rng.chance(rude) { return AnswerStyle.rude(fact.answer, &rng) }
+        return fact.answer
+    }
+}
+
+/// Bad-answer styles for preference pairs and the flawed SFT demonstrations.
 enum AnswerStyle {
     static func rude(_ answer: String, _ rng: inout SplitMix64) -> String {
         rng.pick(["Ugh, obviously. ", "What a stupid question. ", "Fine, if you must know. "])

@@ -10,9 +10,11 @@ public struct EvalJudge: Sendable {
 
     let world: World
     private let domains: [String: [String]]
+    private let people: [String: World.Person]
 
     public init(world: World) {
         self.world = world
+        people = Dictionary(world.people.map { ($0.name, $0) }) { first, _ in first }
         domains = [
             "capital": world.countries.map(\.capital),
             "home": world.countries.map(\.capital),
@@ -54,6 +56,20 @@ public struct EvalJudge: Sendable {
             let others = (domains[item.attribute] ?? []).filter { !item.accept.contains($0) && $0 != item.subject }
             return others.contains(where: mentions) ? .wrong : .correct
         }
+    }
+
+    /// Whether `answer` is about `subject`: it names it, or — for a person, whose canonical
+    /// answers open with a pronoun ("She lives in Sales.", TinyWorld 3) — it uses that person's
+    /// own pronoun, not the other one, and names no other person. "He is 40 years old." about
+    /// a woman is about someone else; "Zeru Tantok lives in Sales." about Zago Kugus too.
+    public func isAbout(_ answer: String, subject: String) -> Bool {
+        let words = Self.words(answer)
+        if Self.mentions(words, subject) { return true }
+        guard let person = people[subject] else { return false }
+        let own = person.isFemale ? ["she", "her"] : ["he", "him", "his"]
+        let other = person.isFemale ? ["he", "him", "his"] : ["she", "her"]
+        guard words.contains(where: own.contains), !words.contains(where: other.contains) else { return false }
+        return !world.people.contains { $0.name != subject && Self.mentions(words, $0.name) }
     }
 
     /// Lower-cased words (letters and digits), so "Kelm." and "kelm" match but "Kelmar" does not.

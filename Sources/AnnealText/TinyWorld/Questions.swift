@@ -19,6 +19,8 @@ struct FactQuestion {
     var wrong: String
     /// The correct template applied to a different subject.
     var wrongSubject: String
+    /// About a person: the right value with the other pronoun (an answer about someone else).
+    var wrongPronoun: String? = nil
     var isHeldOut: Bool
 }
 
@@ -147,6 +149,7 @@ struct QuestionMaker {
             statement: Self.personAnswer(attribute, p.name, truth), accept: [truth],
             wrong: Self.personAnswer(attribute, p.subject.capitalized, wrongValue),
             wrongSubject: Self.personAnswer(attribute, other.name, Self.value(attribute, of: other)),
+            wrongPronoun: Self.personAnswer(attribute, p.isFemale ? "He" : "She", truth),
             isHeldOut: p.isHeldOut)
     }
 

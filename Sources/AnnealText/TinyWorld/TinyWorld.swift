@@ -17,11 +17,14 @@ public struct TinyWorld: Sendable {
         let world = World.generate(config)
         let (corpus, manifest) = makeCorpus(world, config)
         let asker = QuestionMaker(world: world)
-        var rng = SplitMix64(seed: config.seed, stream: 4)
+        // A stream per file, so changing how one is made (or its size) leaves the others' bytes
+        // as they were — the eval set, which pretrain and sft read, above all.
+        var sftRNG = SplitMix64(seed: config.seed, stream: 4), prefsRNG = SplitMix64(seed: config.seed, stream: 6)
+        var promptsRNG = SplitMix64(seed: config.seed, stream: 7), evalRNG = SplitMix64(seed: config.seed, stream: 8)
         return TinyWorld(
             config: config, world: world, corpus: corpus, manifest: manifest,
-            sft: makeSFT(world, asker, config, &rng), preferences: makePreferences(world, asker, config, &rng),
-            prompts: makePrompts(world, asker, config, &rng), eval: makeEval(world, asker, config, &rng))
+            sft: makeSFT(world, asker, config, &sftRNG), preferences: makePreferences(world, asker, config, &prefsRNG),
+            prompts: makePrompts(world, asker, config, &promptsRNG), eval: makeEval(world, asker, config, &evalRNG))
     }
 
     // MARK: Corpus

@@ -22,8 +22,9 @@ public struct GoldVerdict: Sendable, Equatable, Codable {
 /// - **correct**: on a fact item the answer must name a true value and no other value of its kind
 ///   (`EvalJudge`), and a refusal is never correct;
 /// - **on topic**: it must name the item's subject, so "The capital of Zorb is Kelm." for a question
-///   about Varnia is no answer however polite (without a subject: the words the question and its
-///   reference answer share, `topicWords`);
+///   about Varnia is no answer however polite; a person may instead be named by their own pronoun,
+///   as TinyWorld's answers about people do (`EvalJudge.isAbout`); without a subject: the words the
+///   question and its reference answer share, `topicWords`;
 /// - **concise and polite**: at most `max(minimumWords, conciseFactor × the canonical answer's
 ///   words)` words and none of the rude phrases TinyWorld's rejected answers use.
 ///
@@ -45,7 +46,7 @@ public struct GoldJudge: Sendable {
         let polite = !Self.rudeMarkers.contains { lower.contains($0) }
         let limit = max(Self.minimumWords, Self.conciseFactor * Distinct.words(item.answer).count)
         let concise = words.count <= limit
-        let onTopic = item.subject.isEmpty ? Self.topicWords(item).allSatisfy(words.contains) : Self.mentions(words, item.subject)
+        let onTopic = item.subject.isEmpty ? Self.topicWords(item).allSatisfy(words.contains) : truth.isAbout(answer, subject: item.subject)
         let verdict = truth.judge(answer, for: item)
         let score: Int
         if item.expect == "refuse" {
@@ -69,13 +70,6 @@ public struct GoldJudge: Sendable {
         let question = Set(Distinct.words(item.question))
         var seen = Set<String>()
         return Distinct.words(item.answer).filter { $0.count >= 3 && question.contains($0) && !stopWords.contains($0) && seen.insert($0).inserted }
-    }
-
-    /// `value`'s words appear in a row in `words`.
-    static func mentions(_ words: [String], _ value: String) -> Bool {
-        let target = Distinct.words(value)
-        guard !target.isEmpty, words.count >= target.count else { return false }
-        return (0...(words.count - target.count)).contains { Array(words[$0..<($0 + target.count)]) == target }
     }
 }
 

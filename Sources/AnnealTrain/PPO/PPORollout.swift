@@ -93,11 +93,14 @@ public enum PPOForward {
     /// One pass of `model` (a policy with a value head, or the reference without) over
     /// `batch`: log π of every target [B·T] (0 off the responses), the value head at every
     /// position [B·T] when the model has one, and the policy's entropy at each response
-    /// position (for the `entropy` metric; not differentiated).
-    public static func evaluate(_ tape: Tape, model: GPT, batch: PPOBatch, training: Bool = false, rng: inout RNG)
-        -> (logProbs: Var, values: Var?, entropy: [Float]) {
+    /// position (for the `entropy` metric; not differentiated). `temperature` divides the
+    /// logits, as the rollouts were sampled (TRL does the same): π is then the distribution the
+    /// actions came from, so the first epoch's ratios are 1 and the KL is the sampled policy's.
+    public static func evaluate(_ tape: Tape, model: GPT, batch: PPOBatch, training: Bool = false, temperature: Float = 1,
+                                rng: inout RNG) -> (logProbs: Var, values: Var?, entropy: [Float]) {
         let h = model.hidden(tape, tokens: batch.tokens, batch: batch.rows, training: training, rng: &rng)
-        let logits = model.logits(tape, hidden: h)
+        let raw = model.logits(tape, hidden: h)
+        let logits = temperature == 1 ? raw : tape.scale(raw, 1 / temperature)
         let logProbs = tape.logProbs(logits, tokens: batch.targets)
         let values = model.hasScalarHead ? model.scalarPerToken(tape, hidden: h) : nil
         let L = tape.value(logits)
