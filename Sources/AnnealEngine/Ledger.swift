@@ -16,7 +16,8 @@ public final class Ledger: Sendable {
         // syncs at checkpoints), so the two rows a stage writes cost no disk flush each. A killed
         // process loses nothing committed; a power cut may lose the last rows, never the
         // database's consistency. The cache's own durability (objects, action entries) does not
-        // rest on the ledger.
+        // rest on the ledger; the one row gc relies on, a run's end, is written durably
+        // (`finishRun`).
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -85,11 +86,21 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The run's last commit is durable (`synchronous = FULL` for it: the log is synced, with
+    /// every row before it): `gc` keeps what recent runs and recorded lockfiles used, from these
+    /// rows, so a power cut after a run must not make gc forget that run's results.
     public func finishRun(id: String, status: String, lockfile: String?) throws(StoreError) {
-        try write { db in
-            try db.execute(sql: "UPDATE runs SET finished = ?, status = ?, lockfile = ? WHERE id = ?",
-                           arguments: [Date().timeIntervalSince1970, status, lockfile, id])
-        }
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                try db.inTransaction {
+                    try db.execute(sql: "UPDATE runs SET finished = ?, status = ?, lockfile = ? WHERE id = ?",
+                                   arguments: [Date().timeIntervalSince1970, status, lockfile, id])
+                    return .commit
+                }
+            }
+        } catch { throw .ledger("\(error)") }
     }
 
     /// Marks runs (and their executions) still `running` as `interrupted`. Called with the

@@ -8,6 +8,12 @@ import Foundation
 /// at the same action key reads. So the runner records every group it starts next to the
 /// stage's scratch (`tmp/PID-STAGE-N.group`), and the next writer of the cache, finding that
 /// runner dead, ends the group before it starts anything.
+///
+/// Ending the wrong processes is worse than leaving some running, so a record is acted on only
+/// where it can be verified (Linux's /proc): same boot; a live leader must be the recorded
+/// process (same start time) and then its whole group goes; with the leader gone, only members
+/// whose environment names the stage's scratch directory are ended, one by one — a group id
+/// outlives its leader, and after the group ends, a later unrelated group may get the number.
 enum LeftoverGroups {
     static let suffix = ".group"
     /// Grace between SIGTERM and SIGKILL for a stage's processes.
@@ -15,7 +21,7 @@ enum LeftoverGroups {
 
     /// Records the group led by `pid` (a stage of `stage`) for the scratch directory `scratch`.
     static func record(pid: pid_t, stage: String, scratch: String) {
-        let text = "\(pid) \(startTime(of: pid) ?? 0) \(stage)\n"
+        let text = "\(pid) \(startTime(of: pid) ?? 0) \(bootID) \(stage)\n"
         let path = scratch + suffix
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }  // best effort: without it, only this safety net is lost
@@ -26,79 +32,136 @@ enum LeftoverGroups {
 
     static func forget(scratch: String) { unlink(scratch + suffix) }
 
-    /// Ends the group a record names if any of it is still alive; returns a note for the user,
-    /// or nil when there was nothing to end. The record comes from the cache, so it is not
-    /// trusted: it must be ours, name a real group (never 0, 1 or our own), and a leader still
-    /// alive must be the process recorded (same start time), not a later one that reused its pid.
-    /// A leader that died while others of its group live on cannot have had its pid reused: the
-    /// kernel does not hand out a pid that is still a process group's id.
+    /// Ends what is left of the group a record names; returns a note for the user, or nil when
+    /// there was nothing (verifiably) to end. The record comes from the cache, so it is not
+    /// trusted: it must be ours and name a real group (never 0, 1 or our own).
     static func end(record path: String) -> String? {
+        #if os(Linux)
         var st = stat()
         guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(), st.st_size < 4096,
               let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        let fields = text.split(separator: " ", maxSplits: 2)
-        guard fields.count == 3, let group = pid_t(fields[0]), group > 1, group != getpgrp(), group != getpid(),
-              let started = UInt64(fields[1]) else { return nil }
-        let stage = fields[2].trimmingCharacters(in: .newlines)
-        if let now = startTime(of: group), now != started { return nil }
-        guard isAlive(group) else { return nil }
-        kill(-group, SIGTERM)
-        kill(-group, SIGCONT)  // a stopped member acts on SIGTERM only once it runs
+        let fields = text.split(separator: " ", maxSplits: 3)
+        guard fields.count == 4, let group = pid_t(fields[0]), group > 1, group != getpgrp(), group != getpid(),
+              let started = UInt64(fields[1]), started > 0, fields[2] == bootID, !bootID.isEmpty else { return nil }
+        let stage = fields[3].trimmingCharacters(in: .newlines)
+        let targets: Targets
+        if let now = startTime(of: group) {
+            guard now == started else { return nil }  // the pid is another process's now
+            targets = .group(group)
+        } else {
+            let scratch = Array(String(path.dropLast(suffix.count)).utf8)
+            let verified = members(ofGroup: group).filter { environment(of: $0).contains(scratch) }
+            guard !verified.isEmpty else { return nil }
+            targets = .processes(verified)
+        }
+        guard targets.anyAlive else { return nil }
+        targets.send(SIGTERM)
+        targets.send(SIGCONT)  // a stopped member acts on SIGTERM only once it runs
         var how = "SIGTERM"
-        if !waitForEnd(of: group, seconds: terminationGrace) {
-            kill(-group, SIGKILL)
+        if !targets.waitForEnd(seconds: terminationGrace) {
+            targets.send(SIGKILL)
             how = "SIGKILL"
-            _ = waitForEnd(of: group, seconds: 10)
+            _ = targets.waitForEnd(seconds: 10)
         }
         return "ended the processes of stage '\(stage)' (process group \(group), \(how)) that a killed anneal run left running"
+        #else
+        return nil  // nothing to verify a record against
+        #endif
+    }
+
+    private enum Targets {
+        case group(pid_t)
+        case processes([pid_t])
+
+        var anyAlive: Bool {
+            switch self {
+            case .group(let g): LeftoverGroups.isAlive(g)
+            case .processes(let pids): pids.contains { LeftoverGroups.startTime(of: $0) != nil && !LeftoverGroups.isZombie($0) }
+            }
+        }
+
+        func send(_ signal: Int32) {
+            switch self {
+            case .group(let g): kill(-g, signal)
+            case .processes(let pids): pids.forEach { kill($0, signal) }
+            }
+        }
+
+        func waitForEnd(seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while anyAlive {
+                guard Date() < deadline else { return false }
+                usleep(20_000)
+            }
+            return true
+        }
     }
 
     static func isAlive(_ group: pid_t) -> Bool {
         guard kill(-group, 0) == 0 || errno == EPERM else { return false }
         #if os(Linux)
-        return liveMembers(ofGroup: group)
+        return !members(ofGroup: group).isEmpty
         #else
         return true
         #endif
     }
 
-    /// Whether `/proc` lists a process of group `group` that is not a zombie.
-    static func liveMembers(ofGroup group: pid_t) -> Bool {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+    static func liveMembers(ofGroup group: pid_t) -> Bool { !members(ofGroup: group).isEmpty }
+
+    /// The processes of group `group` that `/proc` lists and that are not zombies. Zombies do
+    /// not count: they are done, and in a container whose init never reaps, orphans stay
+    /// zombies forever.
+    static func members(ofGroup group: pid_t) -> [pid_t] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var out: [pid_t] = []
         for name in names where name.first?.isNumber == true {
-            // "PID (COMM) STATE PPID PGRP …"; COMM may hold spaces and parentheses.
-            guard let text = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let close = text.lastIndex(of: ")") else { continue }
-            let fields = text[text.index(after: close)...].split(separator: " ")
-            if fields.count > 2, fields[2] == "\(group)", fields[0] != "Z" { return true }
+            guard let fields = statFields(name), fields.count > 2, fields[2] == "\(group)", fields[0] != "Z",
+                  let pid = pid_t(name) else { continue }
+            out.append(pid)
         }
-        return false
+        return out
     }
 
-    private static func waitForEnd(of group: pid_t, seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while isAlive(group) {
-            guard Date() < deadline else { return false }
-            usleep(20_000)
-        }
-        return true
-    }
+    static func isZombie(_ pid: pid_t) -> Bool { statFields("\(pid)")?.first == "Z" }
 
-    /// The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or nil
-    /// when it does not exist (or on systems without /proc, where 0 is recorded and any live
-    /// leader is taken to be the recorded one).
-    static func startTime(of pid: pid_t) -> UInt64? {
-        #if os(Linux)
-        // "PID (COMM) STATE PPID PGRP SESSION TTY TPGID FLAGS MINFLT CMINFLT MAJFLT CMAJFLT UTIME
-        // STIME CUTIME CSTIME PRIORITY NICE THREADS ITREALVALUE STARTTIME …"; COMM may hold
-        // spaces and parentheses, so fields are counted from the last ')'.
+    /// /proc/PID/stat's fields after the command name: "STATE PPID PGRP SESSION TTY TPGID FLAGS
+    /// MINFLT CMINFLT MAJFLT CMAJFLT UTIME STIME CUTIME CSTIME PRIORITY NICE THREADS ITREALVALUE
+    /// STARTTIME …"; the name may hold spaces and parentheses, so fields count from the last ')'.
+    private static func statFields(_ pid: String) -> [Substring]? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 19 else { return nil }
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+
+    /// The process's start time in clock ticks since boot, or nil when it does not exist (or
+    /// on systems without /proc, where 0 is recorded and records are never acted on).
+    static func startTime(of pid: pid_t) -> UInt64? {
+        #if os(Linux)
+        guard let fields = statFields("\(pid)"), fields.count > 19 else { return nil }
         return UInt64(fields[19])
         #else
         return kill(pid, 0) == 0 || errno == EPERM ? 0 : nil
         #endif
+    }
+
+    /// This boot's id: start times count from boot, so a record from before a reboot (a power
+    /// cut killed the runner) names processes that no longer exist, whatever now has their pids.
+    static let bootID: String = {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines).filter { !$0.isWhitespace } ?? ""
+    }()
+
+    /// The process's environment as NUL-separated bytes (empty when unreadable).
+    private static func environment(of pid: pid_t) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [] }
+        return [UInt8](data)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs in these bytes.
+    fileprivate func contains(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        return (0...(count - needle.count)).contains { i in self[i..<(i + needle.count)].elementsEqual(needle) }
     }
 }

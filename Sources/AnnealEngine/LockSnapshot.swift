@@ -6,26 +6,45 @@ import Foundation
 /// write with these and parses nothing (a YAML parse of a 1,000-stage lock was an eighth of it).
 public final class LockSnapshot: @unchecked Sendable {
     public let path: String
-    /// Nil when there is no lockfile.
+    /// Nil when there is no lockfile, or it could not be read (`readError`).
     let bytes: [UInt8]?
+    /// Why a lockfile that exists could not be read (permissions, not a file, an I/O error):
+    /// never mistaken for "no lockfile".
+    let readError: StoreError?
     private let lock = NSLock()
     private var parsed: Lockfile??
     private let unreadable: @Sendable (StoreError) -> Void
 
-    /// Reads `path`. A lockfile that does not parse is treated as absent when first needed,
-    /// after `unreadable` was told why (a run rewrites it).
+    /// Reads `path`. A lockfile that cannot be read or does not parse is treated as absent
+    /// when first needed, after `unreadable` was told why (a run rewrites it).
     public init(path: String, unreadable: @escaping @Sendable (StoreError) -> Void) {
         self.path = path
-        bytes = FileManager.default.contents(atPath: path).map { Array($0) }
+        (bytes, readError) = Self.read(path)
         self.unreadable = unreadable
     }
 
     /// An already parsed lockfile (`repro` reads its own, `--locked` verifies the keys first).
     public init(path: String, parsed: Lockfile?) {
         self.path = path
-        bytes = FileManager.default.contents(atPath: path).map { Array($0) }
+        (bytes, readError) = Self.read(path)
         self.parsed = .some(parsed)
         unreadable = { _ in }
+    }
+
+    /// The file's bytes; nil and no error when it does not exist.
+    static func read(_ path: String) -> ([UInt8]?, StoreError?) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            let code = errno
+            return code == ENOENT ? (nil, nil) : (nil, .system(code, "cannot read the lockfile \(path)"))
+        }
+        close(fd)
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            return (nil, .io("cannot read the lockfile \(path): it is not a regular file"))
+        }
+        guard let bytes = readFileBytes(path) else { return (nil, .system(errno, "cannot read the lockfile \(path)")) }
+        return (bytes, nil)
     }
 
     public var exists: Bool { bytes != nil }
@@ -36,6 +55,7 @@ public final class LockSnapshot: @unchecked Sendable {
         defer { lock.unlock() }
         if let parsed { return parsed }
         var result: Lockfile?
+        if let readError { unreadable(readError) }
         if let bytes {
             do { result = try Lockfile.parse(bytes, path: path, verifyKeys: false) } catch { unreadable(error) }
         }
@@ -45,6 +65,7 @@ public final class LockSnapshot: @unchecked Sendable {
 
     /// Parses now, failing on any problem (`--locked` refuses to run on a lock it cannot trust).
     public func verified() throws(StoreError) -> Lockfile? {
+        if let readError { throw readError }
         guard let bytes else { return nil }
         let lock = try Lockfile.parse(bytes, path: path, verifyKeys: true)
         self.lock.lock()

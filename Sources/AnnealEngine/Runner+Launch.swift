@@ -45,8 +45,11 @@ extension Runner {
                     outputDirs[o] = "\(scratch)/out/\(o)"
                     try FileManager.default.createDirectory(atPath: outputDirs[o]!, withIntermediateDirectories: true)
                 }
+                // Local scratch dies with the runner, so its files need no flush; a Slurm job's
+                // directory outlives it (a queued job reads them after a power cut), so they do.
+                let scratchOutlivesRunner = !executor.holdsLocalCores
                 let paramsPath = "\(scratch)/params.json"
-                try writeAtomically(stage.params.prettyJSON, to: paramsPath, durable: false)
+                try writeAtomically(stage.params.prettyJSON, to: paramsPath, durable: scratchOutlivesRunner)
                 // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
                 let logDir = "\(project.store.logsDir)/\(runID)"
                 try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
@@ -62,7 +65,7 @@ extension Runner {
                     // Linux refuses to start a process with one environment string past 128 KiB
                     // (a join of a thousand inputs); such a map goes in a file beside params.json.
                     let file = "\(scratch)/\(name.dropFirst("ANNEAL_".count).lowercased()).json"
-                    try writeAtomically(json, to: file, durable: false)
+                    try writeAtomically(json, to: file, durable: scratchOutlivesRunner)
                     env[name] = nil
                     env[name + "_FILE"] = file
                 }

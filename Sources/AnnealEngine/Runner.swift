@@ -101,10 +101,12 @@ public final class Runner: @unchecked Sendable {
         func writeLock() {
             let encoded = Array(Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
                                          name: project.spec.name, stages: lockStages(), overrides: project.overrides).encodedBytes())
-            guard encoded != lockBytes else { return }
+            // Unchanged, and still on disk as this run knows it: a lockfile deleted or replaced
+            // during the run (a `git checkout`, a run that held the cache lock first) is written.
+            if encoded == lockBytes, readFileBytes(project.lockPath) == encoded { return }
             // About to replace the file the run started from: parsed first, so that one which
             // cannot be read is reported (`LockSnapshot`), as it is when a stage needs it.
-            if lockBytes != nil, lockBytes == lockSnapshot.bytes { _ = lock }
+            if lockBytes == lockSnapshot.bytes { _ = lock }
             do { try writeAtomically(encoded, to: project.lockPath) } catch {
                 reporter.report(.waiting("warning: \(error.description)"))
                 return

@@ -68,6 +68,7 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
     func makeScratch(stage: String, key: String) throws(StoreError) -> String {
         let dir = directory(key: key, stage: stage)
         claimedLock.withLock { _ = claimed.insert(Self.directoryName(key: key, stage: stage)) }
+        cancelStale(stage: stage, except: key)
         // What an attempt at this key left and `adopt` did not take: a failed or lost job.
         if let old = SlurmJobRecord.read(dir) {
             let ids = old.job.map { [$0] }
@@ -81,13 +82,41 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         return dir
     }
 
+    /// Notes of jobs cancelled while the run went on, for `sweep` to hand back.
+    private var earlyNotes: [String] = []
+
+    /// Cancels what a killed run left for `stage` under another key, as this run starts the
+    /// stage afresh: a stage has one key per run, so those jobs can never be adopted, and
+    /// waiting for the end of the run to cancel them could deadlock a small cluster — the new
+    /// job pending behind the old one, which only the end of the run would cancel.
+    private func cancelStale(stage: String, except key: String) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: jobsDir)) ?? []).filter { name in
+            guard Self.isDirectoryName(name), name != Self.directoryName(key: key, stage: stage) else { return false }
+            return name.split(separator: "-", maxSplits: 1).last.map(String.init) == stage
+        }
+        guard !names.isEmpty else { return }
+        let live = Dictionary(((try? client.queue()) ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in names where !claimedLock.withLock({ claimed.contains(name) }) {
+            let dir = "\(jobsDir)/\(name)"
+            if let r = SlurmJobRecord.read(dir),
+               let info = r.job.flatMap({ live[$0] }) ?? live.values.first(where: { $0.comment.hasSuffix(",token=\(r.token)") }),
+               !info.isTerminal, info.comment.hasSuffix(",token=\(r.token)") {
+                client.cancel([info.id])
+                claimedLock.withLock {
+                    earlyNotes.append("cancelled Slurm job \(info.id) (stage '\(r.stage)' of an earlier, killed run; its key is not this run's)")
+                }
+            }
+            ContentStore.removeTree(dir)
+        }
+    }
+
     /// Cancels the jobs of job directories no stage of this run claimed, and removes those
     /// directories: what a killed run left for keys this run no longer has. Returns a note
     /// per cancelled job.
     func sweep() -> [String] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: jobsDir)) ?? []).filter(Self.isDirectoryName)
-        let left = claimedLock.withLock { names.filter { !claimed.contains($0) } }
-        guard !left.isEmpty else { return [] }
+        let (left, early) = claimedLock.withLock { (names.filter { !claimed.contains($0) }, earlyNotes) }
+        guard !left.isEmpty else { return early }
         let live = Dictionary(((try? client.queue()) ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var notes: [String] = []
         var cancelled: [Int] = []
@@ -106,7 +135,7 @@ final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             ContentStore.removeTree(dir)
         }
         waitUntilEnded(cancelled)
-        return notes
+        return early + notes
     }
 
     /// Waits (up to 10 s) until Slurm lists `ids` as ended: `scancel` only asks, and a job

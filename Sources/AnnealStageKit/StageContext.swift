@@ -93,9 +93,13 @@ public struct StageContext: Sendable {
         if tasks > 1 {
             // The launcher keeps no descriptor but 0-2 open in the tasks: the leader writes to
             // the FIFO `anneal exec-tasks` relays to the runner; the others report nothing.
+            // Non-blocking open: with no relay reading (it was killed, or this task runs on
+            // another node) a blocking one would wait forever, and every task with it.
             progressFD = rank == 0 ? environment["ANNEAL_PROGRESS_PATH"].flatMap { path in
-                let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-                return fd >= 0 ? fd : nil
+                let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK)
+                guard fd >= 0 else { return nil }
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+                return fd
             } : nil
         }
         var context = StageContext(stage: environment["ANNEAL_STAGE"] ?? "", inputs: try paths("ANNEAL_INPUTS"),

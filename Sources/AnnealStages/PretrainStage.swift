@@ -60,8 +60,10 @@ struct PretrainStage: BuiltinStage {
         let plan = p.optimizer.plan(iterations: p.optimizer.maxIters, maxTokens: p.maxTokens, tokensPerStep: B * T * accumulation)
         let resolved = TrainConfig(stage: "pretrain", seed: ctx.seed, params: ParameterRecord(p), model: config, iterations: plan.iterations)
         // tasks: N > 1 — each task computes its share of every batch; MPI sums the gradients.
+        // MPI ends in the runtime (`StageCatalogue.execute`): finished once run returns, aborted
+        // for every task if it throws — a task failing alone must not wait in MPI_Finalize while
+        // the others wait in their next all-reduce.
         let dp = try DataParallel.join(tasks: ctx.tasks)
-        defer { dp.finish() }
         if let problem = dp.problem(batch: B, name: "batch_size") { throw StageFailure(problem) }
         if dp.tasks > 1, p.dropout > 0 {
             throw StageFailure("dropout \(p.dropout) with \(dp.tasks) tasks: each task would draw its own masks, so the run would not follow the one-task curve; use dropout: 0 or tasks: 1")

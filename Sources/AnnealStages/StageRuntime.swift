@@ -78,6 +78,7 @@ public enum StageCatalogue {
         }
         do {
             try run(stage, try StageContext.fromEnvironment())
+            DataParallel.finishJoined()
             return 0
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))

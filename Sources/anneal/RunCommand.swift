@@ -37,7 +37,14 @@ struct Run: ParsableCommand {
             throw UsageError("no stage '\(name)' in \(pipeline.file)" + (project.spec.stages.map(\.name).closest(to: name).map { "; did you mean '\($0)'?" } ?? ""))
         }
         if dryRun { return try Status.show(project, json: json, dryRun: true, only: only.isEmpty ? nil : Set(only), force: Set(force)) }
-        // Parsed only if a stage runs (its reasons) or --locked asks: a no-op compares bytes.
+        try store.prepare()
+        let reporter = ConsoleReporter()
+        let cacheLock = CacheLock()
+        try cacheLock.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
+        defer { cacheLock.release() }
+        for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
+        // Read under the cache lock (a run that held it first may have just rewritten it);
+        // parsed only if a stage runs (its reasons) or --locked asks: a no-op compares bytes.
         let snapshot = LockSnapshot(path: project.lockPath) { printError("warning: ignoring the unreadable lockfile: \($0)") }
         let lock = locked ? try snapshot.verified() : nil
         if locked, lock == nil {
@@ -49,12 +56,6 @@ struct Run: ParsableCommand {
                        + (lock.overrides.isEmpty ? "no --set" : lock.overrides.map { "--set \($0)" }.joined(separator: " "))
                        + "; this run has " + (pipeline.overrides.isEmpty ? "none" : pipeline.overrides.map { "--set \($0)" }.joined(separator: " ")))
         }
-        try store.prepare()
-        let reporter = ConsoleReporter()
-        let cacheLock = CacheLock()
-        try cacheLock.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
-        defer { cacheLock.release() }
-        for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
         let ledger = try Ledger(path: store.ledgerPath)
         try ledger.markAbandonedRuns()
         var options = RunOptions(jobs: jobs)

@@ -193,4 +193,32 @@ import Testing
               let close = stat.lastIndex(of: ")") else { return false }
         return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
+
+    /// A lockfile removed while the run goes on (a `git checkout`, a stage that cleans up) is
+    /// written again at the end, even when its contents did not change.
+    @Test func aLockfileDeletedDuringTheRunIsWrittenAgain() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: gone\nstages:\n  a:\n    run: sh -c 'rm -f p.lock; echo 1 > ${outputs.o}/v'\n    outputs: [o]\n")
+        s.run()
+        let first = try #require(s.read("p.lock"))
+        let again = s.run("p.yaml", ["--force", "a"])
+        #expect(again.statuses == ["a": "ran"])
+        #expect(s.read("p.lock") == first)
+    }
+
+    /// A lockfile that exists but cannot be read is not "no lockfile": `--locked` says what is
+    /// wrong with it (exit 3), a plain run warns before replacing it.
+    @Test func anUnreadableLockfileIsNamedNotTakenForMissing() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: odd\nstages:\n  a:\n    run: sh -c 'echo 1 > ${outputs.o}/v'\n    outputs: [o]\n")
+        try FileManager.default.createDirectory(atPath: s.dir + "/p.lock", withIntermediateDirectories: true)
+        let locked = s.anneal("run", "p.yaml", "--locked")
+        #expect(locked.code == 3, "\(locked.stderr)")
+        #expect(locked.stderr.contains("cannot read the lockfile") && locked.stderr.contains("not a regular file"), "\(locked.stderr)")
+        #expect(!locked.stderr.contains("there is no lockfile"))
+        let plain = s.anneal("run", "p.yaml")
+        #expect(plain.stderr.contains("ignoring the unreadable lockfile"), "\(plain.stderr)")
+    }
 }

@@ -119,16 +119,20 @@ struct SlurmTests {
         #expect((try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/slurm")) ?? [] == [], "no job directory left")
     }
 
-    @Test func aJobOfAKilledRunWhoseKeyChangedIsCancelled() throws {
+    /// The old job holds every core of the node (`cpus: 2`) and the new one needs them too: it is
+    /// cancelled as the stage starts afresh, not at the end of the run, which the new job,
+    /// pending behind it, would never reach.
+    @Test(.timeLimit(.minutes(3)))
+    func aJobOfAKilledRunWhoseKeyChangedIsCancelled() throws {
         let s = Sandbox()
         defer { s.remove() }
         let name = SlurmQueueProbe.uniqueName("sweep")
-        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'sleep 600', outputs: [o]}\n")
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'sleep 600', outputs: [o], resources: {cpus: 2}}\n")
         let p = s.start(["run", "p.yaml", "--executor", "slurm"])
         #expect(SlurmQueueProbe.waitUntil { SlurmQueueProbe.activeJobs(named: "anneal:\(name):a").count == 1 })
         kill(p.process.processIdentifier, SIGKILL)
         p.process.waitUntilExit()
-        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'echo changed', outputs: [o]}\n")
+        s.write("p.yaml", "name: \(name)\nstages:\n  a: {run: 'echo changed', outputs: [o], resources: {cpus: 2}}\n")
         let r = s.run("p.yaml", ["--executor", "slurm"])
         #expect(r.statuses == ["a": "ran"])
         #expect(r.stderr.contains("cancelled Slurm job"), "\(r.stderr)")

@@ -44,6 +44,7 @@ public struct DataParallel: Sendable {
             }
             let dp = DataParallel(rank: rank, tasks: tasks, mpi: mpi)
             Self.current.set(dp)
+            Self.exitWithLauncher()
             return dp
         } catch let e as DataParallelError {
             throw e
@@ -105,6 +106,27 @@ public struct DataParallel: Sendable {
     public func finish() {
         mpi?.finish()
         Self.current.set(nil)
+    }
+
+    /// Ends this task if its launcher (mpirun, slurmstepd) dies: the launcher puts every task
+    /// in a process group of its own, beyond the stage's, so a SIGKILLed launcher would leave
+    /// the tasks training over shared memory and writing the resume state the next attempt
+    /// reads. A thread watching the parent, not PR_SET_PDEATHSIG, which fires when the
+    /// launcher's forking thread ends, and not a check per step, which a task blocked in an
+    /// all-reduce with a dead peer never reaches.
+    static func exitWithLauncher() {
+        let launcher = getppid()
+        let watcher = Thread {
+            while getppid() == launcher { usleep(500_000) }
+            _exit(1)
+        }
+        watcher.stackSize = 64 * 1024
+        watcher.start()
+    }
+
+    /// Leaves MPI after the stage succeeded, if this process joined a data-parallel run.
+    public static func finishJoined() {
+        current.get()?.finish()
     }
 
     /// Ends all ranks after this one failed: the others would wait in the next all-reduce
