@@ -59,16 +59,8 @@ struct DPOStage: BuiltinStage {
     static func run(_ ctx: StageContext) throws {
         // config
         let p = try ctx.parameters(Parameters.self)
-        let tokenizerDir = URL(fileURLWithPath: try ctx.input("tokenizer"))
-        let tokenizer = try BPETokenizer.load(contentsOf: tokenizerDir)
-        let loaded = try Checkpoint.load(from: URL(fileURLWithPath: try ctx.input("model")))
-        if let problem = FineTuneModel.vocabularyProblem(model: loaded.config, tokenizerVocabulary: tokenizer.vocabSize) {
-            throw StageFailure(problem)
-        }
+        let (tokenizerDir, tokenizer, loaded) = try FineTuneInputs.load(ctx, blockSize: p.blockSize)
         let B = p.optimizer.batchSize, T = p.blockSize, accumulation = p.optimizer.gradientAccumulationSteps
-        guard T <= loaded.config.contextLength else {
-            throw StageFailure("block_size \(T) is longer than the input model's context \(loaded.config.contextLength); use at most \(loaded.config.contextLength)")
-        }
         guard let kind = DPOLoss.Kind(rawValue: p.loss) else {
             throw StageFailure("loss '\(p.loss)' is not one of \(DPOLoss.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -89,7 +81,7 @@ struct DPOStage: BuiltinStage {
 
         // model init or resume; the reference is the input model, scored once up front
         var rng = RNG(seed: seed)                 // adapters, then dropout
-        let dataRNG = RNG(seed: seed, stream: 1)  // unused: pairs follow the step
+        var dataRNG = RNG(seed: seed, stream: 1)  // unused: pairs follow the step
         var model = try FineTuneModel.prepare(loaded, dropout: Float(p.dropout), scalarHead: false, rng: &rng)
         let referenceTrain = referenceScores(model, train, batchSize: B, pad: pad, kind: kind)
         let referenceValidation = referenceScores(model, validation, batchSize: B, pad: pad, kind: kind)
@@ -97,11 +89,9 @@ struct DPOStage: BuiltinStage {
         let resolved = TrainConfig(stage: "dpo", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
         func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         var opt = optimizer(model)
-        let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
-        if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {
-            (model, opt, rng) = (resumed.model, restored, resumed.rng)
-            ctx.log("resumed from step \(resumed.step)")
-        }
+        let state = StageResume.state(ctx)
+        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
+                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps → clip and step → report → checkpoint
         let tape = Tape()
@@ -151,14 +141,8 @@ struct DPOStage: BuiltinStage {
         }
 
         // outputs and what they prove
-        let out = URL(fileURLWithPath: try ctx.output("model"))
-        if p.method == "lora", p.merge, var lora = model.lora {
-            lora.merge(into: model)
-            model.lora = lora
-        }
-        try Checkpoint.save(model, to: out)
-        try resolved.write(to: out.appendingPathComponent("train_config.json"))
-        try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
+        ModelOutput.mergeLoRA(&model, if: p.method == "lora" && p.merge)
+        try ModelOutput.write(ctx, model, config: resolved, tokenizer: tokenizerDir)
         if let m = validated {
             ctx.report(step: step, total: iterations,
                        metrics: ["val_accuracy": m.accuracy, "val_margin": m.margin, "val_reward_chosen": m.rewardChosen,

@@ -154,12 +154,13 @@ struct PPOStage: BuiltinStage {
         func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         var opt = optimizer(model)
         var state = LoopState(kl: KLController(beta: p.beta, target: p.targetKL > 0 ? p.targetKL : nil, horizon: p.klHorizon))
-        let resume = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
-        if let (resumed, restored) = try resume?.load(config: resolved.canonical, optimizer: optimizer) {
+        let resume = StageResume.state(ctx)
+        if let resumed = try StageResume.restore(resume, config: resolved.canonical, optimizer: optimizer,
+                                                 model: &model, opt: &opt, rng: &rng, dataRNG: &sampling) {
             guard let extra = resumed.extra, let s = try? JSONDecoder().decode(LoopState.self, from: Data(extra.utf8)) else {
                 throw StageFailure("the resume checkpoint in \(ctx.stateDirectory ?? "") lacks PPO's loop state; delete it to start over")
             }
-            (model, opt, rng, sampling, state) = (resumed.model, restored, resumed.rng, resumed.dataRNG, s)
+            state = s
             ctx.log("resumed from iteration \(s.iteration)")
         }
 
@@ -258,10 +259,7 @@ struct PPOStage: BuiltinStage {
         var unused = RNG(seed: 0)
         var policy = try FineTuneModel.prepare(base, dropout: 0, scalarHead: false, rng: &unused)
         policy.lora = adapters
-        let out = URL(fileURLWithPath: try ctx.output("model"))
-        try Checkpoint.save(policy, to: out)
-        try resolved.write(to: out.appendingPathComponent("train_config.json"))
-        try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
+        try ModelOutput.write(ctx, policy, config: resolved, tokenizer: tokenizerDir)
         ctx.report(step: state.iteration, total: iterations, metrics: validated.merging(["skipped_batches": Double(state.skipped)]) { $1 })
     }
 

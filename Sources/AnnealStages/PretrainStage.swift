@@ -84,11 +84,9 @@ struct PretrainStage: BuiltinStage {
         var model = try GPT(config: config)
         model.initializeWeights(rng: &rng)
         var opt = optimizer(model)
-        let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
-        if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {
-            (model, opt, rng, dataRNG) = (resumed.model, restored, resumed.rng, resumed.dataRNG)
-            ctx.log("resumed from step \(resumed.step)")
-        }
+        let state = StageResume.state(ctx)
+        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
+                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps → clip and step → report → checkpoint
         let tape = Tape()
@@ -125,10 +123,7 @@ struct PretrainStage: BuiltinStage {
 
         // outputs and what they prove (every task holds the same weights; the leader writes)
         guard dp.isLeader else { return }
-        let out = URL(fileURLWithPath: try ctx.output("model"))
-        try Checkpoint.save(model, to: out)
-        try resolved.write(to: out.appendingPathComponent("train_config.json"))
-        try copyTokenizer(from: tokenizerDir, to: out)
+        try ModelOutput.write(ctx, model, config: resolved, tokenizer: tokenizerDir)
         var metrics = ["unigram_entropy": Evaluation.unigramEntropy(data.train)]
         if valLoss.isFinite { metrics["val_loss"] = valLoss }
         if let cloze = try clozeScore(ctx, model: model, tokenizer: tokenizer) {
@@ -158,12 +153,6 @@ struct PretrainStage: BuiltinStage {
         let truthURL = URL(fileURLWithPath: truthDir).appendingPathComponent("truth.json")
         let world = try JSONDecoder().decode(World.self, from: Data(contentsOf: truthURL))
         return Cloze.score(model, tokenizer: tokenizer, items: Cloze.items(items), judge: EvalJudge(world: world))
-    }
-
-    static func copyTokenizer(from dir: URL, to out: URL) throws {
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() where name.hasSuffix(".json") {
-            try FileManager.default.copyItem(at: dir.appendingPathComponent(name), to: out.appendingPathComponent(name == "config.json" ? "tokenizer_config.json" : name))
-        }
     }
 }
 

@@ -44,16 +44,8 @@ struct RewardStage: BuiltinStage {
     static func run(_ ctx: StageContext) throws {
         // config
         let p = try ctx.parameters(Parameters.self)
-        let tokenizerDir = URL(fileURLWithPath: try ctx.input("tokenizer"))
-        let tokenizer = try BPETokenizer.load(contentsOf: tokenizerDir)
-        let loaded = try Checkpoint.load(from: URL(fileURLWithPath: try ctx.input("model")))
-        if let problem = FineTuneModel.vocabularyProblem(model: loaded.config, tokenizerVocabulary: tokenizer.vocabSize) {
-            throw StageFailure(problem)
-        }
+        let (tokenizerDir, tokenizer, loaded) = try FineTuneInputs.load(ctx, blockSize: p.blockSize)
         let B = p.optimizer.batchSize, T = p.blockSize, accumulation = p.optimizer.gradientAccumulationSteps
-        guard T <= loaded.config.contextLength else {
-            throw StageFailure("block_size \(T) is longer than the input model's context \(loaded.config.contextLength); use at most \(loaded.config.contextLength)")
-        }
         let seed = UInt64(bitPattern: Int64(ctx.seed))
 
         // data: pairs through the chat template, a held-out split
@@ -70,16 +62,14 @@ struct RewardStage: BuiltinStage {
 
         // model init or resume
         var rng = RNG(seed: seed)                 // the scalar head, then dropout
-        let dataRNG = RNG(seed: seed, stream: 1)  // unused: pairs follow the step
+        var dataRNG = RNG(seed: seed, stream: 1)  // unused: pairs follow the step
         var model = try FineTuneModel.prepare(loaded, dropout: Float(p.dropout), scalarHead: true, rng: &rng)
         let resolved = TrainConfig(stage: "reward", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
         func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         var opt = optimizer(model)
-        let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
-        if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {
-            (model, opt, rng) = (resumed.model, restored, resumed.rng)
-            ctx.log("resumed from step \(resumed.step)")
-        }
+        let state = StageResume.state(ctx)
+        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
+                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps → clip and step → report → checkpoint
         let tape = Tape()
@@ -118,10 +108,7 @@ struct RewardStage: BuiltinStage {
         }
 
         // outputs and what they prove
-        let out = URL(fileURLWithPath: try ctx.output("model"))
-        try Checkpoint.save(model, to: out)
-        try resolved.write(to: out.appendingPathComponent("train_config.json"))
-        try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
+        try ModelOutput.write(ctx, model, config: resolved, tokenizer: tokenizerDir)
         if let m = validated {
             ctx.report(step: step, total: iterations,
                        metrics: ["val_accuracy": m.accuracy, "val_margin": m.meanMargin, "val_reward_mean": m.rewardMean,

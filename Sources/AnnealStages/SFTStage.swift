@@ -58,16 +58,8 @@ struct SFTStage: BuiltinStage {
     static func run(_ ctx: StageContext) throws {
         // config
         let p = try ctx.parameters(Parameters.self)
-        let tokenizerDir = URL(fileURLWithPath: try ctx.input("tokenizer"))
-        let tokenizer = try BPETokenizer.load(contentsOf: tokenizerDir)
-        let loaded = try Checkpoint.load(from: URL(fileURLWithPath: try ctx.input("model")))
-        if let problem = FineTuneModel.vocabularyProblem(model: loaded.config, tokenizerVocabulary: tokenizer.vocabSize) {
-            throw StageFailure(problem)
-        }
+        let (tokenizerDir, tokenizer, loaded) = try FineTuneInputs.load(ctx, blockSize: p.blockSize)
         let B = p.optimizer.batchSize, T = p.blockSize, accumulation = p.optimizer.gradientAccumulationSteps
-        guard T <= loaded.config.contextLength else {
-            throw StageFailure("block_size \(T) is longer than the input model's context \(loaded.config.contextLength); use at most \(loaded.config.contextLength)")
-        }
         let seed = UInt64(bitPattern: Int64(ctx.seed))
 
         // data: conversations → template ids with assistant masks → a held-out split → rows
@@ -100,11 +92,9 @@ struct SFTStage: BuiltinStage {
         let resolved = TrainConfig(stage: "sft", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
         func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         var opt = optimizer(model)
-        let state = ctx.stateDirectory.map { ResumeState(directory: URL(fileURLWithPath: $0)) }
-        if let (resumed, restored) = try state?.load(config: resolved.canonical, optimizer: optimizer) {
-            (model, opt, rng, dataRNG) = (resumed.model, restored, resumed.rng, resumed.dataRNG)
-            ctx.log("resumed from step \(resumed.step)")
-        }
+        let state = StageResume.state(ctx)
+        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
+                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps (SFT + replay) → clip and step → report → checkpoint
         let tape = Tape()
@@ -149,14 +139,8 @@ struct SFTStage: BuiltinStage {
         }
 
         // outputs and what they prove
-        let out = URL(fileURLWithPath: try ctx.output("model"))
-        if p.method == "lora", p.merge, var lora = model.lora {
-            lora.merge(into: model)
-            model.lora = lora
-        }
-        try Checkpoint.save(model, to: out)
-        try resolved.write(to: out.appendingPathComponent("train_config.json"))
-        try PretrainStage.copyTokenizer(from: tokenizerDir, to: out)
+        ModelOutput.mergeLoRA(&model, if: p.method == "lora" && p.merge)
+        try ModelOutput.write(ctx, model, config: resolved, tokenizer: tokenizerDir)
         var metrics: [String: Double] = [:]
         if valLoss.isFinite { metrics["val_loss"] = valLoss }
         if let exam = try examScores(ctx, model: model, tokenizer: tokenizer) { metrics.merge(exam) { $1 } }

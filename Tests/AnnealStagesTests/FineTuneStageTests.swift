@@ -65,6 +65,18 @@ extension InProcessStageTests {
             #expect(files(out) == files(b.outputs["model"]!))
         }
 
+        /// sft, reward and dpo share their opening (FineTuneInputs): each still refuses a
+        /// block_size past the input model's context before reading data, in the same words.
+        @Test func fineTuneStagesRefuseABlockSizePastTheModelsContext() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            let inputs = try Self.data(h)
+            let tooLong = StageFailure("block_size 65 is longer than the input model's context 64; use at most 64")
+            for stage in [SFTStage.self, RewardStage.self, DPOStage.self] as [any BuiltinStage.Type] {
+                #expect(throws: tooLong) { try h.run(stage, name: stage.schema.name, inputs: inputs, with: ["block_size": .int(65)]) }
+            }
+        }
+
         @Test func sftResumesToTheUninterruptedBytes() throws {
             let h = StageHarness()
             defer { h.remove() }
