@@ -217,7 +217,9 @@ public func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = t
 /// `read`, without Foundation's `Data` and path bridging (a no-op run reads an action entry
 /// per stage this way).
 func readFileBytes(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // Non-blocking open: a FIFO planted where a file is expected (a shared cache's actions/)
+    // would block a plain open forever; fstat then refuses it as not a regular file.
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var st = stat()

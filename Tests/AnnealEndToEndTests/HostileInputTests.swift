@@ -78,6 +78,25 @@ import Testing
         #expect(s.read("p.lock") != deep, "run rewrites the lockfile it could not read")
     }
 
+    /// A FIFO where an action entry should be (anyone who can write to a shared cache can plant
+    /// one) is a miss, not a run blocked forever in open(2).
+    @Test(.timeLimit(.minutes(1)))
+    func aFIFOInPlaceOfAnActionEntryIsAMiss() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        s.write("p.yaml", "name: f\nstages:\n  a:\n    run: sh -c 'echo 1 > ${outputs.o}/v'\n    outputs: [o]\n")
+        s.run()
+        let actions = s.dir + "/cache/actions"
+        let entries = (FileManager.default.enumerator(atPath: actions)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".json") }
+        #expect(entries.count == 1)
+        for e in entries {
+            try FileManager.default.removeItem(atPath: actions + "/" + e)
+            #expect(mkfifo(actions + "/" + e, 0o644) == 0)
+        }
+        let r = s.run()
+        #expect(r.statuses == ["a": "ran"], "\(r.stderr.prefix(300))")
+    }
+
     @Test func aDeepActionEntryIsAMissWithAWarning() throws {
         let s = Sandbox()
         defer { s.remove() }

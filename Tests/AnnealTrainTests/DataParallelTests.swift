@@ -82,4 +82,19 @@ import Testing
         }
         #expect(OpenMPI.candidates(["ANNEAL_MPI_LIB": "/x/libmpi.so"]).first == "/x/libmpi.so")
     }
+
+    /// A libmpi that exists but does not load is named with the loader's reason, not reported as
+    /// "not found" alone.
+    @Test func aLibraryThatDoesNotLoadIsNamedWithTheReason() throws {
+        let path = NSTemporaryDirectory() + "anneal-broken-libmpi-\(UUID().uuidString).so"
+        try Data("not an ELF file".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try OpenMPI(candidates: [path])
+            Issue.record("a broken library loaded")
+        } catch let missing as OpenMPI.Missing {
+            #expect(missing.description.contains("\(path) did not load: "), "\(missing)")
+            #expect(missing.description.contains("apt-get install openmpi-bin libopenmpi-dev"))
+        }
+    }
 }

@@ -37,8 +37,13 @@ final class OpenMPI: @unchecked Sendable {
 
     struct Missing: Error, CustomStringConvertible {
         var tried: [String]
+        /// Why each candidate that exists did not load (`dlerror`): a library that is there but
+        /// broken is not "not found".
+        var failures: [String] = []
         var description: String {
-            "Open MPI was not found (tried \(tried.joined(separator: ", "))); a stage with tasks > 1 needs it: "
+            "Open MPI was not found (tried \(tried.joined(separator: ", ")))"
+                + (failures.isEmpty ? "" : "; " + failures.joined(separator: "; "))
+                + "; a stage with tasks > 1 needs it: "
                 + "install it (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev), or set ANNEAL_MPI_LIB to the path of libmpi.so"
         }
     }
@@ -50,10 +55,14 @@ final class OpenMPI: @unchecked Sendable {
     init(candidates: [String] = OpenMPI.candidates(ProcessInfo.processInfo.environment)) throws {
         var handle: UnsafeMutableRawPointer?
         var found = ""
+        var failures: [String] = []
         for path in candidates {
             if let h = dlopen(path, RTLD_NOW | RTLD_GLOBAL) { handle = h; found = path; break }
+            if path.hasPrefix("/"), FileManager.default.fileExists(atPath: path), let error = dlerror() {
+                failures.append("\(path) did not load: \(String(cString: error))")
+            }
         }
-        guard let handle else { throw Missing(tried: candidates) }
+        guard let handle else { throw Missing(tried: candidates, failures: failures) }
         func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
             guard let s = dlsym(handle, name) else {
                 throw Failure(description: "\(found) has no symbol \(name): tasks > 1 needs Open MPI's libmpi (not MPICH's)")
