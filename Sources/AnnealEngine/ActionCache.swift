@@ -66,15 +66,18 @@ public struct ActionCache: Sendable {
 
     func path(_ key: String) -> String { "\(store.actionsDir)/\(key.prefix(2))/\(key).json" }
 
-    public func lookup(_ key: String) -> ActionEntry? {
-        guard let bytes = readFileBytes(path(key)) else { return nil }
+    public func lookup(_ key: String) -> ActionEntry? { lookupWithState(key)?.entry }
+
+    /// The entry and the state of its file as read (`NoOpMemo` records it).
+    func lookupWithState(_ key: String) -> (entry: ActionEntry, state: Ledger.FileState)? {
+        guard let (bytes, st) = readFileBytesAndStat(path(key)) else { return nil }
         guard let v = Value.parseJSON(bytes: bytes), let entry = ActionEntry(v), entry.key == key else {
             // Damaged (truncated, edited, nested past `Limits.depth`): a miss, said out loud.
             FileHandle.standardError.write(Data("warning: ignoring the damaged action entry \(path(key)); the stage runs again\n".utf8))
             return nil
         }
         guard entry.outputs.values.allSatisfy({ store.hasObject($0.digest) }) else { return nil }
-        return entry
+        return (entry, Ledger.FileState(st))
     }
 
     /// Written last in the commit protocol, atomically: a reader sees no entry or a whole one.

@@ -53,16 +53,31 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
             }
             if isTerminal, now - lastDraw > 0.1 { redraw(now) }
         case .finished(let r):
-            live[r.name] = nil
-            order.removeAll { $0 == r.name }
-            let mark = ["ran": "✓", "cached": "·", "failed": "✗", "skipped": "-", "interrupted": "!"][r.status.rawValue] ?? "?"
-            var line = "\(mark) \(r.name) \(r.status.rawValue)"
-            if r.status == .ran { line += String(format: " in %.1fs", r.seconds) }
-            if r.status == .ran { for name in r.headline { if let v = r.metrics[name] { line += "  \(name) \(Self.short(v))" } } }
-            if r.status == .skipped, let why = r.reasons.first { line += " (\(why))" }
-            emit(line)
-            if let e = r.error { emit("  " + e.replacingOccurrences(of: "\n", with: "\n  ")) }
+            for line in finished(r) { emit(line) }
         }
+    }
+
+    /// Finished stages (a no-op run's thousand cached ones) written in one go.
+    public func report(batch: [RunEvent]) {
+        guard batch.allSatisfy({ if case .finished = $0 { true } else { false } }) else { return batch.forEach(report) }
+        lock.lock()
+        defer { lock.unlock() }
+        emit(batch.flatMap { event -> [String] in
+            guard case .finished(let r) = event else { return [] }
+            return finished(r)
+        })
+    }
+
+    /// Forgets a finished stage's live line; its lines to print.
+    private func finished(_ r: StageResult) -> [String] {
+        live[r.name] = nil
+        order.removeAll { $0 == r.name }
+        let mark = ["ran": "✓", "cached": "·", "failed": "✗", "skipped": "-", "interrupted": "!"][r.status.rawValue] ?? "?"
+        var line = "\(mark) \(r.name) \(r.status.rawValue)"
+        if r.status == .ran { line += String(format: " in %.1fs", r.seconds) }
+        if r.status == .ran { for name in r.headline { if let v = r.metrics[name] { line += "  \(name) \(Self.short(v))" } } }
+        if r.status == .skipped, let why = r.reasons.first { line += " (\(why))" }
+        return [line] + (r.error.map { ["  " + $0.replacingOccurrences(of: "\n", with: "\n  ")] } ?? [])
     }
 
     private func describe(_ stage: String, _ l: Live, _ now: Double) -> String {
@@ -81,13 +96,17 @@ public final class ConsoleReporter: RunReporter, @unchecked Sendable {
         return parts.joined(separator: "  ")
     }
 
-    private func emit(_ line: String) {
+    private func emit(_ line: String) { emit([line]) }
+
+    private func emit(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
         if isTerminal {
             clearLive()
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            FileHandle.standardError.write(Data(lines.map { $0 + "\n" }.joined().utf8))
             redraw(Date().timeIntervalSince1970)
         } else {
-            FileHandle.standardError.write(Data("[\(Self.clock())] \(line)\n".utf8))
+            let clock = "[\(Self.clock())] "
+            FileHandle.standardError.write(Data(lines.map { clock + $0 + "\n" }.joined().utf8))
         }
     }
 

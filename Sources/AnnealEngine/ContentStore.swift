@@ -216,7 +216,10 @@ public func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = t
 /// The bytes of a small file, or nil if it cannot be opened or read: one `open`, `fstat` and
 /// `read`, without Foundation's `Data` and path bridging (a no-op run reads an action entry
 /// per stage this way).
-func readFileBytes(_ path: String) -> [UInt8]? {
+func readFileBytes(_ path: String) -> [UInt8]? { readFileBytesAndStat(path)?.bytes }
+
+/// The same, with the `fstat` of the file read (a no-op memo records action entries' states).
+func readFileBytesAndStat(_ path: String) -> (bytes: [UInt8], stat: stat)? {
     // Non-blocking open: a FIFO planted where a file is expected (a shared cache's actions/)
     // would block a plain open forever; fstat then refuses it as not a regular file.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -232,7 +235,7 @@ func readFileBytes(_ path: String) -> [UInt8]? {
             if errno == EINTR { continue }
             return nil
         }
-        if n == 0 { return bytes }
+        if n == 0 { return (bytes, st) }
         bytes.append(contentsOf: chunk[..<n])
     }
 }

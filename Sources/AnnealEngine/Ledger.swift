@@ -103,6 +103,26 @@ public final class Ledger: Sendable {
         } catch { throw .ledger("\(error)") }
     }
 
+    /// A whole run at once — its row, its executions, its end — in one durable commit: a no-op
+    /// run from the memo (`NoOpMemo.recordRun`) has nothing to record between its start and end.
+    public func recordRun(id: String, pipeline: String, command: String, params: String?, executions: [Execution],
+                          status: String, lockfile: String?) throws(StoreError) {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                try db.inTransaction {
+                    let now = Date().timeIntervalSince1970
+                    try db.execute(sql: """
+                        INSERT INTO runs (id, pipeline, command, started, finished, status, lockfile, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [id, pipeline, command, now, now, status, lockfile, params])
+                    try Self.insert(executions, into: db)
+                    return .commit
+                }
+            }
+        } catch { throw .ledger("\(error)") }
+    }
+
     /// Marks runs (and their executions) still `running` as `interrupted`. Called with the
     /// cache lock held: no other process is running then, so those runs' processes were killed.
     @discardableResult
@@ -166,19 +186,21 @@ public final class Ledger: Sendable {
     public func record(_ e: Execution) throws(StoreError) { try record([e]) }
 
     /// One transaction for many executions: a no-op run over 1,000 cached stages commits once.
+    private static func insert(_ executions: [Execution], into db: Database) throws {
+        // One statement compiled once, not once per row.
+        let insert = try db.makeStatement(sql: """
+            INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for e in executions {
+            try insert.execute(arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
+                                           e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
+        }
+    }
+
     public func record(_ executions: [Execution]) throws(StoreError) {
         guard !executions.isEmpty else { return }
-        try write { db in
-            // One statement compiled once, not once per row.
-            let insert = try db.makeStatement(sql: """
-                INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for e in executions {
-                try insert.execute(arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
-                                               e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
-            }
-        }
+        try write { db in try Self.insert(executions, into: db) }
     }
 
     public func executions(run: String) throws(StoreError) -> [Execution] {

@@ -21,6 +21,9 @@ public struct Project: Sendable {
     /// Where Swift plugins are built (`SwiftPluginBuild`): outside the objects, never hashed.
     /// `repro` points it at the user's cache, so rebuilding the results does not recompile.
     public var pluginBuilds: String?
+    /// Digest of the pipeline file's bytes as loaded, when known: a `NoOpMemo` is valid only
+    /// for these bytes.
+    public var pipelineDigest: String?
     public var pluginBuildDirectory: String { pluginBuilds ?? store.root + "/plugins-build" }
 
     public init(spec: PipelineSpec, registry: StageRegistry, store: ContentStore, workspace: String, pipelinePath: String,

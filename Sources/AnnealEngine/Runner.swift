@@ -71,8 +71,8 @@ public final class Runner: @unchecked Sendable {
     }
 
     public func run() throws(StoreError) -> RunSummary {
-        try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command,
-                            params: RunParameters.record(project.spec, overrides: project.overrides).canonicalJSON)
+        let runParams = RunParameters.record(project.spec, overrides: project.overrides).canonicalJSON
+        try ledger.beginRun(id: runID, pipeline: project.pipelinePath, command: options.command, params: runParams)
         let order = project.ordered
         let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
         if options.locked, let refused = lockedRefusal(order: order, selected: selected) {
@@ -98,6 +98,7 @@ public final class Runner: @unchecked Sendable {
         }
         // Bytes of the lockfile on disk as this run left it, compared with what it would write.
         var lockBytes = lockSnapshot.bytes
+        var lockWriteFailed = false
         func writeLock() {
             let encoded = Array(Lockfile(tool: project.toolVersion, compute: project.computeFingerprint, pipeline: project.pipelinePath,
                                          name: project.spec.name, stages: lockStages(), overrides: project.overrides).encodedBytes())
@@ -109,8 +110,10 @@ public final class Runner: @unchecked Sendable {
             if lockBytes == lockSnapshot.bytes { _ = lock }
             do { try writeAtomically(encoded, to: project.lockPath) } catch {
                 reporter.report(.waiting("warning: \(error.description)"))
+                lockWriteFailed = true
                 return
             }
+            lockWriteFailed = false
             lockBytes = encoded
         }
         var ranSinceLockWrite = false
@@ -124,6 +127,8 @@ public final class Runner: @unchecked Sendable {
         var prepared: [String: (StageFacts, [String])] = [:]
         // Executions of stages that did not run, written in one transaction per scheduler pass.
         var pendingRecords: [Ledger.Execution] = []
+        // The state of each action entry as this run read it, for the no-op memo.
+        var entryStates: [String: Ledger.FileState] = [:]
         // The lockfile is rewritten at most once a second while stages complete, and once at
         // the end: rewriting it after every stage is quadratic in the number of stages (DVC's
         // 21 minutes for 1,000). A kill in between loses no work: the action cache has it.
@@ -165,8 +170,10 @@ public final class Runner: @unchecked Sendable {
                 case .failure(let f):
                     done(f.result)
                 case .success(let facts):
-                    let entry = options.forceAll ? nil : actions.lookup(facts.key)
+                    let found = options.forceAll ? nil : actions.lookupWithState(facts.key)
+                    let entry = found?.entry
                     if let entry, !options.force.contains(stage.name) {
+                        entryStates[stage.name] = found?.state
                         var f = facts
                         f.outputs = entry.outputs
                         done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
@@ -189,7 +196,8 @@ public final class Runner: @unchecked Sendable {
                 let stage = order[i]
                 let (facts, why) = prepared.removeValue(forKey: stage.name)!
                 // An equal action committed since (two stages with one key) is served, not rerun.
-                if !options.forceAll, !options.force.contains(stage.name), let entry = actions.lookup(facts.key) {
+                if !options.forceAll, !options.force.contains(stage.name), let (entry, state) = actions.lookupWithState(facts.key) {
+                    entryStates[stage.name] = state
                     var f = facts
                     f.outputs = entry.outputs
                     done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
@@ -223,6 +231,12 @@ public final class Runner: @unchecked Sendable {
         // Written when its bytes change: a no-op leaves the file (and its mtime) alone.
         if options.writeLockfile { writeLock() }
         let lockPath = options.writeLockfile ? project.lockPath : nil
+        if let identity = options.noOpMemo {
+            let memo = status == "ok" && !lockWriteFailed
+                ? makeNoOpMemo(identity: identity, order: order, results: results, entryStates: entryStates,
+                               lockBytes: lockBytes, params: runParams) : nil
+            if let memo { memo.write(store: project.store) } else { NoOpMemo.remove(store: project.store, identity: identity) }
+        }
         try ledger.finishRun(id: runID, status: status, lockfile: lockPath.map { project.absolute($0) })
         return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath, filesHashed: stats.filesHashed)
     }

@@ -10,6 +10,9 @@ public final class StatCache: @unchecked Sendable {
     private let lock = NSLock()
     private var known: [String: (Ledger.FileState, String)]
     private var updates: [String: (Ledger.FileState, String)] = [:]
+    /// The state of each file this run took a digest for, when the digest can be trusted to
+    /// stand for that state later (not racy): what a no-op memo may rely on.
+    private var trusted: [String: Ledger.FileState] = [:]
     private let ledger: Ledger?
     public private(set) var filesHashed = 0
 
@@ -33,16 +36,29 @@ public final class StatCache: @unchecked Sendable {
         lock.lock()
         let cached = known[path]
         lock.unlock()
-        if let cached, cached.0 == state { return (cached.1, state.size) }
+        if let cached, cached.0 == state {
+            lock.lock()
+            trusted[path] = state
+            lock.unlock()
+            return (cached.1, state.size)
+        }
         let (digest, size) = try Digest.ofFile(path)
         lock.lock()
         filesHashed += 1
         if Double(st.st_mtim.tv_sec) < Date().timeIntervalSince1970 - 2 {
             known[path] = (state, digest)
             updates[path] = (state, digest)
+            trusted[path] = state
         }
         lock.unlock()
         return (digest, size)
+    }
+
+    /// The state `path` had when this run took its digest, if that digest stands for it.
+    func trustedState(of path: String) -> Ledger.FileState? {
+        lock.lock()
+        defer { lock.unlock() }
+        return trusted[path]
     }
 
     public func save() {

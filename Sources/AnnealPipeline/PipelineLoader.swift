@@ -25,11 +25,15 @@ public struct PipelineLoader: Sendable {
             throw PipelineErrors([Diagnostic(mark, exists ? "cannot read the pipeline file" : "no such pipeline file",
                                              hint: exists ? nil : "give a path, or run from a workspace with pipelines/tinychat.yaml")])
         }
-        if let problem = TextCheck.firstProblem(in: Array(data), file: file) {
-            throw PipelineErrors([problem], sources: [file: String(decoding: data, as: UTF8.self)])
+        return try load(bytes: Array(data), file: file, overrides: overrides)
+    }
+
+    /// The pipeline in `bytes`, read from `file` by the caller (which may hash what it read).
+    public func load(bytes: [UInt8], file: String, overrides: [String] = []) throws(PipelineErrors) -> PipelineSpec {
+        if let problem = TextCheck.firstProblem(in: bytes, file: file) {
+            throw PipelineErrors([problem], sources: [file: String(decoding: bytes, as: UTF8.self)])
         }
-        let text = String(decoding: data, as: UTF8.self)
-        return try load(text: text, file: file, overrides: overrides)
+        return try load(text: String(decoding: bytes, as: UTF8.self), file: file, overrides: overrides)
     }
 
     public func load(text: String, file: String, overrides: [String] = []) throws(PipelineErrors) -> PipelineSpec {

@@ -85,8 +85,14 @@ enum Workspace {
         let loader = PipelineLoader(catalog: registry, workspace: root)
         if options.pipeline == nil, Workspace.defaultPipeline == nil { throw noDefaultPipeline }
         let spec: PipelineSpec
-        do {
-            spec = try loader.load(file: options.file, overrides: options.overrides)
+        // Read here and hashed, so a no-op memo (`NoOpMemo`) names the very bytes parsed.
+        let bytes = FileManager.default.contents(atPath: options.file).map { Array($0) }
+        do throws(PipelineErrors) {
+            if let bytes {
+                spec = try loader.load(bytes: bytes, file: options.file, overrides: options.overrides)
+            } else {
+                spec = try loader.load(file: options.file, overrides: options.overrides)
+            }
         } catch {
             var e = error
             e.sources.merge(registry.sources) { a, _ in a }
@@ -96,6 +102,7 @@ enum Workspace {
                               lockPath: Lockfile.path(forPipeline: options.file), builtinLauncher: [executable, "exec-stage"],
                               computeFingerprint: computeFingerprint, toolVersion: toolVersion)
         project.overrides = options.overrides
+        project.pipelineDigest = bytes.map { Digest.of($0) }
         return project
     }
 

@@ -10,11 +10,22 @@ enum IdleBLAS {
     /// The commands that never multiply a matrix in their own process: stages run as children.
     static let runnerOnly: [any ParsableCommand.Type] = [Run.self, Status.self, Validate.self, Dag.self, Repro.self]
 
+    /// The same by the command's name, before the arguments are parsed (parsing takes a few
+    /// milliseconds, during which the pool spins on the other core).
+    static func stopThreads(forArguments args: [String]) {
+        guard let name = args.first, runnerOnly.contains(where: { $0.configuration.commandName == name }) else { return }
+        shutdown()
+    }
+
     static func stopThreads(for command: any ParsableCommand) {
         // Metatype identity, not a protocol check: a conformance lookup scans the binary's
         // conformance records, which in this binary costs more than what it saves.
         let type = type(of: command)
         guard runnerOnly.contains(where: { $0 == type }) else { return }
+        shutdown()
+    }
+
+    private static func shutdown() {
         typealias Shutdown = @convention(c) () -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") else { return }
         _ = unsafeBitCast(symbol, to: Shutdown.self)()

@@ -12,7 +12,42 @@ struct Status: ParsableCommand {
     var json = false
 
     func run() throws {
+        // Nothing changed since the last full run (`NoOpMemo`): every stage fresh, said without
+        // parsing the pipeline. A memo written by a local run speaks for any executor here.
+        if let memo = NoOpFastPath.memo(pipeline, store: cache.store, executorOption: "local") {
+            return Self.showFresh(memo, store: cache.store, json: json, pipeline: pipeline.file)
+        }
         try Self.show(try Workspace.project(pipeline, store: cache.store), json: json, dryRun: false)
+    }
+
+    /// What `show` prints when every stage is fresh, from the memo.
+    static func showFresh(_ memo: NoOpMemo, store: ContentStore, json: Bool, pipeline: String) {
+        let jobs = Dictionary(SlurmJobStatus.inFlight(store: store).map { ("\($0.stage) \($0.key)", $0) }, uniquingKeysWith: { a, _ in a })
+        if json {
+            printJSON(.map([
+                "pipeline": .string(pipeline),
+                "stages": .list(memo.stages.map {
+                    var m: [String: Value] = ["name": .string($0.name), "status": .string("fresh"), "reasons": .list([])]
+                    if let j = jobs["\($0.name) \($0.key)"] { m["job"] = Self.jobJSON(j) }
+                    return .map(m)
+                }),
+            ]))
+            return
+        }
+        let width = memo.stages.map(\.name.count).max() ?? 0
+        var out = ""
+        for s in memo.stages {
+            out += s.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  fresh"
+            if let j = jobs["\(s.name) \(s.key)"] { out += " [\(j.summary)]" }
+            out += "\n"
+        }
+        print(out + "everything is fresh")
+    }
+
+    static func jobJSON(_ j: SlurmJobStatus) -> Value {
+        .map(["id": .int(j.job), "state": .string(j.state), "reason": .string(j.reason),
+              "queued_seconds": j.queuedSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+              "running_seconds": j.runningSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null])
     }
 
     static func show(_ project: Project, json: Bool, dryRun: Bool, only: Set<String>? = nil, force: Set<String> = []) throws {
@@ -31,11 +66,7 @@ struct Status: ParsableCommand {
                 "stages": .list(statuses.map {
                     var m: [String: Value] = ["name": .string($0.name), "status": .string($0.isFresh ? "fresh" : "stale"),
                                               "reasons": .list($0.reasons.map(Value.string))]
-                    if let j = job($0.name) {
-                        m["job"] = .map(["id": .int(j.job), "state": .string(j.state), "reason": .string(j.reason),
-                                         "queued_seconds": j.queuedSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
-                                         "running_seconds": j.runningSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null])
-                    }
+                    if let j = job($0.name) { m["job"] = jobJSON(j) }
                     return .map(m)
                 }),
             ]))

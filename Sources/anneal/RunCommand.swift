@@ -32,17 +32,42 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let store = cache.store
+        let reporter = ConsoleReporter()
+        var cacheLock: CacheLock?
+        defer { cacheLock?.release() }
+        // A plain run whose last full run left a memo: checked under the cache lock, and when
+        // it holds, the run is recorded without parsing the pipeline (`NoOpMemo`).
+        let memoIdentity = !dryRun && only.isEmpty && force.isEmpty && !locked && executor != .slurm
+            ? NoOpFastPath.identity(pipeline, store: store) : nil
+        if let memoIdentity, let memo = NoOpMemo.load(store: store, identity: memoIdentity) {
+            let held = CacheLock()
+            try held.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
+            cacheLock = held
+            for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
+            if NoOpFastPath.holds(memo, pipeline: pipeline, store: store, executorOption: executor?.rawValue) {
+                let ledger = try Ledger(path: store.ledgerPath)
+                try ledger.markAbandonedRuns()
+                let summary = try memo.recordRun(ledger: ledger, reporter: reporter, pipeline: pipeline.file,
+                                                 lockPath: Lockfile.path(forPipeline: pipeline.file),
+                                                 command: CommandLine.arguments.dropFirst().joined(separator: " "))
+                if json { printJSON(NoOpFastPath.runJSON(memo, summary: summary, pipeline: pipeline.file)) }
+                Self.printOutcome(summary)
+                if !json { NoOpFastPath.printSummaries(memo) }
+                return
+            }
+        }
         let project = try Workspace.project(pipeline, store: store)
         for name in only + force where project.spec.stage(named: name) == nil {
             throw UsageError("no stage '\(name)' in \(pipeline.file)" + (project.spec.stages.map(\.name).closest(to: name).map { "; did you mean '\($0)'?" } ?? ""))
         }
         if dryRun { return try Status.show(project, json: json, dryRun: true, only: only.isEmpty ? nil : Set(only), force: Set(force)) }
         try store.prepare()
-        let reporter = ConsoleReporter()
-        let cacheLock = CacheLock()
-        try cacheLock.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
-        defer { cacheLock.release() }
-        for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
+        if cacheLock == nil {
+            let held = CacheLock()
+            try held.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
+            cacheLock = held
+            for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
+        }
         // Read under the cache lock (a run that held it first may have just rewritten it);
         // parsed only if a stage runs (its reasons) or --locked asks: a no-op compares bytes.
         let snapshot = LockSnapshot(path: project.lockPath) { printError("warning: ignoring the unreadable lockfile: \($0)") }
@@ -65,6 +90,7 @@ struct Run: ParsableCommand {
         options.locked = locked
         options.command = CommandLine.arguments.dropFirst().joined(separator: " ")
         options.executor = executor ?? project.spec.executor.flatMap(RunOptions.Executor.init(rawValue:)) ?? .local
+        options.noOpMemo = memoIdentity
         if options.executor == .slurm, let problem = slurmUnavailableReason() {
             throw UsageError("the slurm executor cannot run: \(problem)")
         }
@@ -75,6 +101,18 @@ struct Run: ParsableCommand {
         if summary.status != "interrupted" { runner.sweepExecutor() }
         signals.stop()
         if json { printJSON(Self.json(summary, pipeline: pipeline.file)) }
+        Self.printOutcome(summary)
+        if !json { Self.printSummaries(summary, project: project) }
+        if summary.hasInternalFailure { throw Failure(code: Exit.internal) }
+        switch summary.status {
+        case "ok": return
+        case "interrupted": throw Failure(code: Exit.interrupted)
+        default: throw Failure(code: Exit.failed)
+        }
+    }
+
+    /// The run's last lines on stderr: what ran, the run's ID, the first error.
+    static func printOutcome(_ summary: RunSummary) {
         do {
             var line = "\(summary.count(.ran)) ran, \(summary.count(.cached)) cached"
             for s in [StageResult.Status.failed, .skipped, .interrupted] where summary.count(s) > 0 { line += ", \(summary.count(s)) \(s.rawValue)" }
@@ -86,13 +124,6 @@ struct Run: ParsableCommand {
                 printError("first error: \(head.components(separatedBy: "; last ").first ?? head)"
                            + (failed.log != nil ? " (whole log: anneal log \(summary.runID) \(failed.name))" : ""))
             }
-        }
-        if !json { Self.printSummaries(summary, project: project) }
-        if summary.hasInternalFailure { throw Failure(code: Exit.internal) }
-        switch summary.status {
-        case "ok": return
-        case "interrupted": throw Failure(code: Exit.interrupted)
-        default: throw Failure(code: Exit.failed)
         }
     }
 
