@@ -25,9 +25,9 @@ import Testing
 
     /// A full run whose input is old enough for the stat cache to trust, so the memo is written.
     func settled(_ s: Sandbox) {
-        s.run()
+        _ = s.run()
         Thread.sleep(forTimeInterval: 2.1)
-        s.run()
+        _ = s.run()
         #expect(memo(s) != nil, "a run with every stage cached left no memo")
     }
 
@@ -59,7 +59,7 @@ import Testing
         // The same lines on stderr but for their clock and the run's ID.
         func lines(_ r: Sandbox.Result) -> [String] {
             r.stderr.split(separator: "\n").map { $0.replacingOccurrences(of: #"^\[[0-9:]+\] "#, with: "", options: .regularExpression)
-                .replacingOccurrences(of: #"run [0-9]{8}-[0-9]{6}-[0-9a-f]{4}"#, with: "run ID", options: .regularExpression) }
+                .replacingOccurrences(of: #"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}"#, with: "ID", options: .regularExpression) }
         }
         #expect(lines(fastText) == lines(slowText) && fastText.stdout == slowText.stdout)
         // The ledger has the fast run as it has any other: its stages cached, by key.
@@ -81,7 +81,7 @@ import Testing
         #expect(slowPathTaken { s.write("notes.txt", "c\nd\n"); r = s.run() })
         #expect(r.statuses == ["gen": "cached", "square": "cached", "total": "cached", "notes": "ran"])
         Thread.sleep(forTimeInterval: 2.1)
-        s.run()
+        _ = s.run()
         // A parameter: its cone reruns.
         #expect(slowPathTaken { s.write("p.yaml", IncrementalTests.pipeline.replacingOccurrences(of: "tag: one", with: "tag: two")); r = s.run() })
         #expect(r.statuses["square"] == "ran")
@@ -116,7 +116,7 @@ import Testing
         #expect(r.statuses["square"] == "cached" && s.read("p.lock")?.contains("three") == false)
         // A run that is not all cached or committed removes the memo.
         s.write("p.yaml", IncrementalTests.pipeline.replacingOccurrences(of: "sort -rn", with: "false && sort -rn"))
-        s.run(code: 1)
+        _ = s.run(code: 1)
         #expect(memo(s) == nil, "a failed run left the memo")
     }
 
