@@ -219,23 +219,34 @@ public func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = t
 func readFileBytes(_ path: String) -> [UInt8]? { readFileBytesAndStat(path)?.bytes }
 
 /// The same, with the `fstat` of the file read (a no-op memo records action entries' states).
-func readFileBytesAndStat(_ path: String) -> (bytes: [UInt8], stat: stat)? {
+func readFileBytesAndStat(_ path: String) -> (bytes: [UInt8], stat: stat)? { try? readSmallFile(path).get() }
+
+/// Why `readSmallFile` read nothing.
+enum SmallFileFailure: Error {
+    case missing
+    case notRegular
+    case failed(Int32)
+}
+
+/// A small file's bytes and `fstat`, in one `open`, `fstat` and `read`.
+func readSmallFile(_ path: String) -> Result<(bytes: [UInt8], stat: stat), SmallFileFailure> {
     // Non-blocking open: a FIFO planted where a file is expected (a shared cache's actions/)
     // would block a plain open forever; fstat then refuses it as not a regular file.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-    guard fd >= 0 else { return nil }
+    guard fd >= 0 else { return .failure(errno == ENOENT ? .missing : .failed(errno)) }
     defer { close(fd) }
     var st = stat()
-    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+    guard fstat(fd, &st) == 0 else { return .failure(.failed(errno)) }
+    guard st.st_mode & S_IFMT == S_IFREG else { return .failure(.notRegular) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: max(Int(st.st_size) + 1, 4096))
     while true {
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 {
             if errno == EINTR { continue }
-            return nil
+            return .failure(.failed(errno))
         }
-        if n == 0 { return (bytes, st) }
+        if n == 0 { return .success((bytes, st)) }
         bytes.append(contentsOf: chunk[..<n])
     }
 }

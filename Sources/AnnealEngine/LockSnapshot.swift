@@ -33,18 +33,12 @@ public final class LockSnapshot: @unchecked Sendable {
 
     /// The file's bytes; nil and no error when it does not exist.
     static func read(_ path: String) -> ([UInt8]?, StoreError?) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            let code = errno
-            return code == ENOENT ? (nil, nil) : (nil, .system(code, "cannot read the lockfile \(path)"))
+        switch readSmallFile(path) {
+        case .success(let file): return (file.bytes, nil)
+        case .failure(.missing): return (nil, nil)
+        case .failure(.notRegular): return (nil, .io("cannot read the lockfile \(path): it is not a regular file"))
+        case .failure(.failed(let code)): return (nil, .system(code, "cannot read the lockfile \(path)"))
         }
-        close(fd)
-        var st = stat()
-        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            return (nil, .io("cannot read the lockfile \(path): it is not a regular file"))
-        }
-        guard let bytes = readFileBytes(path) else { return (nil, .system(errno, "cannot read the lockfile \(path)")) }
-        return (bytes, nil)
     }
 
     public var exists: Bool { bytes != nil }
