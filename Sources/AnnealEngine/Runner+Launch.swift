@@ -36,14 +36,14 @@ extension Runner {
                 // A job of a killed run still computing this very key: wait for it, never twice.
                 scratch = adopted.scratch
                 logPath = adopted.logPath
-                for o in stage.outputs { outputDirs[o] = "\(scratch)/out/\(o)" }
+                for o in stage.outputs { outputDirs[o] = executor.outputDirectory(scratch: scratch, output: o) }
                 process = adopted.run
                 reporter.report(.progress(stage: stage.name, step: nil, total: nil, metrics: [:], message: adopted.note))
             } else {
                 scratch = try executor.makeScratch(stage: stage.name, key: facts.key)
                 for o in stage.outputs {
-                    outputDirs[o] = "\(scratch)/out/\(o)"
-                    try FileManager.default.createDirectory(atPath: outputDirs[o]!, withIntermediateDirectories: true)
+                    outputDirs[o] = executor.outputDirectory(scratch: scratch, output: o)
+                    try Self.makeDirectory(outputDirs[o]!)
                 }
                 // Local scratch dies with the runner, so its files need no flush; a Slurm job's
                 // directory outlives it (a queued job reads them after a power cut), so they do.
@@ -52,11 +52,14 @@ extension Runner {
                 try writeAtomically(stage.params.prettyJSON, to: paramsPath, durable: scratchOutlivesRunner)
                 // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
                 let logDir = "\(project.store.logsDir)/\(runID)"
-                try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+                if !logDirectoryMade {
+                    try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+                    logDirectoryMade = true
+                }
                 logPath = "\(logDir)/\(stage.name).log"
                 let inputs = project.inputPaths(of: stage, facts: facts.inputs)
                 let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
-                var env = ProcessInfo.processInfo.environment
+                var env = baseEnvironment
                 env.merge(Self.inputEnvironment(stage, paths: inputs)) { _, new in new }
                 for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
                 env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
@@ -78,7 +81,7 @@ extension Runner {
                 env["ANNEAL_WORKSPACE"] = project.workspace
                 env["ANNEAL_RUN"] = runID
                 env["ANNEAL_PROGRESS_FD"] = "3"
-                env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key)
+                env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key, from: spares)
                 if case .plugin(let dir, _, let digest)? = project.kind(of: stage)?.launch {
                     env["ANNEAL_PLUGIN_DIR"] = dir
                     env["ANNEAL_PLUGIN_DIGEST"] = digest  // what a Swift plugin's build must match
@@ -149,14 +152,14 @@ extension Runner {
                                            Date().timeIntervalSince1970 - ended), to: logPath)
                 }
             }
-            ContentStore.removeTree(scratch)
+            removeScratch(scratch)
             record(result, started: started.timeIntervalSince1970, status: result.status.rawValue)
             deliver(result)
         }
     }
 
     /// The commit protocol's second half: each output checked, hashed and stored, then the
-    /// action entry. A bad output fails the stage; an I/O error also marks a store failure.
+    /// action entry queued. A bad output fails the stage; an I/O error also marks a store failure.
     private func commitOutputs(_ directories: [String: String], of stage: StageSpec, into result: inout StageResult) {
         do {
             var outs: [String: OutputFact] = [:]
@@ -166,10 +169,10 @@ extension Runner {
                 outs[name] = OutputFact(digest: tree.digest, size: tree.size)
             }
             result.facts!.outputs = outs
-            try actions.record(ActionEntry(key: result.facts!.key, stage: stage.name, outputs: outs, metrics: result.metrics,
-                                           seconds: result.seconds))
-            // Committed: a resumable stage's checkpoints are no longer needed.
-            project.store.removeStateDirectory(key: result.facts!.key)
+            // The entry is written behind the batch's durability point, and the resume state
+            // removed after it (`EntryWriter`); the stages after this one read the objects now.
+            entries.add(ActionEntry(key: result.facts!.key, stage: stage.name, outputs: outs, metrics: result.metrics,
+                                    seconds: result.seconds))
         } catch {
             result.status = .failed
             if case .output(let why) = error {
@@ -179,6 +182,21 @@ extension Runner {
                 result.isInternalFailure = true
             }
         }
+    }
+
+    /// An attempt's scratch once it is over: a local one, emptied of the runner's files, goes
+    /// back to the spares (`SpareDirectories`); whatever else is in it goes with it.
+    private func removeScratch(_ scratch: String) {
+        guard executor.holdsLocalCores else { return ContentStore.removeTree(scratch) }
+        unlink(scratch + "/params.json")
+        spares.recycle(scratch)
+    }
+
+    /// `mkdir`, or with its parents if they are missing (a Slurm job directory's `out/`).
+    static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o777) != 0 else { return }
+        guard errno == ENOENT else { throw StoreError.system(errno, "cannot create \(path)") }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
     private func deliver(_ result: StageResult) {

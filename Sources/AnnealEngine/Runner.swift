@@ -22,6 +22,14 @@ public final class Runner: @unchecked Sendable {
     /// Runs the stages' invocations: child processes here, or Slurm jobs (`RunOptions.executor`).
     let executor: any StageExecutor
     var interrupted = false
+    /// Scratch and resume-state directories for reuse (`SpareDirectories`).
+    let spares: SpareDirectories
+    /// Action entries of committed stages, written in batches (`EntryWriter`).
+    let entries: EntryWriter
+    /// The environment stages start from, read once.
+    let baseEnvironment = ProcessInfo.processInfo.environment
+    /// Whether this run's log directory exists (touched by the scheduler's thread only).
+    var logDirectoryMade = false
 
     public convenience init(project: Project, options: RunOptions, reporter: any RunReporter, ledger: Ledger, stats: StatCache,
                             lock: Lockfile?, runID: String = makeRunID()) {
@@ -39,8 +47,10 @@ public final class Runner: @unchecked Sendable {
         self.actions = ActionCache(store: project.store)
         self.runID = runID
         self.lockSnapshot = lock
+        spares = SpareDirectories(tmpDir: project.store.tmpDir)
+        entries = EntryWriter(actions: actions, spares: spares)
         switch options.executor {
-        case .local: executor = LocalExecutor(store: project.store)
+        case .local: executor = LocalExecutor(store: project.store, spares: spares)
         case .slurm: executor = SlurmExecutor(store: project.store, pipeline: project.spec.name)
         }
     }
@@ -165,7 +175,7 @@ public final class Runner: @unchecked Sendable {
                 case .failure(let f):
                     done(f.result)
                 case .success(let facts):
-                    let entry = options.forceAll ? nil : actions.lookup(facts.key)
+                    let entry = options.forceAll ? nil : served(facts.key)
                     if let entry, !options.force.contains(stage.name) {
                         var f = facts
                         f.outputs = entry.outputs
@@ -189,7 +199,7 @@ public final class Runner: @unchecked Sendable {
                 let stage = order[i]
                 let (facts, why) = prepared.removeValue(forKey: stage.name)!
                 // An equal action committed since (two stages with one key) is served, not rerun.
-                if !options.forceAll, !options.force.contains(stage.name), let entry = actions.lookup(facts.key) {
+                if !options.forceAll, !options.force.contains(stage.name), let entry = served(facts.key) {
                     var f = facts
                     f.outputs = entry.outputs
                     done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
@@ -216,7 +226,23 @@ public final class Runner: @unchecked Sendable {
             let why = isInterrupted ? "run interrupted" : "not started after an earlier failure (use --keep-going to run independent stages)"
             done(StageResult(name: stage.name, status: .skipped, reasons: [why]))
         }
+        // Every entry written and durable before the lockfile and the run's end name them; a
+        // stage whose entry could not be written failed after all.
+        for (entry, error) in entries.finish() {
+            guard var r = results[entry.stage] else { continue }
+            r.status = .failed
+            r.error = "stage '\(entry.stage)': cannot store its outputs: \(error)"
+            r.isInternalFailure = true
+            results[entry.stage] = r
+            newFacts[entry.stage] = nil
+            failedAny = true
+            reporter.report(.waiting("error: \(r.error!)"))
+            pendingRecords.append(execution(r))
+        }
         try? ledger.record(pendingRecords)
+        spares.removeAll()
+        // Every group it records is over (the loop waits for all running stages).
+        unlink(LeftoverGroups.journal(in: project.store.tmpDir))
         stats.save()
         let all = order.compactMap { results[$0.name] }
         let status = isInterrupted ? "interrupted" : failedAny ? "failed" : "ok"
@@ -226,6 +252,10 @@ public final class Runner: @unchecked Sendable {
         try ledger.finishRun(id: runID, status: status, lockfile: lockPath.map { project.absolute($0) })
         return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath, filesHashed: stats.filesHashed)
     }
+
+    /// The entry that serves `key`: one this run committed and has not written yet, or the
+    /// action cache's.
+    func served(_ key: String) -> ActionEntry? { entries.entry(key) ?? actions.lookup(key) }
 
     /// The cores a stage may use: what it declares, never more than `--jobs`, so that
     /// `ANNEAL_THREADS` is the budget the scheduler really gives it.
