@@ -49,7 +49,7 @@ extension Runner {
                 // directory outlives it (a queued job reads them after a power cut), so they do.
                 let scratchOutlivesRunner = !executor.holdsLocalCores
                 let paramsPath = "\(scratch)/params.json"
-                try writeAtomically(stage.params.prettyJSON, to: paramsPath, durable: scratchOutlivesRunner)
+                try writePrivateFile(Array(stage.params.prettyJSON.utf8), to: paramsPath, durable: scratchOutlivesRunner)
                 // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
                 let logDir = "\(project.store.logsDir)/\(runID)"
                 if !logDirectoryMade {
@@ -68,7 +68,7 @@ extension Runner {
                     // Linux refuses to start a process with one environment string past 128 KiB
                     // (a join of a thousand inputs); such a map goes in a file beside params.json.
                     let file = "\(scratch)/\(name.dropFirst("ANNEAL_".count).lowercased()).json"
-                    try writeAtomically(json, to: file, durable: scratchOutlivesRunner)
+                    try writePrivateFile(Array(json.utf8), to: file, durable: scratchOutlivesRunner)
                     env[name] = nil
                     env[name + "_FILE"] = file
                 }
@@ -81,7 +81,7 @@ extension Runner {
                 env["ANNEAL_WORKSPACE"] = project.workspace
                 env["ANNEAL_RUN"] = runID
                 env["ANNEAL_PROGRESS_FD"] = "3"
-                env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key, from: spares)
+                env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key, from: stateSpares)
                 if case .plugin(let dir, _, let digest)? = project.kind(of: stage)?.launch {
                     env["ANNEAL_PLUGIN_DIR"] = dir
                     env["ANNEAL_PLUGIN_DIGEST"] = digest  // what a Swift plugin's build must match
@@ -184,11 +184,10 @@ extension Runner {
         }
     }
 
-    /// An attempt's scratch once it is over: a local one, emptied of the runner's files, goes
-    /// back to the spares (`SpareDirectories`); whatever else is in it goes with it.
+    /// An attempt's scratch once it is over: a local one goes back to the spares with its
+    /// `params.json` (`SpareDirectories`), unless it holds anything else.
     private func removeScratch(_ scratch: String) {
         guard executor.holdsLocalCores else { return ContentStore.removeTree(scratch) }
-        unlink(scratch + "/params.json")
         spares.recycle(scratch)
     }
 

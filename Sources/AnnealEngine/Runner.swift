@@ -22,8 +22,10 @@ public final class Runner: @unchecked Sendable {
     /// Runs the stages' invocations: child processes here, or Slurm jobs (`RunOptions.executor`).
     let executor: any StageExecutor
     var interrupted = false
-    /// Scratch and resume-state directories for reuse (`SpareDirectories`).
+    /// Scratch directories for reuse, with their `params.json` (`SpareDirectories`).
     let spares: SpareDirectories
+    /// Empty resume-state directories for reuse.
+    let stateSpares: SpareDirectories
     /// Action entries of committed stages, written in batches (`EntryWriter`).
     let entries: EntryWriter
     /// The environment stages start from, read once.
@@ -47,8 +49,9 @@ public final class Runner: @unchecked Sendable {
         self.actions = ActionCache(store: project.store)
         self.runID = runID
         self.lockSnapshot = lock
-        spares = SpareDirectories(tmpDir: project.store.tmpDir)
-        entries = EntryWriter(actions: actions, spares: spares)
+        spares = SpareDirectories(tmpDir: project.store.tmpDir, keeping: "params.json")
+        stateSpares = SpareDirectories(tmpDir: project.store.tmpDir)
+        entries = EntryWriter(actions: actions, spares: stateSpares)
         switch options.executor {
         case .local: executor = LocalExecutor(store: project.store, spares: spares)
         case .slurm: executor = SlurmExecutor(store: project.store, pipeline: project.spec.name)
@@ -241,6 +244,7 @@ public final class Runner: @unchecked Sendable {
         }
         try? ledger.record(pendingRecords)
         spares.removeAll()
+        stateSpares.removeAll()
         // Every group it records is over (the loop waits for all running stages).
         unlink(LeftoverGroups.journal(in: project.store.tmpDir))
         stats.save()

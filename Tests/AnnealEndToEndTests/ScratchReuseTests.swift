@@ -8,17 +8,20 @@ import Testing
     @Test func eachStageStartsWithEmptyDirectoriesOfItsOwn() throws {
         let s = Sandbox()
         defer { s.remove() }
-        // Even stages leave their directories empty (reused), odd ones leave files and a
-        // changed mode behind (deleted).
+        // Even stages leave their directories as they found them (reused); odd ones leave
+        // files and a changed mode behind (deleted), or a link in place of their parameters.
         var yaml = "name: reuse\nstages:\n"
         for i in 0..<6 {
             let look = "ls -A \"$ANNEAL_STATE_DIR\" > ${outputs.o}/state; ls -A \"$(dirname \"$ANNEAL_PARAMS\")\" > ${outputs.o}/scratch"
-            let mess = i % 2 == 1 ? "; echo x > \"$ANNEAL_STATE_DIR/left\"; echo x > \"$(dirname \"$ANNEAL_PARAMS\")/left\"; chmod 700 \"$ANNEAL_STATE_DIR\"" : ""
+            let mess = i % 2 == 0 ? ""
+                : i == 3 ? "; rm \"$ANNEAL_PARAMS\"; ln -s \"$PWD/victim\" \"$ANNEAL_PARAMS\""
+                : "; echo x > \"$ANNEAL_STATE_DIR/left\"; echo x > \"$(dirname \"$ANNEAL_PARAMS\")/left\"; chmod 700 \"$ANNEAL_STATE_DIR\""
             yaml += "  s\(i):\n    run: sh -c '\(look)\(mess)'\n"
             if i > 0 { yaml += "    inputs: {prev: s\(i - 1).o}\n" }
             yaml += "    outputs: [o]\n"
         }
         s.write("p.yaml", yaml)
+        s.write("victim", "mine")
         let r = s.anneal("run", "p.yaml", "--jobs", "1")
         #expect(r.code == 0, "\(r.stderr)")
         for i in 0..<6 {
@@ -26,6 +29,7 @@ import Testing
             #expect(try String(contentsOfFile: out + "/state", encoding: .utf8) == "", "s\(i)'s state directory")
             #expect(try String(contentsOfFile: out + "/scratch", encoding: .utf8) == "o\nparams.json\n", "s\(i)'s scratch")
         }
+        #expect(s.read("victim") == "mine", "a link left in place of params.json was written through")
         #expect(try FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/tmp") == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: s.dir + "/cache/state") == [])
     }

@@ -67,4 +67,50 @@ struct SpareDirectoriesTests {
         try spares.make(dir + "/state/key")
         #expect(inode(dir + "/state/key") != nil)
     }
+
+    /// A scratch's `params.json` stays in its spare and keeps its inode when the next stage's
+    /// parameters are written; replaced by a link, or chmod-ed, it is removed instead.
+    @Test func theKeptFileStaysOnlyAsAPlainFileOfOurs() throws {
+        let dir = try tmp()
+        defer { FileTree.remove(dir) }
+        let victim = dir + "/victim"
+        try "mine".write(toFile: victim, atomically: false, encoding: .utf8)
+        let spares = SpareDirectories(tmpDir: dir, keeping: "params.json")
+        try spares.make(dir + "/a")
+        try writePrivateFile(Array("{}".utf8), to: dir + "/a/params.json", durable: false)
+        let file = inode(dir + "/a/params.json")
+        spares.recycle(dir + "/a")
+        try spares.make(dir + "/b")
+        #expect(inode(dir + "/b/params.json") == file)
+        try writePrivateFile(Array("{\"x\": 1}".utf8), to: dir + "/b/params.json", durable: false)
+        #expect(inode(dir + "/b/params.json") == file)
+        #expect(try String(contentsOfFile: dir + "/b/params.json", encoding: .utf8) == "{\"x\": 1}")
+
+        unlink(dir + "/b/params.json")
+        symlink(victim, dir + "/b/params.json")
+        spares.recycle(dir + "/b")
+        try spares.make(dir + "/c")
+        #expect(try FileTree.names(in: dir + "/c").isEmpty, "the link was removed, the directory kept")
+        try writePrivateFile(Array("{}".utf8), to: dir + "/c/params.json", durable: false)
+        chmod(dir + "/c/params.json", 0o600)
+        spares.recycle(dir + "/c")
+        try spares.make(dir + "/d")
+        #expect(try FileTree.names(in: dir + "/d").isEmpty)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "mine")
+    }
+
+    /// Parameters are written in place, but never through a symbolic or hard link.
+    @Test func aPrivateFileIsNeverWrittenThroughALink() throws {
+        let dir = try tmp()
+        defer { FileTree.remove(dir) }
+        let victim = dir + "/victim"
+        try "mine".write(toFile: victim, atomically: false, encoding: .utf8)
+        symlink(victim, dir + "/soft")
+        link(victim, dir + "/hard")
+        for name in ["soft", "hard"] {
+            try writePrivateFile(Array("{}".utf8), to: dir + "/" + name, durable: false)
+            #expect(try String(contentsOfFile: dir + "/" + name, encoding: .utf8) == "{}")
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "mine")
+    }
 }
