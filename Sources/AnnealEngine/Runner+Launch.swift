@@ -109,7 +109,9 @@ extension Runner {
         let missedInterrupt = interrupted
         condition.unlock()
         if missedInterrupt { process.stop(force: false) }
-        record(StageResult(name: stage.name, status: .ran, reasons: reasons, log: logPath), started: started.timeIntervalSince1970, status: "running")
+        var running = StageResult(name: stage.name, status: .ran, reasons: reasons, facts: facts, log: logPath)
+        running.started = started.timeIntervalSince1970
+        pendingRecords.append(execution(running, status: "running"))
 
         let outputDirectories = outputDirs
         DispatchQueue.global().async { [self, logPath, scratch] in
@@ -136,6 +138,7 @@ extension Runner {
             let log: String? = logPath
             var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
                                      facts: facts, exitCode: end.code, log: log, metrics: metrics)
+            result.started = started.timeIntervalSince1970
             let code = end.code
             let declared = project.kind(of: stage)?.schema.headline ?? []
             result.headline = (declared.isEmpty ? lastReported : declared).filter { metrics[$0] != nil }
@@ -153,7 +156,6 @@ extension Runner {
                 }
             }
             removeScratch(scratch)
-            record(result, started: started.timeIntervalSince1970, status: result.status.rawValue)
             deliver(result)
         }
     }
@@ -204,12 +206,6 @@ extension Runner {
         finished.append(result)
         condition.broadcast()
         condition.unlock()
-    }
-
-    func record(_ r: StageResult, started: Double, status: String) {
-        try? ledger.record(Ledger.Execution(runID: runID, stage: r.name, status: status, key: r.facts?.key, started: started,
-                                            finished: status == "running" ? nil : Date().timeIntervalSince1970,
-                                            exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons))
     }
 
     /// The argv that runs the stage: inline commands and plugins through `/bin/sh -c`,

@@ -28,6 +28,10 @@ public final class Runner: @unchecked Sendable {
     let stateSpares: SpareDirectories
     /// Action entries of committed stages, written in batches (`EntryWriter`).
     let entries: EntryWriter
+    /// Ledger rows of the stages launched or finished since the scheduler's last pass, written
+    /// in one transaction per pass (its thread only): a stage's "running" row and its end share
+    /// a commit with other stages' instead of costing two of their own.
+    var pendingRecords: [Ledger.Execution] = []
     /// The environment stages start from, read once.
     let baseEnvironment = ProcessInfo.processInfo.environment
     /// Whether this run's log directory exists (touched by the scheduler's thread only).
@@ -90,7 +94,7 @@ public final class Runner: @unchecked Sendable {
         let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
         if options.locked, let refused = lockedRefusal(order: order, selected: selected) {
             refused.forEach { reporter.report(.finished($0)) }
-            try? ledger.record(refused.map(execution))
+            try? ledger.record(refused.map { execution($0) })
             stats.save()
             try ledger.finishRun(id: runID, status: "failed", lockfile: nil)
             return RunSummary(runID: runID, status: "failed", stages: refused, lockfile: nil, filesHashed: stats.filesHashed)
@@ -135,8 +139,6 @@ public final class Runner: @unchecked Sendable {
         // Facts and reasons of stages that are ready but wait for cores, so their inputs are not
         // hashed again.
         var prepared: [String: (StageFacts, [String])] = [:]
-        // Executions of stages that did not run, written in one transaction per scheduler pass.
-        var pendingRecords: [Ledger.Execution] = []
         // The lockfile is rewritten at most once a second while stages complete, and once at
         // the end: rewriting it after every stage is quadratic in the number of stages (DVC's
         // 21 minutes for 1,000). A kill in between loses no work: the action cache has it.
@@ -151,7 +153,7 @@ public final class Runner: @unchecked Sendable {
                 if r.status == .ran { ranSinceLockWrite = true }
             }
             if r.status == .failed { failedAny = true }
-            if r.status != .ran { pendingRecords.append(execution(r)) }
+            pendingRecords.append(execution(r))
             reporter.report(.finished(r))
             let now = Date().timeIntervalSince1970
             if ranSinceLockWrite, options.writeLockfile, now - lastLockWrite >= 1 {
@@ -296,10 +298,11 @@ public final class Runner: @unchecked Sendable {
         init(_ r: StageResult) { result = r }
     }
 
-    private func execution(_ r: StageResult) -> Ledger.Execution {
+    func execution(_ r: StageResult, status: String? = nil) -> Ledger.Execution {
         let now = Date().timeIntervalSince1970
-        return Ledger.Execution(runID: runID, stage: r.name, status: r.status.rawValue, key: r.facts?.key, started: now,
-                                finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons)
+        return Ledger.Execution(runID: runID, stage: r.name, status: status ?? r.status.rawValue, key: r.facts?.key,
+                                started: r.started ?? now, finished: status == "running" ? nil : now,
+                                exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons)
     }
 
 }
