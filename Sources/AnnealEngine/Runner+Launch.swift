@@ -15,8 +15,9 @@ import Foundation
 /// `ANNEAL_PLUGIN_BUILDS` (`SwiftPluginBuild`).
 ///
 /// Commit: outputs are written into a private scratch directory; on exit 0 each output is
-/// hashed and renamed into the objects, then the action entry is written. A crash at any
-/// point leaves at most an unreferenced scratch directory, removed by the next run.
+/// hashed and renamed into the objects, then the action entry is queued for the next durable
+/// batch (`EntryWriter`). A crash at any point leaves at most an unreferenced scratch
+/// directory, removed by the next run, and objects no entry names yet.
 extension Runner {
     func launch(_ stage: StageSpec, facts: StageFacts, reasons: [String]) {
         reporter.report(.started(stage: stage.name, reasons: reasons))
