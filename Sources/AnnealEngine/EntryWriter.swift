@@ -23,6 +23,8 @@ final class EntryWriter: @unchecked Sendable {
     /// Where emptied resume-state directories go (`SpareDirectories`).
     let spares: SpareDirectories
     let interval: Double
+    /// Makes what was written to the cache's filesystem durable (`makeDurable`; tests watch it).
+    let flush: @Sendable (String) -> Void
 
     private let condition = NSCondition()
     private var queued: [ActionEntry] = []
@@ -34,10 +36,12 @@ final class EntryWriter: @unchecked Sendable {
     private var writing = false
     private var lastBatch = 0.0
 
-    init(actions: ActionCache, spares: SpareDirectories, interval: Double = 0.2) {
+    init(actions: ActionCache, spares: SpareDirectories, interval: Double = 0.2,
+         flush: @escaping @Sendable (String) -> Void = EntryWriter.makeDurable) {
         self.actions = actions
         self.spares = spares
         self.interval = interval
+        self.flush = flush
     }
 
     /// Queues the entry of a stage whose outputs are committed (stored and sealed).
@@ -72,7 +76,7 @@ final class EntryWriter: @unchecked Sendable {
         let wrote = started
         let failed = failures
         condition.unlock()
-        if wrote { Self.makeDurable(actions.store.root) }
+        if wrote { flush(actions.store.root) }
         return failed
     }
 
@@ -94,7 +98,7 @@ final class EntryWriter: @unchecked Sendable {
             condition.unlock()
 
             // Every object these entries name was renamed and sealed before this point.
-            Self.makeDurable(actions.store.root)
+            flush(actions.store.root)
             var failed: [(entry: ActionEntry, error: StoreError)] = []
             for entry in batch {
                 do { try actions.record(entry, durable: false) } catch { failed.append((entry, error)) }

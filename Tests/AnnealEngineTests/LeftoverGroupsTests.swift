@@ -121,4 +121,16 @@ struct LeftoverGroupsTests {
         #expect(kill(over.pid, 0) == 0 && !LeftoverGroups.isZombie(over.pid), "a group marked over was signalled")
         #expect(kill(longer.pid, 0) == 0 && !LeftoverGroups.isZombie(longer.pid), "another scratch's group was signalled")
     }
+
+    /// Regression: a record's scratch was matched as a plain substring of a process's
+    /// environment, so the record of `…-stage-1` signalled a process of `…-stage-12`.
+    @Test func aRecordNeverMatchesAScratchWhoseNameItPrefixes() throws {
+        let dir = NSTemporaryDirectory() + "anneal-leftover-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let other = try sleeper(leaderStays: false, scratchInEnvironment: dir + "/999999-stage-12", dir: dir)
+        defer { kill(other.pid, SIGKILL) }
+        #expect(LeftoverGroups.end(record: try record(dir, group: other.group)) == nil)
+        #expect(kill(other.pid, 0) == 0 && !LeftoverGroups.isZombie(other.pid), "a process of another scratch was signalled")
+    }
 }
