@@ -28,6 +28,64 @@ extension Runner {
             return
         }
         let started = Date()
+        let logDir = "\(project.store.logsDir)/\(runID)"
+        do {
+            if !logDirectoryMade {
+                try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+                logDirectoryMade = true
+            }
+        } catch {
+            var result = StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
+                                     error: "stage '\(stage.name)' could not start: \(error)")
+            result.isInternalFailure = true
+            deliver(result)
+            return
+        }
+        guard executor.holdsLocalCores else {
+            // A cluster job: submitted from here, watched on a thread of its own.
+            guard let begun = begin(stage, facts: facts, reasons: reasons, logDir: logDir) else { return }
+            recordRunning(stage, facts: facts, reasons: reasons, started: started, log: begun.logPath)
+            DispatchQueue.global().async { [self] in watch(begun, stage: stage, facts: facts, reasons: reasons, started: started) }
+            return
+        }
+        // A local stage starts on its own thread: making its output directories and its log
+        // and spawning it cost inode allocations and a vfork each, which would otherwise queue
+        // up on the scheduler's thread. The resume state is claimed here, in launch order, so
+        // two stages with one key share it as before.
+        recordRunning(stage, facts: facts, reasons: reasons, started: started, log: "\(logDir)/\(stage.name).log")
+        condition.lock()
+        starting += 1
+        condition.unlock()
+        let state = Result { () throws(StoreError) in try project.store.makeStateDirectory(key: facts.key, from: stateSpares) }
+        DispatchQueue.global().async { [self] in
+            let begun = begin(stage, facts: facts, reasons: reasons, logDir: logDir, state: state)
+            condition.lock()
+            starting -= 1
+            condition.broadcast()
+            condition.unlock()
+            if let begun { watch(begun, stage: stage, facts: facts, reasons: reasons, started: started) }
+        }
+    }
+
+    /// A stage's `running` row, written with the scheduler's pass.
+    private func recordRunning(_ stage: StageSpec, facts: StageFacts, reasons: [String], started: Date, log: String) {
+        var row = StageResult(name: stage.name, status: .ran, reasons: reasons, facts: facts, log: log)
+        row.started = started.timeIntervalSince1970
+        pendingRecords.append(execution(row, status: "running"))
+    }
+
+    /// A started stage: what `watch` waits on and commits from.
+    struct Begun {
+        var process: any StageRun
+        var scratch: String
+        var logPath: String
+        var outputs: [String: String]
+    }
+
+    /// Prepares the stage's scratch, outputs, parameters and environment and starts it, then
+    /// lists it as running. On failure the result is delivered and nil returned.
+    private func begin(_ stage: StageSpec, facts: StageFacts, reasons: [String], logDir: String,
+                       state: Result<String, StoreError>? = nil) -> Begun? {
         var scratch = ""
         let process: any StageRun
         var outputDirs: [String: String] = [:]
@@ -52,11 +110,6 @@ extension Runner {
                 let paramsPath = "\(scratch)/params.json"
                 try writePrivateFile(Array(stage.params.prettyJSON.utf8), to: paramsPath, durable: scratchOutlivesRunner)
                 // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
-                let logDir = "\(project.store.logsDir)/\(runID)"
-                if !logDirectoryMade {
-                    try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
-                    logDirectoryMade = true
-                }
                 logPath = "\(logDir)/\(stage.name).log"
                 let inputs = project.inputPaths(of: stage, facts: facts.inputs)
                 let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
@@ -82,7 +135,7 @@ extension Runner {
                 env["ANNEAL_WORKSPACE"] = project.workspace
                 env["ANNEAL_RUN"] = runID
                 env["ANNEAL_PROGRESS_FD"] = "3"
-                env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key, from: stateSpares)
+                env["ANNEAL_STATE_DIR"] = try state?.get() ?? project.store.makeStateDirectory(key: facts.key, from: stateSpares)
                 if case .plugin(let dir, _, let digest)? = project.kind(of: stage)?.launch {
                     env["ANNEAL_PLUGIN_DIR"] = dir
                     env["ANNEAL_PLUGIN_DIGEST"] = digest  // what a Swift plugin's build must match
@@ -102,7 +155,7 @@ extension Runner {
             if case .refused? = error as? StoreError {} else { result.isInternalFailure = true }
             if !scratch.isEmpty { ContentStore.removeTree(scratch) }
             deliver(result)
-            return
+            return nil
         }
         condition.lock()
         running[stage.name] = process
@@ -110,55 +163,58 @@ extension Runner {
         let missedInterrupt = interrupted
         condition.unlock()
         if missedInterrupt { process.stop(force: false) }
-        var running = StageResult(name: stage.name, status: .ran, reasons: reasons, facts: facts, log: logPath)
-        running.started = started.timeIntervalSince1970
-        pendingRecords.append(execution(running, status: "running"))
+        return Begun(process: process, scratch: scratch, logPath: logPath, outputs: outputDirs)
+    }
 
-        let outputDirectories = outputDirs
-        DispatchQueue.global().async { [self, logPath, scratch] in
-            var metrics: [String: Double] = [:]
-            var lastReported: [String] = []
-            var points: [Ledger.MetricPoint] = []
-            var flushed = Date()
-            let end = process.finish { report in
-                if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
-                for (k, v) in report.metrics {
-                    metrics[k] = v
-                    points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
-                }
-                // In batches, but at least once a second, so `metrics --watch` follows a slow stage.
-                if points.count >= 256 || (!points.isEmpty && Date().timeIntervalSince(flushed) >= 1) {
-                    try? ledger.record(run: runID, stage: stage.name, points: points)
-                    points = []
-                    flushed = Date()
-                }
-                reporter.report(.progress(stage: stage.name, step: report.step, total: report.total, metrics: report.metrics,
-                                          message: report.message))
+    /// Waits for a started stage, passing its progress on, then commits it and delivers its result.
+    private func watch(_ begun: Begun, stage: StageSpec, facts: StageFacts, reasons: [String], started: Date) {
+        let process = begun.process
+        let logPath = begun.logPath
+        let scratch = begun.scratch
+        let outputDirectories = begun.outputs
+
+        var metrics: [String: Double] = [:]
+        var lastReported: [String] = []
+        var points: [Ledger.MetricPoint] = []
+        var flushed = Date()
+        let end = process.finish { report in
+            if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
+            for (k, v) in report.metrics {
+                metrics[k] = v
+                points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
             }
-            try? ledger.record(run: runID, stage: stage.name, points: points)
-            let log: String? = logPath
-            var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
-                                     facts: facts, exitCode: end.code, log: log, metrics: metrics)
-            result.started = started.timeIntervalSince1970
-            let code = end.code
-            let declared = project.kind(of: stage)?.schema.headline ?? []
-            result.headline = (declared.isEmpty ? lastReported : declared).filter { metrics[$0] != nil }
-            if code != 0 || end.reason != nil {
-                result.status = isInterrupted ? .interrupted : .failed
-                result.error = "stage '\(stage.name)' "
-                    + (end.reason ?? (code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)"))
-                    + Self.tail(of: log, run: runID, stage: stage.name)
-            } else {
-                commitOutputs(outputDirectories, of: stage, into: &result)
-                if let queued = end.queued, let ended = end.ended {
-                    // The price of running it as a job, measured where it is paid (docs/slurm.md).
-                    Self.appendNote(String(format: "anneal: submit to start %.2fs, end to commit %.2fs", queued,
-                                           Date().timeIntervalSince1970 - ended), to: logPath)
-                }
+            // In batches, but at least once a second, so `metrics --watch` follows a slow stage.
+            if points.count >= 256 || (!points.isEmpty && Date().timeIntervalSince(flushed) >= 1) {
+                try? ledger.record(run: runID, stage: stage.name, points: points)
+                points = []
+                flushed = Date()
             }
-            removeScratch(scratch)
-            deliver(result)
+            reporter.report(.progress(stage: stage.name, step: report.step, total: report.total, metrics: report.metrics,
+                                      message: report.message))
         }
+        try? ledger.record(run: runID, stage: stage.name, points: points)
+        let log: String? = logPath
+        var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
+                                 facts: facts, exitCode: end.code, log: log, metrics: metrics)
+        result.started = started.timeIntervalSince1970
+        let code = end.code
+        let declared = project.kind(of: stage)?.schema.headline ?? []
+        result.headline = (declared.isEmpty ? lastReported : declared).filter { metrics[$0] != nil }
+        if code != 0 || end.reason != nil {
+            result.status = isInterrupted ? .interrupted : .failed
+            result.error = "stage '\(stage.name)' "
+                + (end.reason ?? (code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)"))
+                + Self.tail(of: log, run: runID, stage: stage.name)
+        } else {
+            commitOutputs(outputDirectories, of: stage, into: &result)
+            if let queued = end.queued, let ended = end.ended {
+                // The price of running it as a job, measured where it is paid (docs/slurm.md).
+                Self.appendNote(String(format: "anneal: submit to start %.2fs, end to commit %.2fs", queued,
+                                       Date().timeIntervalSince1970 - ended), to: logPath)
+            }
+        }
+        removeScratch(scratch)
+        deliver(result)
     }
 
     /// The commit protocol's second half: each output checked, hashed and stored, then the

@@ -18,6 +18,8 @@ public final class Runner: @unchecked Sendable {
 
     let condition = NSCondition()
     var finished: [StageResult] = []
+    /// Local stages being started on their own threads, not yet running nor finished.
+    var starting = 0
     var running: [String: any StageRun] = [:]
     /// Runs the stages' invocations: child processes here, or Slurm jobs (`RunOptions.executor`).
     let executor: any StageExecutor
@@ -217,8 +219,9 @@ public final class Runner: @unchecked Sendable {
             try? ledger.record(pendingRecords)
             pendingRecords = []
             condition.lock()
-            if running.isEmpty && finished.isEmpty { condition.unlock(); break }
-            while finished.isEmpty { condition.wait() }
+            // Wait for a result while anything runs or is being started; with none, the run is over.
+            while finished.isEmpty && !(running.isEmpty && starting == 0) { condition.wait() }
+            if finished.isEmpty { condition.unlock(); break }
             let batch = finished
             finished = []
             condition.unlock()
