@@ -43,7 +43,7 @@ public struct StageResult: Sendable {
     /// its outputs (an I/O error). The run ends with the internal-error exit code (3).
     public var isInternalFailure = false
     /// When the stage's process started (seconds since 1970), for the ledger; nil if it never did.
-    public var started: Double?
+    var started: Double?
 }
 
 public struct RunSummary: Sendable {
