@@ -81,10 +81,14 @@ public struct ActionCache: Sendable {
     }
 
     /// Written last in the commit protocol, atomically: a reader sees no entry or a whole one.
-    public func record(_ entry: ActionEntry) throws(StoreError) {
+    /// `durable: false` leaves the flush to the caller (`EntryWriter` flushes a whole batch).
+    public func record(_ entry: ActionEntry, durable: Bool = true) throws(StoreError) {
         let p = path(entry.key)
-        try? FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try writeAtomically(entry.value.prettyJSON, to: p)
+        let dir = "\(store.actionsDir)/\(entry.key.prefix(2))"
+        if mkdir(dir, 0o777) != 0, errno != EEXIST {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        try writeAtomically(entry.value.prettyJSON, to: p, durable: durable)
     }
 
     public func allKeys() -> [String] {

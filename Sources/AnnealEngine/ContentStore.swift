@@ -60,12 +60,21 @@ public struct ContentStore: Sendable {
     /// A private directory for one stage execution, named after this process so a later run
     /// can tell leftovers of dead processes from live ones.
     public func makeScratch(stage: String) throws(StoreError) -> String {
-        let dir = "\(tmpDir)/\(getpid())-\(stage)-\(UInt32.random(in: 0...UInt32.max))"
+        let dir = scratchPath(stage: stage)
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw .io("cannot create the scratch directory \(dir): \(error.localizedDescription)")
         }
         return dir
     }
+
+    /// A new scratch directory, a spare renamed there if there is one.
+    func makeScratch(stage: String, from spares: SpareDirectories) throws(StoreError) -> String {
+        let dir = scratchPath(stage: stage)
+        try spares.make(dir)
+        return dir
+    }
+
+    private func scratchPath(stage: String) -> String { "\(tmpDir)/\(getpid())-\(stage)-\(UInt32.random(in: 0...UInt32.max))" }
 
     /// Removes scratch directories of processes that no longer exist (a killed run or gc),
     /// first ending the stage process groups such a run left running (`LeftoverGroups`).
@@ -78,6 +87,7 @@ public struct ContentStore: Sendable {
                 return kill(pid, 0) != 0 && errno == ESRCH
             }
         let notes = names.filter { $0.hasSuffix(LeftoverGroups.suffix) }.compactMap { LeftoverGroups.end(record: tmpDir + "/" + $0) }
+            + names.filter { $0.hasSuffix(LeftoverGroups.journalSuffix) }.flatMap { LeftoverGroups.end(journal: tmpDir + "/" + $0) }
         for name in names { FileTree.remove(tmpDir + "/" + name) }
         return notes
     }

@@ -5,9 +5,10 @@ import Foundation
 /// Each local stage runs in its own process group, so a terminal's Ctrl-C reaches only the
 /// runner, which then stops its stages. A runner killed with SIGKILL cannot: its stages run on
 /// unwatched, burning cores and — worse — writing into the resume state that the next attempt
-/// at the same action key reads. So the runner records every group it starts next to the
-/// stage's scratch (`tmp/PID-STAGE-N.group`), and the next writer of the cache, finding that
-/// runner dead, ends the group before it starts anything.
+/// at the same action key reads. So the runner records every group it starts, and every one
+/// that is over, in a journal beside the stages' scratch (`tmp/PID-run.groups`), and the next
+/// writer of the cache, finding that runner dead, ends the groups not over before it starts
+/// anything.
 ///
 /// Ending the wrong processes is worse than leaving some running, so a record is acted on only
 /// where it can be verified (Linux's /proc): same boot; a live leader must be the recorded
@@ -15,31 +16,90 @@ import Foundation
 /// whose environment names the stage's scratch directory are ended, one by one — a group id
 /// outlives its leader, and after the group ends, a later unrelated group may get the number.
 enum LeftoverGroups {
+    /// A record file of an older anneal: one stage, `tmp/PID-STAGE-N.group`.
     static let suffix = ".group"
+    /// A run's journal of the groups it started, `tmp/PID-run.groups`: one line per stage
+    /// started (`PID START BOOT SCRATCH STAGE`) and one per stage over (`over SCRATCH`), appended
+    /// to one file instead of creating and deleting a file per stage.
+    static let journalSuffix = ".groups"
     /// Grace between SIGTERM and SIGKILL for a stage's processes.
     static let terminationGrace = 2.0
 
+    /// The journal of this process's runs in the scratch directory `tmpDir`.
+    static func journal(in tmpDir: String) -> String { "\(tmpDir)/\(getpid())-run\(journalSuffix)" }
+
     /// Records the group led by `pid` (a stage of `stage`) for the scratch directory `scratch`.
     static func record(pid: pid_t, stage: String, scratch: String) {
-        let text = "\(pid) \(startTime(of: pid) ?? 0) \(bootID) \(stage)\n"
-        let path = scratch + suffix
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }  // best effort: without it, only this safety net is lost
+        let (dir, name) = split(scratch)
+        append("\(pid) \(startTime(of: pid) ?? 0) \(bootID) \(name) \(stage)\n", to: journal(in: dir))
+    }
+
+    /// The stage of `scratch` is over, its whole group ended: nothing to act on any more.
+    static func forget(scratch: String) {
+        let (dir, name) = split(scratch)
+        append("over \(name)\n", to: journal(in: dir))
+    }
+
+    private static func split(_ scratch: String) -> (directory: String, name: String) {
+        guard let slash = scratch.lastIndex(of: "/") else { return (".", scratch) }
+        return (String(scratch[..<slash]), String(scratch[scratch.index(after: slash)...]))
+    }
+
+    /// Best effort: without the record, only this safety net is lost. One `write` of a short
+    /// line with `O_APPEND`, so the lines of parallel stages never interleave.
+    private static func append(_ line: String, to path: String) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
         defer { close(fd) }
-        let bytes = Array(text.utf8)
+        let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
-    static func forget(scratch: String) { unlink(scratch + suffix) }
+    /// Ends what is left of the groups a dead run's journal names as started and not over;
+    /// returns a note for each group ended. Lines that do not parse are skipped.
+    static func end(journal path: String) -> [String] {
+        #if os(Linux)
+        guard let text = ownedFile(path, atMost: 64 << 20) else { return [] }
+        let dir = split(path).directory
+        var started: [(scratch: Substring, record: String)] = []
+        var over = Set<Substring>()
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 4)
+            if fields.count == 2, fields[0] == "over" {
+                over.insert(fields[1])
+            } else if fields.count == 5, !fields[3].contains("/"), !fields[3].hasPrefix(".") {
+                started.append((fields[3], "\(fields[0]) \(fields[1]) \(fields[2]) \(fields[4])"))
+            }
+        }
+        return started.filter { !over.contains($0.scratch) }.compactMap { end(text: $0.record, scratch: "\(dir)/\($0.scratch)") }
+        #else
+        return []
+        #endif
+    }
 
-    /// Ends what is left of the group a record names; returns a note for the user, or nil when
-    /// there was nothing (verifiably) to end. The record comes from the cache, so it is not
-    /// trusted: it must be ours and name a real group (never 0, 1 or our own).
+    /// Ends what is left of the group a record file names; returns a note for the user, or nil
+    /// when there was nothing (verifiably) to end.
     static func end(record path: String) -> String? {
         #if os(Linux)
+        guard let text = ownedFile(path, atMost: 4096) else { return nil }
+        return end(text: text, scratch: String(path.dropLast(suffix.count)))
+        #else
+        return nil  // nothing to verify a record against
+        #endif
+    }
+
+    /// The text of a regular file of ours no larger than `limit`: records come from the cache,
+    /// so they are not trusted.
+    private static func ownedFile(_ path: String, atMost limit: Int) -> String? {
         var st = stat()
-        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(), st.st_size < 4096,
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(), st.st_size < limit else { return nil }
+        return try? String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    /// Acts on one record, "PID START BOOT STAGE", of the stage whose scratch was `scratch`.
+    /// It must be ours and name a real group (never 0, 1 or our own).
+    private static func end(text: String, scratch: String) -> String? {
+        #if os(Linux)
         let fields = text.split(separator: " ", maxSplits: 3)
         guard fields.count == 4, let group = pid_t(fields[0]), group > 1, group != getpgrp(), group != getpid(),
               let started = UInt64(fields[1]), started > 0, fields[2] == bootID, !bootID.isEmpty else { return nil }
@@ -49,8 +109,9 @@ enum LeftoverGroups {
             guard now == started else { return nil }  // the pid is another process's now
             targets = .group(group)
         } else {
-            let scratch = Array(String(path.dropLast(suffix.count)).utf8)
-            let verified = members(ofGroup: group).filter { environment(of: $0).contains(scratch) }
+            // The scratch path as a directory: `tmp/1-s-12` must not match `tmp/1-s-123/o`.
+            let named = Array((scratch + "/").utf8)
+            let verified = members(ofGroup: group).filter { environment(of: $0).contains(named) }
             guard !verified.isEmpty else { return nil }
             targets = .processes(verified)
         }
@@ -65,7 +126,7 @@ enum LeftoverGroups {
         }
         return "ended the processes of stage '\(stage)' (process group \(group), \(how)) that a killed anneal run left running"
         #else
-        return nil  // nothing to verify a record against
+        return nil
         #endif
     }
 

@@ -45,6 +45,8 @@ public struct StageResult: Sendable {
     /// The runner failed, not the stage: it could not start it, or the store could not keep
     /// its outputs (an I/O error). The run ends with the internal-error exit code (3).
     public var isInternalFailure = false
+    /// When the stage's process started (seconds since 1970), for the ledger; nil if it never did.
+    var started: Double?
 }
 
 public struct RunSummary: Sendable {

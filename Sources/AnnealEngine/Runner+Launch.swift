@@ -15,8 +15,9 @@ import Foundation
 /// `ANNEAL_PLUGIN_BUILDS` (`SwiftPluginBuild`).
 ///
 /// Commit: outputs are written into a private scratch directory; on exit 0 each output is
-/// hashed and renamed into the objects, then the action entry is written. A crash at any
-/// point leaves at most an unreferenced scratch directory, removed by the next run.
+/// hashed and renamed into the objects, then the action entry is queued for the next durable
+/// batch (`EntryWriter`). A crash at any point leaves at most an unreferenced scratch
+/// directory, removed by the next run, and objects no entry names yet.
 extension Runner {
     func launch(_ stage: StageSpec, facts: StageFacts, reasons: [String]) {
         reporter.report(.started(stage: stage.name, reasons: reasons))
@@ -27,6 +28,64 @@ extension Runner {
             return
         }
         let started = Date()
+        let logDir = "\(project.store.logsDir)/\(runID)"
+        do {
+            if !logDirectoryMade {
+                try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+                logDirectoryMade = true
+            }
+        } catch {
+            var result = StageResult(name: stage.name, status: .failed, reasons: reasons, facts: facts,
+                                     error: "stage '\(stage.name)' could not start: \(error)")
+            result.isInternalFailure = true
+            deliver(result)
+            return
+        }
+        guard executor.holdsLocalCores else {
+            // A cluster job: submitted from here, watched on a thread of its own.
+            guard let begun = begin(stage, facts: facts, reasons: reasons, logDir: logDir) else { return }
+            recordRunning(stage, facts: facts, reasons: reasons, started: started, log: begun.logPath)
+            DispatchQueue.global().async { [self] in watch(begun, stage: stage, facts: facts, reasons: reasons, started: started) }
+            return
+        }
+        // A local stage starts on its own thread: making its output directories and its log
+        // and spawning it cost inode allocations and a vfork each, which would otherwise queue
+        // up on the scheduler's thread. The resume state is claimed here, in launch order, so
+        // two stages with one key share it as before.
+        recordRunning(stage, facts: facts, reasons: reasons, started: started, log: "\(logDir)/\(stage.name).log")
+        condition.lock()
+        starting += 1
+        condition.unlock()
+        let state = Result { () throws(StoreError) in try project.store.makeStateDirectory(key: facts.key, from: stateSpares) }
+        DispatchQueue.global().async { [self] in
+            let begun = begin(stage, facts: facts, reasons: reasons, logDir: logDir, state: state)
+            condition.lock()
+            starting -= 1
+            condition.broadcast()
+            condition.unlock()
+            if let begun { watch(begun, stage: stage, facts: facts, reasons: reasons, started: started) }
+        }
+    }
+
+    /// A stage's `running` row, written with the scheduler's pass.
+    private func recordRunning(_ stage: StageSpec, facts: StageFacts, reasons: [String], started: Date, log: String) {
+        var row = StageResult(name: stage.name, status: .ran, reasons: reasons, facts: facts, log: log)
+        row.started = started.timeIntervalSince1970
+        pendingRecords.append(execution(row, status: "running"))
+    }
+
+    /// A started stage: what `watch` waits on and commits from.
+    struct Begun {
+        var process: any StageRun
+        var scratch: String
+        var logPath: String
+        var outputs: [String: String]
+    }
+
+    /// Prepares the stage's scratch, outputs, parameters and environment and starts it, then
+    /// lists it as running. On failure the result is delivered and nil returned.
+    private func begin(_ stage: StageSpec, facts: StageFacts, reasons: [String], logDir: String,
+                       state: Result<String, StoreError>? = nil) -> Begun? {
         var scratch = ""
         let process: any StageRun
         var outputDirs: [String: String] = [:]
@@ -36,27 +95,25 @@ extension Runner {
                 // A job of a killed run still computing this very key: wait for it, never twice.
                 scratch = adopted.scratch
                 logPath = adopted.logPath
-                for o in stage.outputs { outputDirs[o] = "\(scratch)/out/\(o)" }
+                for o in stage.outputs { outputDirs[o] = executor.outputDirectory(scratch: scratch, output: o) }
                 process = adopted.run
                 reporter.report(.progress(stage: stage.name, step: nil, total: nil, metrics: [:], message: adopted.note))
             } else {
                 scratch = try executor.makeScratch(stage: stage.name, key: facts.key)
                 for o in stage.outputs {
-                    outputDirs[o] = "\(scratch)/out/\(o)"
-                    try FileManager.default.createDirectory(atPath: outputDirs[o]!, withIntermediateDirectories: true)
+                    outputDirs[o] = executor.outputDirectory(scratch: scratch, output: o)
+                    try Self.makeDirectory(outputDirs[o]!)
                 }
                 // Local scratch dies with the runner, so its files need no flush; a Slurm job's
                 // directory outlives it (a queued job reads them after a power cut), so they do.
                 let scratchOutlivesRunner = !executor.holdsLocalCores
                 let paramsPath = "\(scratch)/params.json"
-                try writeAtomically(stage.params.prettyJSON, to: paramsPath, durable: scratchOutlivesRunner)
+                try writePrivateFile(Array(stage.params.prettyJSON.utf8), to: paramsPath, durable: scratchOutlivesRunner)
                 // Straight into the run's logs, so `anneal log RUN STAGE` reads it while the stage runs.
-                let logDir = "\(project.store.logsDir)/\(runID)"
-                try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
                 logPath = "\(logDir)/\(stage.name).log"
                 let inputs = project.inputPaths(of: stage, facts: facts.inputs)
                 let argv = try commandLine(stage, inputs: inputs, outputs: outputDirs)
-                var env = ProcessInfo.processInfo.environment
+                var env = baseEnvironment
                 env.merge(Self.inputEnvironment(stage, paths: inputs)) { _, new in new }
                 for (k, v) in outputDirs { env["ANNEAL_OUTPUT_" + Self.envName(k)] = v }
                 env["ANNEAL_OUTPUTS"] = Value.map(outputDirs.mapValues(Value.string)).canonicalJSON
@@ -65,7 +122,7 @@ extension Runner {
                     // Linux refuses to start a process with one environment string past 128 KiB
                     // (a join of a thousand inputs); such a map goes in a file beside params.json.
                     let file = "\(scratch)/\(name.dropFirst("ANNEAL_".count).lowercased()).json"
-                    try writeAtomically(json, to: file, durable: scratchOutlivesRunner)
+                    try writePrivateFile(Array(json.utf8), to: file, durable: scratchOutlivesRunner)
                     env[name] = nil
                     env[name + "_FILE"] = file
                 }
@@ -78,7 +135,7 @@ extension Runner {
                 env["ANNEAL_WORKSPACE"] = project.workspace
                 env["ANNEAL_RUN"] = runID
                 env["ANNEAL_PROGRESS_FD"] = "3"
-                env["ANNEAL_STATE_DIR"] = try project.store.makeStateDirectory(key: facts.key)
+                env["ANNEAL_STATE_DIR"] = try state?.get() ?? project.store.makeStateDirectory(key: facts.key, from: stateSpares)
                 if case .plugin(let dir, _, let digest)? = project.kind(of: stage)?.launch {
                     env["ANNEAL_PLUGIN_DIR"] = dir
                     env["ANNEAL_PLUGIN_DIGEST"] = digest  // what a Swift plugin's build must match
@@ -98,7 +155,7 @@ extension Runner {
             if case .refused? = error as? StoreError {} else { result.isInternalFailure = true }
             if !scratch.isEmpty { ContentStore.removeTree(scratch) }
             deliver(result)
-            return
+            return nil
         }
         condition.lock()
         running[stage.name] = process
@@ -106,57 +163,62 @@ extension Runner {
         let missedInterrupt = interrupted
         condition.unlock()
         if missedInterrupt { process.stop(force: false) }
-        record(StageResult(name: stage.name, status: .ran, reasons: reasons, log: logPath), started: started.timeIntervalSince1970, status: "running")
+        return Begun(process: process, scratch: scratch, logPath: logPath, outputs: outputDirs)
+    }
 
-        let outputDirectories = outputDirs
-        DispatchQueue.global().async { [self, logPath, scratch] in
-            var metrics: [String: Double] = [:]
-            var lastReported: [String] = []
-            var points: [Ledger.MetricPoint] = []
-            var flushed = Date()
-            let end = process.finish { report in
-                if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
-                for (k, v) in report.metrics {
-                    metrics[k] = v
-                    points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
-                }
-                // In batches, but at least once a second, so `metrics --watch` follows a slow stage.
-                if points.count >= 256 || (!points.isEmpty && Date().timeIntervalSince(flushed) >= 1) {
-                    try? ledger.record(run: runID, stage: stage.name, points: points)
-                    points = []
-                    flushed = Date()
-                }
-                reporter.report(.progress(stage: stage.name, step: report.step, total: report.total, metrics: report.metrics,
-                                          message: report.message))
+    /// Waits for a started stage, passing its progress on, then commits it and delivers its result.
+    private func watch(_ begun: Begun, stage: StageSpec, facts: StageFacts, reasons: [String], started: Date) {
+        let process = begun.process
+        let logPath = begun.logPath
+        let scratch = begun.scratch
+        let outputDirectories = begun.outputs
+
+        var metrics: [String: Double] = [:]
+        var lastReported: [String] = []
+        var points: [Ledger.MetricPoint] = []
+        var flushed = Date()
+        let end = process.finish { report in
+            if !report.metrics.isEmpty { lastReported = report.metrics.keys.sorted() }
+            for (k, v) in report.metrics {
+                metrics[k] = v
+                points.append(Ledger.MetricPoint(step: report.step, name: k, value: v))
             }
-            try? ledger.record(run: runID, stage: stage.name, points: points)
-            let log: String? = logPath
-            var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
-                                     facts: facts, exitCode: end.code, log: log, metrics: metrics)
-            let code = end.code
-            let declared = project.kind(of: stage)?.schema.headline ?? []
-            result.headline = (declared.isEmpty ? lastReported : declared).filter { metrics[$0] != nil }
-            if code != 0 || end.reason != nil {
-                result.status = isInterrupted ? .interrupted : .failed
-                result.error = "stage '\(stage.name)' "
-                    + (end.reason ?? (code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)"))
-                    + Self.tail(of: log, run: runID, stage: stage.name)
-            } else {
-                commitOutputs(outputDirectories, of: stage, into: &result)
-                if let queued = end.queued, let ended = end.ended {
-                    // The price of running it as a job, measured where it is paid (docs/slurm.md).
-                    Self.appendNote(String(format: "anneal: submit to start %.2fs, end to commit %.2fs", queued,
-                                           Date().timeIntervalSince1970 - ended), to: logPath)
-                }
+            // In batches, but at least once a second, so `metrics --watch` follows a slow stage.
+            if points.count >= 256 || (!points.isEmpty && Date().timeIntervalSince(flushed) >= 1) {
+                try? ledger.record(run: runID, stage: stage.name, points: points)
+                points = []
+                flushed = Date()
             }
-            ContentStore.removeTree(scratch)
-            record(result, started: started.timeIntervalSince1970, status: result.status.rawValue)
-            deliver(result)
+            reporter.report(.progress(stage: stage.name, step: report.step, total: report.total, metrics: report.metrics,
+                                      message: report.message))
         }
+        try? ledger.record(run: runID, stage: stage.name, points: points)
+        let log: String? = logPath
+        var result = StageResult(name: stage.name, status: .ran, reasons: reasons, seconds: Date().timeIntervalSince(started),
+                                 facts: facts, exitCode: end.code, log: log, metrics: metrics)
+        result.started = started.timeIntervalSince1970
+        let code = end.code
+        let declared = project.kind(of: stage)?.schema.headline ?? []
+        result.headline = (declared.isEmpty ? lastReported : declared).filter { metrics[$0] != nil }
+        if code != 0 || end.reason != nil {
+            result.status = isInterrupted ? .interrupted : .failed
+            result.error = "stage '\(stage.name)' "
+                + (end.reason ?? (code > 128 ? "was killed by signal \(code - 128)" : "failed with exit code \(code)"))
+                + Self.tail(of: log, run: runID, stage: stage.name)
+        } else {
+            commitOutputs(outputDirectories, of: stage, into: &result)
+            if let queued = end.queued, let ended = end.ended {
+                // The price of running it as a job, measured where it is paid (docs/slurm.md).
+                Self.appendNote(String(format: "anneal: submit to start %.2fs, end to commit %.2fs", queued,
+                                       Date().timeIntervalSince1970 - ended), to: logPath)
+            }
+        }
+        removeScratch(scratch)
+        deliver(result)
     }
 
     /// The commit protocol's second half: each output checked, hashed and stored, then the
-    /// action entry. A bad output fails the stage; an I/O error also marks a store failure.
+    /// action entry queued. A bad output fails the stage; an I/O error also marks a store failure.
     private func commitOutputs(_ directories: [String: String], of stage: StageSpec, into result: inout StageResult) {
         do {
             var outs: [String: OutputFact] = [:]
@@ -166,10 +228,10 @@ extension Runner {
                 outs[name] = OutputFact(digest: tree.digest, size: tree.size)
             }
             result.facts!.outputs = outs
-            try actions.record(ActionEntry(key: result.facts!.key, stage: stage.name, outputs: outs, metrics: result.metrics,
-                                           seconds: result.seconds))
-            // Committed: a resumable stage's checkpoints are no longer needed.
-            project.store.removeStateDirectory(key: result.facts!.key)
+            // The entry is written behind the batch's durability point, and the resume state
+            // removed after it (`EntryWriter`); the stages after this one read the objects now.
+            entries.add(ActionEntry(key: result.facts!.key, stage: stage.name, outputs: outs, metrics: result.metrics,
+                                    seconds: result.seconds))
         } catch {
             result.status = .failed
             if case .output(let why) = error {
@@ -181,18 +243,26 @@ extension Runner {
         }
     }
 
+    /// An attempt's scratch once it is over: a local one goes back to the spares with its
+    /// `params.json` (`SpareDirectories`), unless it holds anything else.
+    private func removeScratch(_ scratch: String) {
+        guard executor.holdsLocalCores else { return ContentStore.removeTree(scratch) }
+        spares.recycle(scratch)
+    }
+
+    /// `mkdir`, or with its parents if they are missing (a Slurm job directory's `out/`).
+    static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o777) != 0 else { return }
+        guard errno == ENOENT else { throw StoreError.system(errno, "cannot create \(path)") }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
     private func deliver(_ result: StageResult) {
         condition.lock()
         running[result.name] = nil
         finished.append(result)
         condition.broadcast()
         condition.unlock()
-    }
-
-    func record(_ r: StageResult, started: Double, status: String) {
-        try? ledger.record(Ledger.Execution(runID: runID, stage: r.name, status: status, key: r.facts?.key, started: started,
-                                            finished: status == "running" ? nil : Date().timeIntervalSince1970,
-                                            exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons))
     }
 
     /// The argv that runs the stage: inline commands and plugins through `/bin/sh -c`,

@@ -16,8 +16,22 @@ extension ContentStore {
         return dir
     }
 
+    /// The state directory for `key`: an earlier attempt's, or a new one (a spare renamed there).
+    func makeStateDirectory(key: String, from spares: SpareDirectories) throws(StoreError) -> String {
+        let dir = stateDirectory(key: key)
+        var st = stat()
+        if lstat(dir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { return dir }
+        try spares.make(dir)
+        return dir
+    }
+
     func removeStateDirectory(key: String) {
         ContentStore.removeTree(stateDirectory(key: key))
+    }
+
+    /// After a commit: an empty state directory (the usual case) goes back to the spares.
+    func removeStateDirectory(key: String, into spares: SpareDirectories) {
+        spares.recycle(stateDirectory(key: key))
     }
 }
 

@@ -18,10 +18,26 @@ public final class Runner: @unchecked Sendable {
 
     let condition = NSCondition()
     var finished: [StageResult] = []
+    /// Local stages being started on their own threads, not yet running nor finished.
+    var starting = 0
     var running: [String: any StageRun] = [:]
     /// Runs the stages' invocations: child processes here, or Slurm jobs (`RunOptions.executor`).
     let executor: any StageExecutor
     var interrupted = false
+    /// Scratch directories for reuse, with their `params.json` (`SpareDirectories`).
+    let spares: SpareDirectories
+    /// Empty resume-state directories for reuse.
+    let stateSpares: SpareDirectories
+    /// Action entries of committed stages, written in batches (`EntryWriter`).
+    let entries: EntryWriter
+    /// Ledger rows of the stages launched or finished since the scheduler's last pass, written
+    /// in one transaction per pass (its thread only): a stage's "running" row and its end share
+    /// a commit with other stages' instead of costing two of their own.
+    var pendingRecords: [Ledger.Execution] = []
+    /// The environment stages start from, read once.
+    let baseEnvironment = ProcessInfo.processInfo.environment
+    /// Whether this run's log directory exists (touched by the scheduler's thread only).
+    var logDirectoryMade = false
 
     public convenience init(project: Project, options: RunOptions, reporter: any RunReporter, ledger: Ledger, stats: StatCache,
                             lock: Lockfile?, runID: String = makeRunID()) {
@@ -39,8 +55,11 @@ public final class Runner: @unchecked Sendable {
         self.actions = ActionCache(store: project.store)
         self.runID = runID
         self.lockSnapshot = lock
+        spares = SpareDirectories(tmpDir: project.store.tmpDir, keeping: "params.json")
+        stateSpares = SpareDirectories(tmpDir: project.store.tmpDir)
+        entries = EntryWriter(actions: actions, spares: stateSpares)
         switch options.executor {
-        case .local: executor = LocalExecutor(store: project.store)
+        case .local: executor = LocalExecutor(store: project.store, spares: spares)
         case .slurm: executor = SlurmExecutor(store: project.store, pipeline: project.spec.name)
         }
     }
@@ -77,7 +96,7 @@ public final class Runner: @unchecked Sendable {
         let selected = options.only.map { PipelineGraph.closure(of: $0, in: project.spec.stages) } ?? Set(order.map(\.name))
         if options.locked, let refused = lockedRefusal(order: order, selected: selected) {
             refused.forEach { reporter.report(.finished($0)) }
-            try? ledger.record(refused.map(execution))
+            try? ledger.record(refused.map { execution($0) })
             stats.save()
             try ledger.finishRun(id: runID, status: "failed", lockfile: nil)
             return RunSummary(runID: runID, status: "failed", stages: refused, lockfile: nil, filesHashed: stats.filesHashed)
@@ -125,8 +144,6 @@ public final class Runner: @unchecked Sendable {
         // Facts and reasons of stages that are ready but wait for cores, so their inputs are not
         // hashed again.
         var prepared: [String: (StageFacts, [String])] = [:]
-        // Executions of stages that did not run, written in one transaction per scheduler pass.
-        var pendingRecords: [Ledger.Execution] = []
         // The state of each action entry as this run read it, for the no-op memo.
         var entryStates: [String: Ledger.FileState] = [:]
         // The lockfile is rewritten at most once a second while stages complete, and once at
@@ -143,7 +160,7 @@ public final class Runner: @unchecked Sendable {
                 if r.status == .ran { ranSinceLockWrite = true }
             }
             if r.status == .failed { failedAny = true }
-            if r.status != .ran { pendingRecords.append(execution(r)) }
+            pendingRecords.append(execution(r))
             reporter.report(.finished(r))
             let now = Date().timeIntervalSince1970
             if ranSinceLockWrite, options.writeLockfile, now - lastLockWrite >= 1 {
@@ -170,10 +187,10 @@ public final class Runner: @unchecked Sendable {
                 case .failure(let f):
                     done(f.result)
                 case .success(let facts):
-                    let found = options.forceAll ? nil : actions.lookupWithState(facts.key)
+                    let found = options.forceAll ? nil : served(facts.key)
                     let entry = found?.entry
                     if let entry, !options.force.contains(stage.name) {
-                        entryStates[stage.name] = found?.state
+                        entryStates[stage.name] = found?.state ?? nil
                         var f = facts
                         f.outputs = entry.outputs
                         done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))
@@ -196,7 +213,7 @@ public final class Runner: @unchecked Sendable {
                 let stage = order[i]
                 let (facts, why) = prepared.removeValue(forKey: stage.name)!
                 // An equal action committed since (two stages with one key) is served, not rerun.
-                if !options.forceAll, !options.force.contains(stage.name), let (entry, state) = actions.lookupWithState(facts.key) {
+                if !options.forceAll, !options.force.contains(stage.name), let (entry, state) = served(facts.key) {
                     entryStates[stage.name] = state
                     var f = facts
                     f.outputs = entry.outputs
@@ -210,8 +227,9 @@ public final class Runner: @unchecked Sendable {
             try? ledger.record(pendingRecords)
             pendingRecords = []
             condition.lock()
-            if running.isEmpty && finished.isEmpty { condition.unlock(); break }
-            while finished.isEmpty { condition.wait() }
+            // Wait for a result while anything runs or is being started; with none, the run is over.
+            while finished.isEmpty && !(running.isEmpty && starting == 0) { condition.wait() }
+            if finished.isEmpty { condition.unlock(); break }
             let batch = finished
             finished = []
             condition.unlock()
@@ -224,7 +242,24 @@ public final class Runner: @unchecked Sendable {
             let why = isInterrupted ? "run interrupted" : "not started after an earlier failure (use --keep-going to run independent stages)"
             done(StageResult(name: stage.name, status: .skipped, reasons: [why]))
         }
+        // Every entry written and durable before the lockfile and the run's end name them; a
+        // stage whose entry could not be written failed after all.
+        for (entry, error) in entries.finish() {
+            guard var r = results[entry.stage] else { continue }
+            r.status = .failed
+            r.error = "stage '\(entry.stage)': cannot store its outputs: \(error)"
+            r.isInternalFailure = true
+            results[entry.stage] = r
+            newFacts[entry.stage] = nil
+            failedAny = true
+            reporter.report(.waiting("error: \(r.error!)"))
+            pendingRecords.append(execution(r))
+        }
         try? ledger.record(pendingRecords)
+        spares.removeAll()
+        stateSpares.removeAll()
+        // Every group it records is over (the loop waits for all running stages).
+        unlink(LeftoverGroups.journal(in: project.store.tmpDir))
         stats.save()
         let all = order.compactMap { results[$0.name] }
         let status = isInterrupted ? "interrupted" : failedAny ? "failed" : "ok"
@@ -239,6 +274,13 @@ public final class Runner: @unchecked Sendable {
         }
         try ledger.finishRun(id: runID, status: status, lockfile: lockPath.map { project.absolute($0) })
         return RunSummary(runID: runID, status: status, stages: all, lockfile: lockPath, filesHashed: stats.filesHashed)
+    }
+
+    /// The entry that serves `key`: one this run committed and has not written yet (no file
+    /// state yet), or the action cache's, with the state of its file.
+    func served(_ key: String) -> (entry: ActionEntry, state: Ledger.FileState?)? {
+        if let pending = entries.entry(key) { return (pending, nil) }
+        return actions.lookupWithState(key).map { ($0.entry, $0.state) }
     }
 
     /// The cores a stage may use: what it declares, never more than `--jobs`, so that
@@ -276,10 +318,11 @@ public final class Runner: @unchecked Sendable {
         init(_ r: StageResult) { result = r }
     }
 
-    private func execution(_ r: StageResult) -> Ledger.Execution {
+    func execution(_ r: StageResult, status: String? = nil) -> Ledger.Execution {
         let now = Date().timeIntervalSince1970
-        return Ledger.Execution(runID: runID, stage: r.name, status: r.status.rawValue, key: r.facts?.key, started: now,
-                                finished: now, exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons)
+        return Ledger.Execution(runID: runID, stage: r.name, status: status ?? r.status.rawValue, key: r.facts?.key,
+                                started: r.started ?? now, finished: status == "running" ? nil : now,
+                                exitCode: r.exitCode.map(Int.init), error: r.error, log: r.log, reasons: r.reasons)
     }
 
 }

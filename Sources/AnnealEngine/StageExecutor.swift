@@ -14,6 +14,8 @@ protocol StageExecutor: Sendable {
     func adopt(stage: String, key: String) -> AdoptedStage?
     /// A private directory for a new attempt at `key`.
     func makeScratch(stage: String, key: String) throws(StoreError) -> String
+    /// Where the attempt in `scratch` writes output `output` (a directory the runner creates).
+    func outputDirectory(scratch: String, output: String) -> String
     func start(_ invocation: StageInvocation) throws(StoreError) -> any StageRun
     /// Once the run is over: ends what earlier, killed runs left in flight that this run did
     /// not adopt (a key that changed since), so nothing keeps running unwatched.
@@ -67,14 +69,26 @@ protocol StageRun: AnyObject, Sendable {
     func stop(force: Bool)
 }
 
+extension StageExecutor {
+    /// A job directory holds files of the executor's own beside the outputs, so they go in `out/`.
+    func outputDirectory(scratch: String, output: String) -> String { "\(scratch)/out/\(output)" }
+}
+
 struct LocalExecutor: StageExecutor {
     let store: ContentStore
+    /// Where scratch directories come from and go back to.
+    let spares: SpareDirectories
 
     var holdsLocalCores: Bool { true }
 
     func adopt(stage: String, key: String) -> AdoptedStage? { nil }
 
-    func makeScratch(stage: String, key: String) throws(StoreError) -> String { try store.makeScratch(stage: stage) }
+    func makeScratch(stage: String, key: String) throws(StoreError) -> String { try store.makeScratch(stage: stage, from: spares) }
+
+    /// Outputs straight in the scratch directory: one directory fewer to create and delete
+    /// per stage. Output names hold no `.`, so they never meet the runner's files there
+    /// (`params.json`, `inputs.json`, `progress.fifo`).
+    func outputDirectory(scratch: String, output: String) -> String { "\(scratch)/\(output)" }
 
     func sweep() -> [String] { [] }
 

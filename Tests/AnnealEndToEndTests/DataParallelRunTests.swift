@@ -134,8 +134,17 @@ enum MPIProbe {
 
     /// The child of `parent` whose command line has `argument`.
     static func child(of parent: Int32, running argument: String) -> Int32? {
-        let children = (try? String(contentsOfFile: "/proc/\(parent)/task/\(parent)/children", encoding: .utf8)) ?? ""
-        return children.split(separator: " ").compactMap { Int32($0) }.first { cmdline($0).contains(argument) }
+        children(of: parent).first { cmdline($0).contains(argument) }
+    }
+
+    /// The children of every thread of `parent`: the runner starts local stages from the
+    /// threads that watch them, and /proc lists a child under the thread that started it.
+    static func children(of parent: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(parent)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(parent)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0) }
+        }
     }
 
     /// Live processes whose environment names `text` (a sandbox's stage processes do, in

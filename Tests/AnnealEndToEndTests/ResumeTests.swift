@@ -66,8 +66,7 @@ import Testing
 
     /// The pid of the `anneal exec-stage KIND` child of `runner`, once it runs.
     static func stagePID(of runner: Int32, kind: String) -> Int32? {
-        let children = (try? String(contentsOfFile: "/proc/\(runner)/task/\(runner)/children", encoding: .utf8)) ?? ""
-        for pid in children.split(separator: " ").compactMap({ Int32($0) }) {
+        for pid in MPIProbe.children(of: runner) {
             let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
             let args = cmd.split(separator: "\0").map(String.init)
             if let at = args.firstIndex(of: "exec-stage"), args.dropFirst(at + 1).first == kind { return pid }

@@ -91,4 +91,46 @@ struct LeftoverGroupsTests {
         #expect(kill(leader, 0) == 0)
         #expect(LeftoverGroups.end(record: try record(dir, group: leader, started: started)) != nil)
     }
+
+    /// A run's journal: a group recorded and then marked over is left alone, one not over is
+    /// ended, and a scratch path is matched as a directory (`…-a-1` is not `…-a-12`).
+    @Test func aJournalEndsOnlyTheGroupsNotOver() throws {
+        let dir = NSTemporaryDirectory() + "anneal-leftover-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let running = try sleeper(leaderStays: false, scratchInEnvironment: dir + "/999999-a-1", dir: dir)
+        defer { kill(running.pid, SIGKILL) }
+        let over = try sleeper(leaderStays: false, scratchInEnvironment: dir + "/999999-b-2", dir: dir)
+        defer { kill(over.pid, SIGKILL) }
+        let longer = try sleeper(leaderStays: false, scratchInEnvironment: dir + "/999999-c-12", dir: dir)
+        defer { kill(longer.pid, SIGKILL) }
+        let boot = LeftoverGroups.bootID
+        let journal = dir + "/999999-run" + LeftoverGroups.journalSuffix
+        try """
+            \(running.group) 12345 \(boot) 999999-a-1 a
+            \(over.group) 12345 \(boot) 999999-b-2 b
+            \(longer.group) 12345 \(boot) 999999-c-1 c
+            not a record
+            over 999999-b-2
+
+            """.write(toFile: journal, atomically: true, encoding: .utf8)
+        let notes = LeftoverGroups.end(journal: journal)
+        #expect(notes.count == 1)
+        #expect(notes.first?.contains("stage 'a'") == true)
+        #expect(kill(running.pid, 0) != 0 || LeftoverGroups.isZombie(running.pid))
+        #expect(kill(over.pid, 0) == 0 && !LeftoverGroups.isZombie(over.pid), "a group marked over was signalled")
+        #expect(kill(longer.pid, 0) == 0 && !LeftoverGroups.isZombie(longer.pid), "another scratch's group was signalled")
+    }
+
+    /// Regression: a record's scratch was matched as a plain substring of a process's
+    /// environment, so the record of `…-stage-1` signalled a process of `…-stage-12`.
+    @Test func aRecordNeverMatchesAScratchWhoseNameItPrefixes() throws {
+        let dir = NSTemporaryDirectory() + "anneal-leftover-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let other = try sleeper(leaderStays: false, scratchInEnvironment: dir + "/999999-stage-12", dir: dir)
+        defer { kill(other.pid, SIGKILL) }
+        #expect(LeftoverGroups.end(record: try record(dir, group: other.group)) == nil)
+        #expect(kill(other.pid, 0) == 0 && !LeftoverGroups.isZombie(other.pid), "a process of another scratch was signalled")
+    }
 }
