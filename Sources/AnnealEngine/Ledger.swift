@@ -103,10 +103,12 @@ public final class Ledger: Sendable {
         } catch { throw .ledger("\(error)") }
     }
 
-    /// A whole run at once — its row, its executions, its end — in one durable commit: a no-op
-    /// run from the memo (`NoOpMemo.recordRun`) has nothing to record between its start and end.
-    public func recordRun(id: String, pipeline: String, command: String, params: String?, executions: [Execution],
-                          status: String, lockfile: String?) throws(StoreError) {
+    /// A run in which every stage was cached, all at once — its row, one `cached` execution per
+    /// stage (name, key), its end — in one durable commit (`NoOpMemo.recordRun`). The rows go in
+    /// as one statement over a JSON array: 1,000 bound statements cost more than the decision.
+    public func recordCachedRun(id: String, pipeline: String, command: String, params: String?, stages: [(name: String, key: String)],
+                                lockfile: String?) throws(StoreError) {
+        let rows = Value.list(stages.map { .list([.string($0.name), .string($0.key)]) }).canonicalJSON
         do {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -114,9 +116,12 @@ public final class Ledger: Sendable {
                 try db.inTransaction {
                     let now = Date().timeIntervalSince1970
                     try db.execute(sql: """
-                        INSERT INTO runs (id, pipeline, command, started, finished, status, lockfile, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [id, pipeline, command, now, now, status, lockfile, params])
-                    try Self.insert(executions, into: db)
+                        INSERT INTO runs (id, pipeline, command, started, finished, status, lockfile, params) VALUES (?, ?, ?, ?, ?, 'ok', ?, ?)
+                        """, arguments: [id, pipeline, command, now, now, lockfile, params])
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished)
+                        SELECT ?, json_extract(value, '$[0]'), 'cached', json_extract(value, '$[1]'), ?, ? FROM json_each(?)
+                        """, arguments: [id, now, now, rows])
                     return .commit
                 }
             }

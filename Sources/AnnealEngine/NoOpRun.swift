@@ -7,18 +7,10 @@ extension NoOpMemo {
     /// `lockPath` is the lockfile as the summary names it (the memo keeps its absolute path).
     public func recordRun(ledger: Ledger, reporter: any RunReporter, runID: String = makeRunID(), pipeline: String,
                           lockPath: String, command: String) throws(StoreError) -> RunSummary {
-        var results: [StageResult] = []
-        var executions: [Ledger.Execution] = []
-        results.reserveCapacity(stages.count)
-        executions.reserveCapacity(stages.count)
-        let now = Date().timeIntervalSince1970
-        for stage in stages {
-            results.append(StageResult(name: stage.name, status: .cached, reasons: []))
-            executions.append(Ledger.Execution(runID: runID, stage: stage.name, status: "cached", key: stage.key, started: now, finished: now))
-        }
+        let results = stages.map { StageResult(name: $0.name, status: .cached, reasons: []) }
         reporter.report(batch: results.map(RunEvent.finished))
-        try ledger.recordRun(id: runID, pipeline: pipeline, command: command, params: params, executions: executions,
-                             status: "ok", lockfile: lockfile)
+        try ledger.recordCachedRun(id: runID, pipeline: pipeline, command: command, params: params,
+                                   stages: stages.map { ($0.name, $0.key) }, lockfile: lockfile)
         return RunSummary(runID: runID, status: "ok", stages: results, lockfile: lockPath)
     }
 }
