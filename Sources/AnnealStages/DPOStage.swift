@@ -16,6 +16,7 @@ struct DPOStage: BuiltinStage {
         var beta = 0.1
         var loss = DPOLoss.Kind.sigmoid.rawValue
         var labelSmoothing = 0.0
+        var ftx = 0.0
         var blockSize = 128
         var valShare = 0.1
         var dropout = 0.0
@@ -33,6 +34,8 @@ struct DPOStage: BuiltinStage {
                       summary: "sigmoid: −log σ(βΔ) (DPO); ipo: (Δ̄ − 1/(2β))² on per-token log-ratios"),
                 Param("label_smoothing", \.labelSmoothing, bounds: .from(0, below: 0.5),
                       summary: "sigmoid: share ε of pairs assumed mislabelled (cDPO); 0 = plain DPO"),
+                Param("ftx", \.ftx, bounds: .atLeast(0),
+                      summary: "weight of an SFT loss on the chosen answers (per-token NLL) added to the DPO loss; 0 = plain DPO"),
                 Param("block_size", \.blockSize, bounds: .atLeast(2), summary: "tokens per prompt + answer; at most the model's context"),
                 Param("val_share", \.valShare, bounds: .from(0, below: 1), summary: "share of pairs held out for val_accuracy"),
                 Param("dropout", \.dropout, bounds: .from(0, below: 1)),
@@ -117,8 +120,13 @@ struct DPOStage: BuiltinStage {
                 let refC = indices.map { referenceTrain.chosen[$0] }, refR = indices.map { referenceTrain.rejected[$0] }
                 tape.reset()
                 let ll = DPOLoss.logLikelihoods(tape, model: model, batch: batch, kind: kind, training: true, rng: &rng)
-                let l = DPOLoss.loss(tape, chosen: ll.chosen, rejected: ll.rejected, referenceChosen: refC, referenceRejected: refR,
+                var l = DPOLoss.loss(tape, chosen: ll.chosen, rejected: ll.rejected, referenceChosen: refC, referenceRejected: refR,
                                      beta: beta, kind: kind, labelSmoothing: smoothing)
+                if p.ftx > 0 {
+                    let nll = DPOLoss.chosenNLL(tape, chosen: ll.chosen, tokens: Array(batch.targetCounts.prefix(batch.pairs)), kind: kind)
+                    metrics["sft_loss", default: 0] += Double(tape.value(nll)[0]) / Double(accumulation)
+                    l = tape.add(l, tape.scale(nll, Float(p.ftx)))
+                }
                 tape.backward(l, seed: 1 / Float(accumulation))
                 let m = DPOMetrics(chosen: tape.value(ll.chosen).array, rejected: tape.value(ll.rejected).array,
                                    referenceChosen: refC, referenceRejected: refR, beta: beta)

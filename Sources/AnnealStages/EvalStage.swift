@@ -55,7 +55,7 @@ struct EvalStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "eval", version: "2", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL",
+        name: "eval", version: "3", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL",
         inputs: ["eval"], optionalInputs: ["truth", "reward", "tokenizer", "text"], inputGroups: ["models"], outputs: ["report"],
         params: Parameters.specs, threads: 2, headline: ["examples"], validate: Parameters.validator,
         summaryFile: "report/summary.md")

@@ -6,10 +6,12 @@ import AnnealTrain
 import Foundation
 
 /// `ppo`: RLHF of an SFT policy against a reward model with PPO (Ouyang et al. 2022, TRL's
-/// formulas): each iteration samples one response per prompt, scores it, turns the score
-/// and the per-token KL to the frozen reference (the input policy) into rewards, estimates
-/// advantages with GAE and a value head on the policy's trunk, then runs `ppo_epochs`
-/// passes of clipped-surrogate + clipped-value updates over minibatches. Outputs `model`
+/// formulas): each iteration samples `samples_per_prompt` responses per prompt, scores them,
+/// optionally subtracts each prompt's leave-one-out mean score (RLOO's baseline), turns the
+/// score and the per-token KL to the frozen reference (the input policy) into rewards,
+/// estimates advantages with GAE and a value head on the policy's trunk (or, without a critic,
+/// as the reward-to-go), then runs `ppo_epochs` passes of clipped-surrogate (+ clipped-value)
+/// updates over minibatches. Outputs `model`
 /// like sft's (the value head is dropped). No dropout: ρ must be 1 before the first update.
 struct PPOStage: BuiltinStage {
     struct Parameters: StageParameters {
@@ -19,6 +21,9 @@ struct PPOStage: BuiltinStage {
         var blockSize = 128
         var valShare = 0.1
         var rollouts = 64
+        var samplesPerPrompt = 1
+        var baseline = "none"
+        var advantage = "gae"
         var temperature = 1.0
         var topK = 0
         var topP = 1.0
@@ -46,7 +51,12 @@ struct PPOStage: BuiltinStage {
                 Param("merge", \.merge, summary: "LoRA: fold the adapters into the output weights (else saved beside them)"),
                 Param("block_size", \.blockSize, bounds: .atLeast(2), summary: "prompt + response tokens; at most the model's context"),
                 Param("val_share", \.valShare, bounds: .from(0, below: 1), summary: "share of prompts held out for val_reward_mean"),
-                Param("rollouts", \.rollouts, bounds: .atLeast(1), summary: "prompts sampled (one response each) per iteration"),
+                Param("rollouts", \.rollouts, bounds: .atLeast(1), summary: "responses sampled per iteration (rollouts / samples_per_prompt prompts)"),
+                Param("samples_per_prompt", \.samplesPerPrompt, bounds: .atLeast(1), summary: "responses sampled per prompt in an iteration; divides rollouts"),
+                Param("baseline", \.baseline, allowed: ["none", "leave_one_out"],
+                      summary: "leave_one_out: subtract the mean score of the prompt's other samples from each score (RLOO; samples_per_prompt ≥ 2)"),
+                Param("advantage", \.advantage, allowed: ["gae", "reward_to_go"],
+                      summary: "gae: GAE(γ, λ) with the value head as critic; reward_to_go: no critic, the value head is not trained"),
                 Param("temperature", \.temperature, bounds: .greaterThan(0), summary: "sampling temperature of the rollouts"),
                 Param("top_k", \.topK, bounds: .atLeast(0), summary: "sample among the k likeliest tokens; 0 = all"),
                 Param("top_p", \.topP, bounds: .from(0, below: 1.0000001), summary: "nucleus sampling; 1 = all"),
@@ -73,6 +83,14 @@ struct PPOStage: BuiltinStage {
             if p.maxNewTokens >= p.blockSize {
                 out.append(ParamProblem("max_new_tokens", "\(p.maxNewTokens) leaves no room for the prompt in block_size \(p.blockSize)",
                                         hint: "use less than \(p.blockSize)"))
+            }
+            if p.rollouts % p.samplesPerPrompt != 0 {
+                out.append(ParamProblem("samples_per_prompt", "\(p.samplesPerPrompt) does not divide rollouts \(p.rollouts)",
+                                        hint: "use a divisor of rollouts, or change rollouts to a multiple of it"))
+            }
+            if p.baseline == "leave_one_out", p.samplesPerPrompt < 2 {
+                out.append(ParamProblem("baseline", "leave_one_out needs other samples of the same prompt; samples_per_prompt is \(p.samplesPerPrompt)",
+                                        hint: "set samples_per_prompt to 2 or more, or baseline: none"))
             }
             if p.optimizer.batchSize > p.rollouts {
                 out.append(ParamProblem("batch_size", "\(p.optimizer.batchSize) is more than the \(p.rollouts) rollouts of an iteration",
@@ -138,7 +156,8 @@ struct PPOStage: BuiltinStage {
         let plan = stepPlan.plan(iterations: p.optimizer.maxIters * updates, tokensPerStep: B * T)
         let iterations = p.optimizer.maxIters
         let loop = p.optimizer.plan(iterations: iterations, tokensPerStep: p.rollouts * T)  // eval and checkpoint decisions
-        ctx.log("\(prompts.count) prompts: \(train.count) for rollouts, \(validation.count) held out; \(iterations) iterations of \(p.rollouts) rollouts, \(updates) updates each")
+        let k = p.samplesPerPrompt, criticFree = p.advantage == "reward_to_go"
+        ctx.log("\(prompts.count) prompts: \(train.count) for rollouts, \(validation.count) held out; \(iterations) iterations of \(p.rollouts) rollouts (\(p.rollouts / k) prompts × \(k)), \(updates) updates each")
 
         // models: the policy with a value head, the frozen reference, the reward model
         var rng = RNG(seed: seed)                 // value head and adapters
@@ -176,13 +195,16 @@ struct PPOStage: BuiltinStage {
             if state.iteration == iterations { break }
             let started = DispatchTime.now().uptimeNanoseconds
             let it = state.iteration
-            let batchPrompts = PPOBatching.prompts(iteration: it, count: p.rollouts, promptCount: train.count, seed: seed).map { train[$0] }
+            let batchPrompts = PPOBatching.prompts(iteration: it, count: p.rollouts / k, promptCount: train.count, seed: seed)
+                .flatMap { Array(repeating: train[$0], count: k) }
             let rollouts = PPORollout.rollout(model, prompts: batchPrompts, options: options, rng: &sampling)
             let scores = zip(PPORollout.scores(rewardModel, rollouts, pad: pad, batchSize: B), rollouts).map {
                 ($1.ended ? $0 : $0 - Float(p.missingEOSPenalty)) / scoreScale
             }
-            let experience = Experience(policy: model, reference: reference, rollouts: rollouts, scores: scores, temperature: temperature,
-                                        beta: Float(state.kl.beta), gamma: Float(p.gamma), lambda: Float(p.lambda), pad: pad, batchSize: B)
+            let finalRewards = p.baseline == "leave_one_out" ? PPOAdvantages.leaveOneOut(scores, group: k) : scores
+            let experience = Experience(policy: model, reference: reference, rollouts: rollouts, scores: scores, finalRewards: finalRewards,
+                                        temperature: temperature, beta: Float(state.kl.beta), gamma: Float(p.gamma), lambda: Float(p.lambda),
+                                        criticFree: criticFree, pad: pad, batchSize: B)
             var metrics = experience.metrics
             try checkFinite(metrics, iteration: it + 1)
 
@@ -207,7 +229,8 @@ struct PPOStage: BuiltinStage {
                         let vf = PPOLoss.valueLoss(tape, values: f.values!, oldValues: batch.scatter(part.map { experience.values[$0] }),
                                                    returns: batch.scatter(part.map { experience.returns[$0] }), mask: mask,
                                                    clip: Float(p.valueClipRange))
-                        let loss = tape.add(pg.loss, tape.scale(vf, Float(p.vfCoef)))
+                        // Without a critic the value head stays out of the loss: its gradient would bend the shared trunk.
+                        let loss = criticFree ? pg.loss : tape.add(pg.loss, tape.scale(vf, Float(p.vfCoef)))
                         tape.backward(loss, seed: Float(share))
                         stats.clip += pg.stats.clipFraction * share
                         stats.kl += pg.stats.approxKL * share
@@ -350,7 +373,9 @@ struct PPOStage: BuiltinStage {
 }
 
 /// One iteration's rollouts as PPO sees them before any update: log π_old, V_old, per-token
-/// rewards (KL penalty + score), GAE advantages (whitened over the batch) and returns.
+/// rewards (KL penalty + the final reward), advantages (GAE, or the reward-to-go without a critic;
+/// whitened over the batch) and returns. `scores` give the reward metrics; `finalRewards` (the
+/// scores less a per-prompt baseline, or the scores) go on the final token.
 struct Experience {
     var logProbs: [[Float]]
     var values: [[Float]]
@@ -358,8 +383,8 @@ struct Experience {
     var returns: [[Float]]
     var metrics: [String: Double]
 
-    init(policy: GPT, reference: GPT, rollouts: [Rollout], scores: [Float], temperature: Float, beta: Float, gamma: Float, lambda: Float,
-         pad: Int32, batchSize: Int) {
+    init(policy: GPT, reference: GPT, rollouts: [Rollout], scores: [Float], finalRewards: [Float], temperature: Float, beta: Float,
+         gamma: Float, lambda: Float, criticFree: Bool, pad: Int32, batchSize: Int) {
         var logProbs: [[Float]] = [], values: [[Float]] = [], referenceLogProbs: [[Float]] = [], entropy: [Float] = []
         var unused = RNG(seed: 0)
         let tape = Tape(recordsGradients: false)
@@ -376,8 +401,9 @@ struct Experience {
         var advantages: [[Float]] = [], returns: [[Float]] = []
         var kls: [Double] = []
         for i in rollouts.indices {
-            let r = PPOAdvantages.rewards(score: scores[i], logProbs: logProbs[i], referenceLogProbs: referenceLogProbs[i], beta: beta)
-            let (a, ret) = PPOAdvantages.advantages(rewards: r, values: values[i], gamma: gamma, lambda: lambda)
+            let r = PPOAdvantages.rewards(score: finalRewards[i], logProbs: logProbs[i], referenceLogProbs: referenceLogProbs[i], beta: beta)
+            let (a, ret) = criticFree ? { let g = PPOAdvantages.rewardToGo(r, gamma: gamma); return (g, g) }()
+                : PPOAdvantages.advantages(rewards: r, values: values[i], gamma: gamma, lambda: lambda)
             advantages.append(a)
             returns.append(ret)
             kls.append(zip(logProbs[i], referenceLogProbs[i]).reduce(0.0) { $0 + Double($1.0 - $1.1) })

@@ -115,6 +115,37 @@ extension InProcessStageTests {
             #expect(files(a.outputs["model"]!) == files(b.outputs["model"]!))
         }
 
+        /// Several samples per prompt with RLOO's baseline and no critic: the rollouts of an
+        /// iteration are rollouts / samples_per_prompt prompts, the reward still rises, and the
+        /// value head (not trained) leaves the output as it does with GAE.
+        @Test func ppoWithLeaveOneOutBaselineAndNoCriticRaisesTheReward() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            var p = Self.ppo
+            p["samples_per_prompt"] = .int(4)
+            p["baseline"] = .string("leave_one_out")
+            p["advantage"] = .string("reward_to_go")
+            let a = try h.run(PPOStage.self, name: "ppo", inputs: try Self.ppoInputs(h), with: p)
+            #expect(a.messages.contains { $0.contains("8 rollouts (2 prompts × 4)") }, "\(a.messages)")
+            let reward = a.series("reward_mean")
+            #expect(reward.count == 8)
+            #expect(Base.mean(reward.suffix(3)) > Base.mean(reward.prefix(3)), "reward_mean \(reward)")
+            #expect(!(try Checkpoint.load(from: URL(fileURLWithPath: a.outputs["model"]!))).hasScalarHead)
+        }
+
+        @Test func ppoRejectsSamplesThatDoNotDivideTheRolloutsAndABaselineWithoutSiblings() {
+            var p = PPOStage.Parameters()
+            let context = ParamContext(params: .map([:]))
+            #expect(PPOStage.Parameters.problems(p, context: context).isEmpty)
+            p.samplesPerPrompt = 3
+            #expect(PPOStage.Parameters.problems(p, context: context).map(\.param) == ["samples_per_prompt"])
+            p.samplesPerPrompt = 1
+            p.baseline = "leave_one_out"
+            #expect(PPOStage.Parameters.problems(p, context: context).map(\.param) == ["baseline"])
+            p.samplesPerPrompt = 4
+            #expect(PPOStage.Parameters.problems(p, context: context).isEmpty)
+        }
+
         /// Scores are divided by their sample standard deviation (by hand: [1, 3] → √2), and the
         /// value head starts as the reward model's head divided by the same scale.
         @Test func ppoScalesScoresAndStartsTheValueHeadFromTheRewardModel() throws {

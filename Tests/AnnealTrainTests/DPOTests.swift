@@ -60,6 +60,21 @@ import Testing
         #expect(at.value(DPOLoss.loss(at, chosen: a, rejected: b, referenceChosen: [0], referenceRejected: [0], beta: 0.5, kind: .ipo))[0] == 0)
     }
 
+    /// By hand: sums −6 over 3 tokens and −2 over 4 → NLL per token 2 and 0.5, mean 1.25; its
+    /// gradient with respect to each chosen sum is −1/(B·n_i) = −1/6 and −1/8. IPO's values
+    /// are already per-token means: −(−2 − 0.5)/2.
+    @Test func sftTermOnTheChosenAnswers() {
+        let tape = Tape()
+        let c = tape.variable(Tensor(shape: [2], values: [-6, -2]))
+        let nll = DPOLoss.chosenNLL(tape, chosen: c, tokens: [3, 4], kind: .sigmoid)
+        #expect(abs(tape.value(nll)[0] - 1.25) < 1e-6)
+        tape.backward(nll)
+        #expect(abs(tape.grad(c)![0] + 1.0 / 6) < 1e-6 && abs(tape.grad(c)![1] + 1.0 / 8) < 1e-6)
+        let ipo = Tape()
+        let x = ipo.variable(Tensor(shape: [2], values: [-2, -0.5]))
+        #expect(abs(ipo.value(DPOLoss.chosenNLL(ipo, chosen: x, tokens: [3, 4], kind: .ipo))[0] - 1.25) < 1e-6)
+    }
+
     @Test func implicitRewardsAccuracyAndMargin() {
         let m = DPOMetrics(chosen: [-1, -2, -3], rejected: [-4, -1, -3], referenceChosen: [-2, -2, -2], referenceRejected: [-2, -2, -3], beta: 0.5)
         // r_chosen = 0.5·(1, 0, −1), r_rejected = 0.5·(−2, 1, 0): wins 1 of 3.

@@ -31,6 +31,22 @@ import Testing
         #expect(close(td, [1.4, 0.35, 0.5]))
     }
 
+    /// Groups of 3: 1 − (2 + 6)/2 = −3, 2 − 7/2 = −1.5, 6 − 3/2 = 4.5; then 5 − (5 − 1)/2 = 3 twice and
+    /// −1 − (5 + 5)/2 = −6. Group 1 keeps the scores.
+    @Test func leaveOneOutBaselineSubtractsTheMeanOfThePromptsOtherSamples() {
+        #expect(close(PPOAdvantages.leaveOneOut([1, 2, 6, 5, 5, -1], group: 3), [-3, -1.5, 4.5, 3, 3, -6]))
+        #expect(close(PPOAdvantages.leaveOneOut([0.5, -0.5], group: 2), [1, -1]))
+        #expect(PPOAdvantages.leaveOneOut([3, 1], group: 1) == [3, 1])
+    }
+
+    /// r = (1, 0, 2), γ 0.9: A_2 = 2, A_1 = 0 + 0.9·2 = 1.8, A_0 = 1 + 0.9·1.8 = 2.62 — GAE
+    /// with λ = 1 and no values.
+    @Test func rewardToGoIsGAEWithoutACritic() {
+        #expect(close(PPOAdvantages.rewardToGo([1, 0, 2], gamma: 0.9), [2.62, 1.8, 2]))
+        let (gae, _) = PPOAdvantages.advantages(rewards: [1, 0, 2], values: [0, 0, 0], gamma: 0.9, lambda: 1)
+        #expect(close(PPOAdvantages.rewardToGo([1, 0, 2], gamma: 0.9), gae))
+    }
+
     @Test func whiteningUsesTheUnbiasedVariance() {
         #expect(close(PPOAdvantages.whiten([1, 2, 3]), [-1, 0, 1]))
         #expect(close(PPOAdvantages.whiten([4]), [0]))

@@ -38,6 +38,19 @@ public enum DPOLoss {
         }
     }
 
+    /// The SFT term some DPO recipes add to keep the chosen answers likely (LLaMA-Factory's
+    /// `pref_ftx`, RPO of Pang et al. 2024): the chosen answers' negative log-likelihood per
+    /// answer token, averaged over pairs. `chosen` are `logLikelihoods`' chosen values — sums
+    /// over `tokens` answer tokens for sigmoid, already per-token means for IPO. DPO alone only
+    /// moves the margin, so a refusal that is the rejected side of some pairs and the chosen
+    /// side of others can fall on both (docs/alignment.md).
+    public static func chosenNLL(_ tape: Tape, chosen: Var, tokens: [Int], kind: Kind) -> Var {
+        let B = tape.value(chosen).count
+        precondition(tokens.count == B, "\(B) chosen log-likelihoods, \(tokens.count) token counts")
+        let divisors = kind == .ipo ? [Float](repeating: 1, count: B) : tokens.map { Float(max($0, 1)) }
+        return tape.negate(tape.mean(tape.div(chosen, tape.constant(Tensor(shape: [B], values: divisors)))))
+    }
+
     /// The policy's log-likelihood of every row of `batch` [2B] — sums over answer tokens
     /// for sigmoid, means for IPO — split into chosen [B] and rejected [B].
     public static func logLikelihoods(_ tape: Tape, model: GPT, batch: DPOBatch, kind: Kind, training: Bool,

@@ -35,6 +35,33 @@ public enum PPOAdvantages {
         return (a, zip(a, values).map { $0 + $1 })
     }
 
+    /// RLOO's baseline (Kool et al. 2019; Ahmadian et al. 2024): `scores` hold `group`
+    /// consecutive samples per prompt, and each score gets the mean of its prompt's *other*
+    /// samples subtracted, s_i − Σ_{j≠i} s_j/(k − 1). Every prompt then has its own zero: an
+    /// unsafe request whose every answer scores low no longer pushes all of them down, only
+    /// those below its refusals. `group` 1 returns the scores unchanged (no other sample).
+    public static func leaveOneOut(_ scores: [Float], group k: Int) -> [Float] {
+        precondition(k >= 1 && scores.count % k == 0, "\(scores.count) scores are not groups of \(k)")
+        guard k > 1 else { return scores }
+        var out = scores
+        for start in stride(from: 0, to: scores.count, by: k) {
+            let sum = scores[start..<(start + k)].reduce(0.0) { $0 + Double($1) }
+            for i in start..<(start + k) { out[i] = Float(Double(scores[i]) - (sum - Double(scores[i])) / Double(k - 1)) }
+        }
+        return out
+    }
+
+    /// Advantages without a critic (REINFORCE with the RLOO baseline, as OpenRLHF's `rloo`):
+    /// the discounted reward-to-go A_t = Σ_{u≥t} γ^{u−t} r_u, which are also the returns.
+    public static func rewardToGo(_ rewards: [Float], gamma: Float) -> [Float] {
+        var out = rewards, next: Float = 0
+        for t in rewards.indices.reversed() {
+            next = rewards[t] + gamma * next
+            out[t] = next
+        }
+        return out
+    }
+
     /// (x − mean)/√(var + 1e-8) over every token of the batch, with the unbiased variance
     /// (TRL's `whiten`); a single token is only centred.
     public static func whiten(_ x: [Float]) -> [Float] {
