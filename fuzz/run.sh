@@ -4,11 +4,12 @@
 # a crash, a timeout or an out-of-memory input.
 #
 #   fuzz/run.sh                     every target, FUZZ_SECONDS (default 60) each
-#   fuzz/run.sh pipeline            one target (pipeline, lockfile, manifest)
+#   fuzz/run.sh pipeline            one target (pipeline, lockfile, manifest, memo)
 #   fuzz/run.sh lockfile CRASHFILE  replay one input (libFuzzer's own syntax)
 #
 # Targets: pipeline (YAML front end + validator), lockfile (Lockfile.read and its round
-# trip), manifest (stages/NAME/stage.yaml, then a pipeline that uses it). Seeds:
+# trip), manifest (stages/NAME/stage.yaml, then a pipeline that uses it), memo (the no-op
+# memo's reader, raw and behind a valid checksum, and its round trip). Seeds:
 # fuzz/corpus/TARGET/ (committed), Tests/Fixtures/fuzz/crashes/ (every crash found, each
 # also a Swift test), pipelines/ and stages/*/stage.yaml; what a run discovers is kept in
 # .build/fuzz/corpus/TARGET/ for the next run.
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build/fuzz
 seconds=${FUZZ_SECONDS:-60}
-targets=(pipeline lockfile manifest)
+targets=(pipeline lockfile manifest memo)
 if [ $# -gt 0 ]; then targets=("$1"); shift; fi
 mkdir -p "$out"
 
@@ -41,7 +42,7 @@ echo "fuzz: building the targets in $out"
 lib Crypto fuzz/Support/Crypto.swift
 lib AnnealPipeline Sources/AnnealPipeline/*.swift
 # The part of AnnealEngine that reads lockfiles and manifests; the rest needs GRDB.
-lib AnnealEngine Sources/AnnealEngine/{ActionCache,ContentStore,Digest,FileTree,Lockfile,OutputCheck,StageFacts,StageRegistry,StoreError,SwiftPlugin,LeftoverGroups}.swift
+lib AnnealEngine Sources/AnnealEngine/{ActionCache,ContentStore,Digest,FileState,FileTree,LeftoverGroups,Lockfile,LockSnapshot,NoOpMemo,NoOpMemo+Coding,OutputCheck,SpareDirectories,StageFacts,StageRegistry,StoreError,SwiftPlugin}.swift
 for t in "${targets[@]}"; do
   main=$(tr '[:lower:]' '[:upper:]' <<<"${t:0:1}")${t:1}Fuzz.swift
   swiftc "${flags[@]}" -module-name "${t}fuzz" "fuzz/$main" fuzz/Support/FuzzWorkspace.swift \

@@ -69,7 +69,7 @@ public struct ActionCache: Sendable {
     public func lookup(_ key: String) -> ActionEntry? { lookupWithState(key)?.entry }
 
     /// The entry and the state of its file as read (`NoOpMemo` records it).
-    func lookupWithState(_ key: String) -> (entry: ActionEntry, state: Ledger.FileState)? {
+    func lookupWithState(_ key: String) -> (entry: ActionEntry, state: FileState)? {
         guard let (bytes, st) = readFileBytesAndStat(path(key)) else { return nil }
         guard let v = Value.parseJSON(bytes: bytes), let entry = ActionEntry(v), entry.key == key else {
             // Damaged (truncated, edited, nested past `Limits.depth`): a miss, said out loud.
@@ -77,7 +77,7 @@ public struct ActionCache: Sendable {
             return nil
         }
         guard entry.outputs.values.allSatisfy({ store.hasObject($0.digest) }) else { return nil }
-        return (entry, Ledger.FileState(st))
+        return (entry, FileState(st))
     }
 
     /// Written last in the commit protocol, atomically: a reader sees no entry or a whole one.

@@ -279,12 +279,8 @@ public final class Ledger: Sendable {
 
     // MARK: stat cache
 
-    public struct FileState: Sendable, Equatable {
-        public var device: Int64
-        public var inode: Int64
-        public var size: Int64
-        public var mtimeNs: Int64
-    }
+    /// The stat cache's key of a file (`FileState`).
+    public typealias FileState = AnnealEngine.FileState
 
     public func fileStates() throws(StoreError) -> [String: (FileState, String)] {
         try read { db in

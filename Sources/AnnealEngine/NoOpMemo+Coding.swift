@@ -9,7 +9,7 @@ extension NoOpMemo {
         var body = ""
         body.reserveCapacity(256 + stages.count * 200)
         func line(_ fields: [String]) { body += fields.joined(separator: "\t"); body += "\n" }
-        func state(_ s: Ledger.FileState) -> [String] { [String(s.device), String(s.inode), String(s.size), String(s.mtimeNs)] }
+        func state(_ s: FileState) -> [String] { [String(s.device), String(s.inode), String(s.size), String(s.mtimeNs)] }
         line(["identity", Self.escape(identity)])
         line(["pipeline", pipelineDigest])
         line(["lock", lockDigest ?? "-"])
@@ -32,7 +32,7 @@ extension NoOpMemo {
     }
 
     /// Nil for anything but a whole, intact memo of this format.
-    static func parse(_ bytes: [UInt8]) -> NoOpMemo? {
+    public static func parse(_ bytes: [UInt8]) -> NoOpMemo? {
         let head = Array((header + "\nsum\t").utf8)
         guard bytes.count > head.count + 65, bytes.starts(with: head), bytes[head.count + 64] == 0x0A else { return nil }
         let sum = String(decoding: bytes[head.count..<head.count + 64], as: UTF8.self)
@@ -65,9 +65,9 @@ extension NoOpMemo {
                 }
                 return negative ? -v : v
             }
-            func state(_ at: Int) -> Ledger.FileState? {
+            func state(_ at: Int) -> FileState? {
                 guard let d = int(fields[at]), let n = int(fields[at + 1]), let s = int(fields[at + 2]), let m = int(fields[at + 3]) else { return nil }
-                return Ledger.FileState(device: d, inode: n, size: s, mtimeNs: m)
+                return FileState(device: d, inode: n, size: s, mtimeNs: m)
             }
             /// `a=b=c,d=e`: the `=`-separated parts of each `,`-separated item.
             func items(_ r: Range<Int>) -> [[Range<Int>]] {

@@ -16,7 +16,7 @@ import Foundation
 public struct NoOpMemo: Sendable, Equatable {
     public struct Input: Sendable, Equatable {
         public var path: String
-        public var state: Ledger.FileState
+        public var state: FileState
     }
 
     public struct Stage: Sendable, Equatable {
@@ -24,7 +24,7 @@ public struct NoOpMemo: Sendable, Equatable {
         public var key: String
         /// The action entry's `stat` when the run read or wrote it: a rewritten entry (a forced
         /// rerun of a stage that does not reproduce its bytes) no longer matches.
-        public var entry: Ledger.FileState
+        public var entry: FileState
         /// The entry's outputs and metrics, as `run --json` shows a cached stage's.
         public var outputs: [String: OutputFact]
         public var metrics: [String: Double]
@@ -42,7 +42,7 @@ public struct NoOpMemo: Sendable, Equatable {
     /// Digest of the lockfile's bytes as the run left them; nil: the run wrote none.
     public var lockDigest: String?
     public var lockfile: String
-    public var executable: Ledger.FileState
+    public var executable: FileState
     public var fingerprint: String
     /// The pipeline's own `executor:` (nil: none): a run without `--executor` uses it.
     public var executor: String?
@@ -52,7 +52,7 @@ public struct NoOpMemo: Sendable, Equatable {
     public var stages: [Stage]
     public var summaries: [Summary]
 
-    static let header = "anneal-noop-memo 1"
+    public static let header = "anneal-noop-memo 1"
 
     /// The memo's file: named by the digest of everything that picks it.
     public static func path(store: ContentStore, identity: String) -> String {
@@ -154,7 +154,7 @@ extension NoOpMemo {
             return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0
         }
         for stage in stages {
-            guard statStored(actions, stage.key, suffix: true), st.st_mode & S_IFMT == S_IFREG, Ledger.FileState(st) == stage.entry else { return false }
+            guard statStored(actions, stage.key, suffix: true), st.st_mode & S_IFMT == S_IFREG, FileState(st) == stage.entry else { return false }
             for o in stage.outputs.values.map(\.digest) {
                 // As `ContentStore.hasObject`: a sealed (read-only) directory.
                 guard statStored(objects, o, suffix: false), st.st_mode & S_IFMT == S_IFDIR, st.st_mode & 0o222 == 0 else { return false }
@@ -164,16 +164,9 @@ extension NoOpMemo {
     }
 
     /// Device, inode, size and mtime of a regular file; nil for anything else.
-    static func state(of path: String, following: Bool) -> Ledger.FileState? {
+    static func state(of path: String, following: Bool) -> FileState? {
         var st = stat()
         guard (following ? stat(path, &st) : lstat(path, &st)) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
-        return Ledger.FileState(st)
-    }
-}
-
-extension Ledger.FileState {
-    init(_ st: stat) {
-        self.init(device: Int64(st.st_dev), inode: Int64(st.st_ino), size: Int64(st.st_size),
-                  mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+        return FileState(st)
     }
 }

@@ -7,7 +7,7 @@ extension Runner {
     /// digest is in the key), an input that is a directory or a link, or one whose digest the
     /// stat cache would not trust (modified in the last two seconds).
     func makeNoOpMemo(identity: String, order: [StageSpec], results: [String: StageResult],
-                      entryStates: [String: Ledger.FileState], lockBytes: [UInt8]?, params: String) -> NoOpMemo? {
+                      entryStates: [String: FileState], lockBytes: [UInt8]?, params: String) -> NoOpMemo? {
         guard options.writeLockfile, options.executor == .local, options.only == nil, options.force.isEmpty, !options.forceAll,
               let pipelineDigest = project.pipelineDigest,
               let executable = NoOpMemo.state(of: "/proc/self/exe", following: true) else { return nil }

@@ -145,7 +145,7 @@ public final class Runner: @unchecked Sendable {
         // hashed again.
         var prepared: [String: (StageFacts, [String])] = [:]
         // The state of each action entry as this run read it, for the no-op memo.
-        var entryStates: [String: Ledger.FileState] = [:]
+        var entryStates: [String: FileState] = [:]
         // The lockfile is rewritten at most once a second while stages complete, and once at
         // the end: rewriting it after every stage is quadratic in the number of stages (DVC's
         // 21 minutes for 1,000). A kill in between loses no work: the action cache has it.
@@ -278,7 +278,7 @@ public final class Runner: @unchecked Sendable {
 
     /// The entry that serves `key`: one this run committed and has not written yet (no file
     /// state yet), or the action cache's, with the state of its file.
-    func served(_ key: String) -> (entry: ActionEntry, state: Ledger.FileState?)? {
+    func served(_ key: String) -> (entry: ActionEntry, state: FileState?)? {
         if let pending = entries.entry(key) { return (pending, nil) }
         return actions.lookupWithState(key).map { ($0.entry, $0.state) }
     }

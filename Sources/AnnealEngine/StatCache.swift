@@ -8,11 +8,11 @@ import Foundation
 /// "racy clean" problem).
 public final class StatCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var known: [String: (Ledger.FileState, String)]
-    private var updates: [String: (Ledger.FileState, String)] = [:]
+    private var known: [String: (FileState, String)]
+    private var updates: [String: (FileState, String)] = [:]
     /// The state of each file this run took a digest for, when the digest can be trusted to
     /// stand for that state later (not racy): what a no-op memo may rely on.
-    private var trusted: [String: Ledger.FileState] = [:]
+    private var trusted: [String: FileState] = [:]
     private let ledger: Ledger?
     public private(set) var filesHashed = 0
 
@@ -31,7 +31,7 @@ public final class StatCache: @unchecked Sendable {
     /// input file, `path` is the link and `st` its target's, so the entry is trusted only
     /// while the target is unchanged.
     func fileDigest(_ path: String, _ st: stat) throws(StoreError) -> (String, Int64) {
-        let state = Ledger.FileState(device: Int64(st.st_dev), inode: Int64(st.st_ino), size: Int64(st.st_size),
+        let state = FileState(device: Int64(st.st_dev), inode: Int64(st.st_ino), size: Int64(st.st_size),
                                      mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
         lock.lock()
         let cached = known[path]
@@ -55,7 +55,7 @@ public final class StatCache: @unchecked Sendable {
     }
 
     /// The state `path` had when this run took its digest, if that digest stands for it.
-    func trustedState(of path: String) -> Ledger.FileState? {
+    func trustedState(of path: String) -> FileState? {
         lock.lock()
         defer { lock.unlock() }
         return trusted[path]
