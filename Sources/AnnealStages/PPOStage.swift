@@ -152,7 +152,7 @@ struct PPOStage: BuiltinStage {
         let split = HeldOutSplit.indices(count: prompts.count, fraction: p.valShare, seed: seed)
         let train = split.train.map { prompts[$0] }, validation = split.validation.map { prompts[$0] }
         // PPO-ptx: each training prompt with its reference answer, as SFT encodes it
-        let references = p.ptx > 0 ? try split.train.map { try referenceExample(lines[$0], blockSize: T, encoder: &encoder) } : []
+        let references = try p.ptx > 0 ? split.train.map { try referenceExample(lines[$0], blockSize: T, encoder: &encoder) } : []
         let B = p.optimizer.batchSize, accumulation = p.optimizer.gradientAccumulationSteps
         let minibatches = (p.rollouts + B - 1) / B
         let updates = p.ppoEpochs * minibatches
@@ -368,7 +368,7 @@ struct PPOStage: BuiltinStage {
         let conversation = Conversation(messages: [.init(role: "user", content: line.prompt), .init(role: "assistant", content: answer)],
                                         file: line.file, line: line.line)
         do { return try SFTEncoding.encode(conversation, maxTokens: blockSize + 1, encoder: &encoder) }
-        catch { throw StageFailure(error.description) }
+        catch { throw StageFailure("\(error)") }
     }
 
     /// Greedy answers to `prompts` and the reward model's score of each.
