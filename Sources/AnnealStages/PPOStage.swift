@@ -11,7 +11,8 @@ import Foundation
 /// score and the per-token KL to the frozen reference (the input policy) into rewards,
 /// estimates advantages with GAE and a value head on the policy's trunk (or, without a critic,
 /// as the reward-to-go), then runs `ppo_epochs` passes of clipped-surrogate (+ clipped-value)
-/// updates over minibatches. Outputs `model`
+/// updates over minibatches — with `ptx` > 0 plus an SFT loss on the minibatch prompts' reference
+/// answers (InstructGPT's PPO-ptx, on the prompts' own answers). Outputs `model`
 /// like sft's (the value head is dropped). No dropout: ρ must be 1 before the first update.
 struct PPOStage: BuiltinStage {
     struct Parameters: StageParameters {
@@ -41,6 +42,7 @@ struct PPOStage: BuiltinStage {
         var ratioThreshold = 10.0
         var valueHead = "reward"
         var scoreNorm = true
+        var ptx = 0.0
         var optimizer = OptimizerParameters(batchSize: 32, learningRate: 5e-5, minLR: 5e-6, warmupIters: 2, maxIters: 40,
                                             weightDecay: 0.0, evalInterval: 10, checkpointInterval: 10)
 
@@ -74,6 +76,8 @@ struct PPOStage: BuiltinStage {
                 Param("ratio_threshold", \.ratioThreshold, bounds: .greaterThan(1), summary: "skip a minibatch whose mean ratio π/π_old exceeds this"),
                 Param("value_head", \.valueHead, allowed: ["reward", "new"], summary: "start the value head from the reward model's head, or from small random weights"),
                 Param("score_norm", \.scoreNorm, summary: "divide scores by their spread over the SFT model's held-out answers, so beta means the same for any reward model"),
+                Param("ptx", \.ptx, bounds: .atLeast(0),
+                      summary: "weight of an SFT loss on the minibatch prompts' reference answers (the prompts' `answer` field) added to each update (PPO-ptx); 0 = plain PPO"),
             ] + OptimizerParameters.lifted(\.optimizer, batch: "rollouts", stepsNote: ": PPO iterations (rollout rounds); warmup_iters, eval_interval and checkpoint_interval count them too")
         }
 
@@ -143,11 +147,12 @@ struct PPOStage: BuiltinStage {
 
         // data: prompts through the chat template, cut to leave room for the response
         var encoder = BPEEncoder(tokenizer)
-        let prompts = try readPrompts(try ctx.input("prompts")).map {
-            Array(ChatExam.prompt($0, encoder: &encoder).suffix(T - p.maxNewTokens))
-        }
+        let lines = try readPrompts(try ctx.input("prompts"))
+        let prompts = lines.map { Array(ChatExam.prompt($0.prompt, encoder: &encoder).suffix(T - p.maxNewTokens)) }
         let split = HeldOutSplit.indices(count: prompts.count, fraction: p.valShare, seed: seed)
         let train = split.train.map { prompts[$0] }, validation = split.validation.map { prompts[$0] }
+        // PPO-ptx: each training prompt with its reference answer, as SFT encodes it
+        let references = try p.ptx > 0 ? split.train.map { try referenceExample(lines[$0], blockSize: T, encoder: &encoder) } : []
         let B = p.optimizer.batchSize, accumulation = p.optimizer.gradientAccumulationSteps
         let minibatches = (p.rollouts + B - 1) / B
         let updates = p.ppoEpochs * minibatches
@@ -195,8 +200,9 @@ struct PPOStage: BuiltinStage {
             if state.iteration == iterations { break }
             let started = DispatchTime.now().uptimeNanoseconds
             let it = state.iteration
-            let batchPrompts = PPOBatching.prompts(iteration: it, count: p.rollouts / k, promptCount: train.count, seed: seed)
-                .flatMap { Array(repeating: train[$0], count: k) }
+            let promptIndices = PPOBatching.prompts(iteration: it, count: p.rollouts / k, promptCount: train.count, seed: seed)
+                .flatMap { Array(repeating: $0, count: k) }  // rollout i answers train[promptIndices[i]]
+            let batchPrompts = promptIndices.map { train[$0] }
             let rollouts = PPORollout.rollout(model, prompts: batchPrompts, options: options, rng: &sampling)
             let scores = zip(PPORollout.scores(rewardModel, rollouts, pad: pad, batchSize: B), rollouts).map {
                 ($1.ended ? $0 : $0 - Float(p.missingEOSPenalty)) / scoreScale
@@ -208,14 +214,14 @@ struct PPOStage: BuiltinStage {
             var metrics = experience.metrics
             try checkFinite(metrics, iteration: it + 1)
 
-            var clipFraction = 0.0, approxKL = 0.0, valueLoss = 0.0, policyLoss = 0.0, skippedNow = 0, done = 0
+            var clipFraction = 0.0, approxKL = 0.0, valueLoss = 0.0, policyLoss = 0.0, ptxLoss = 0.0, skippedNow = 0, done = 0
             let tape = Tape()
             for epoch in 0..<p.ppoEpochs {
                 for mb in PPOBatching.minibatches(rollouts: rollouts.count, size: B, iteration: it, epoch: epoch, seed: seed) {
                     opt.zeroGrads()
                     let micro = mb.chunked(max(1, (mb.count + accumulation - 1) / accumulation))
                     let kept = mb.reduce(0) { $0 + rollouts[$1].response.count }
-                    var stats = (clip: 0.0, kl: 0.0, ratio: 0.0, value: 0.0, policy: 0.0)
+                    var stats = (clip: 0.0, kl: 0.0, ratio: 0.0, value: 0.0, policy: 0.0, ptx: 0.0)
                     for part in micro {
                         let batch = PPOBatch(part.map { rollouts[$0] }, pad: pad)
                         let share = Double(part.reduce(0) { $0 + rollouts[$1].response.count }) / Double(kept)
@@ -229,9 +235,21 @@ struct PPOStage: BuiltinStage {
                         let vf = PPOLoss.valueLoss(tape, values: f.values!, oldValues: batch.scatter(part.map { experience.values[$0] }),
                                                    returns: batch.scatter(part.map { experience.returns[$0] }), mask: mask,
                                                    clip: Float(p.valueClipRange))
+                        // PPO-ptx: the reference answers of this part's prompts (each once), rows as long as the longest
+                        var sft: Var?
+                        if p.ptx > 0 {
+                            let examples = Set(part.map { promptIndices[$0] }).sorted().map { references[$0] }
+                            let width = examples.map { $0.ids.count - 1 }.max() ?? 1
+                            let rows = SFTBatching.rows(examples, blockSize: width, pad: pad, layout: .padding)
+                            let b = SFTBatching.batch(rows, Array(rows.indices))
+                            let lp = model.tokenLogProbs(tape, tokens: b.tokens, targets: b.targets, batch: b.rows, rng: &unused)
+                            sft = PPOLoss.ptxLoss(tape, logProbs: lp, kept: b.targetCount)
+                        }
                         // Without a critic the value head stays out of the loss: its gradient would bend the shared trunk.
-                        let loss = criticFree ? pg.loss : tape.add(pg.loss, tape.scale(vf, Float(p.vfCoef)))
+                        let loss = PPOLoss.total(tape, policy: pg.loss, value: criticFree ? nil : vf, vfCoef: Float(p.vfCoef),
+                                                 sft: sft, ptx: Float(p.ptx))
                         tape.backward(loss, seed: Float(share))
+                        if let sft { stats.ptx += Double(tape.value(sft)[0]) * share }
                         stats.clip += pg.stats.clipFraction * share
                         stats.kl += pg.stats.approxKL * share
                         stats.ratio += pg.stats.meanRatio * share
@@ -252,6 +270,7 @@ struct PPOStage: BuiltinStage {
                     approxKL += stats.kl
                     valueLoss += stats.value
                     policyLoss += stats.policy
+                    ptxLoss += stats.ptx
                 }
             }
             state.skipped += skippedNow
@@ -261,6 +280,7 @@ struct PPOStage: BuiltinStage {
             metrics.merge(["clip_fraction": clipFraction / n, "approx_kl": approxKL / n, "value_loss": valueLoss / n,
                            "policy_loss": policyLoss / n, "skipped_batches": Double(state.skipped), "beta": state.kl.beta,
                            "lr": Double(opt.schedule.rate(at: max(opt.stepsTaken - 1, 0)))]) { $1 }
+            if p.ptx > 0 { metrics["ptx_loss"] = ptxLoss / n }
             try checkFinite(metrics, iteration: state.iteration)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
             metrics["tokens_per_s"] = Double(rollouts.reduce(0) { $0 + $1.sequence.count } * (1 + p.ppoEpochs)) / max(seconds, 1e-9)
@@ -315,19 +335,40 @@ struct PPOStage: BuiltinStage {
         return sd.isFinite && sd > 1e-6 ? Float(sd) : 1
     }
 
-    /// The `prompt` field of each JSON line (tinyworld's prompts.jsonl, or any JSONL with one).
-    static func readPrompts(_ path: String) throws -> [String] {
+    /// One line of the prompts file: the prompt, its reference answer when it has one, and where it is.
+    struct PromptLine: Equatable {
+        var prompt: String
+        var answer: String?
+        var file: String
+        var line: Int
+    }
+
+    /// The `prompt` (and optional `answer`) field of each JSON line (tinyworld's prompts.jsonl,
+    /// or any JSONL with them).
+    static func readPrompts(_ path: String) throws -> [PromptLine] {
         let url = try DocumentInput.file(path, input: "prompts")
         let text = try String(contentsOf: url, encoding: .utf8)
-        var out: [String] = []
+        var out: [PromptLine] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.allSatisfy(\.isWhitespace) {
             guard case .map(let m)? = Value.parseJSON(String(line)), let prompt = m["prompt"]?.stringValue, !prompt.isEmpty else {
                 throw StageFailure("\(url.path):\(i + 1): expected a JSON object with a non-empty \"prompt\" string")
             }
-            out.append(prompt)
+            out.append(PromptLine(prompt: prompt, answer: m["answer"]?.stringValue, file: url.path, line: i + 1))
         }
         guard !out.isEmpty else { throw StageFailure("\(url.path): no prompts; connect tinyworld's prompts or a JSONL of {\"prompt\": …}") }
         return out
+    }
+
+    /// `line`'s prompt and reference answer through the chat template, cut to block_size + 1
+    /// tokens, for PPO-ptx's SFT term; an error naming the line when it has no answer.
+    static func referenceExample(_ line: PromptLine, blockSize: Int, encoder: inout BPEEncoder) throws -> SFTExample {
+        guard let answer = line.answer, !answer.isEmpty else {
+            throw StageFailure("\(line.file):\(line.line): ptx needs each prompt's reference answer in a non-empty \"answer\" string; add it or set ptx: 0")
+        }
+        let conversation = Conversation(messages: [.init(role: "user", content: line.prompt), .init(role: "assistant", content: answer)],
+                                        file: line.file, line: line.line)
+        do { return try SFTEncoding.encode(conversation, maxTokens: blockSize + 1, encoder: &encoder) }
+        catch { throw StageFailure("\(error)") }
     }
 
     /// Greedy answers to `prompts` and the reward model's score of each.

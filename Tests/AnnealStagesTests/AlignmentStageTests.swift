@@ -21,9 +21,11 @@ extension InProcessStageTests {
             return file.path
         }
 
-        static func prompts(_ h: StageHarness) throws -> String {
+        static func prompts(_ h: StageHarness, answers: Bool = false) throws -> String {
             let file = h.root.appendingPathComponent("prompts.jsonl")
-            let lines = (0..<24).map { #"{"prompt": "What is \#($0) plus 1?"}"# }
+            let lines = (0..<24).map {
+                answers ? #"{"prompt": "What is \#($0) plus 1?", "answer": "It is \#($0 + 1)."}"# : #"{"prompt": "What is \#($0) plus 1?"}"#
+            }
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
             return file.path
         }
@@ -177,6 +179,28 @@ extension InProcessStageTests {
             #expect(resumed.series("reward_mean").count == 2)
             #expect(resumed.series("beta").last == whole.series("beta").last)
             #expect(files(whole.outputs["model"]!) == files(resumed.outputs["model"]!))
+        }
+
+        /// PPO-ptx: the SFT term on the prompts' reference answers is reported and falls as PPO
+        /// trains on it; prompts without an answer fail naming their line.
+        @Test func ppoWithPtxLearnsTheReferenceAnswersAndNeedsThem() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            var inputs = try Self.ppoInputs(h)
+            var p = Self.ppo
+            p["max_iters"] = .int(4)
+            p["ptx"] = .double(2)
+            do {
+                _ = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p)
+                Issue.record("ptx without reference answers must fail")
+            } catch {
+                #expect("\(error)".contains("prompts.jsonl:1: ptx needs each prompt's reference answer"), "\(error)")
+            }
+            inputs["prompts"] = try Self.prompts(h, answers: true)
+            let a = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p)
+            let ptx = a.series("ptx_loss")
+            #expect(ptx.count == 4)
+            #expect(ptx.last! < ptx.first!, "ptx_loss \(ptx)")
         }
     }
 }

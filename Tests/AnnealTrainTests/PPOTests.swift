@@ -151,4 +151,58 @@ import Testing
         #expect(e0.map(\.count) == [4, 4, 2] && e0.flatMap { $0 }.sorted() == Array(0..<10))
         #expect(e0 != e1 && e1.flatMap { $0 }.sorted() == Array(0..<10))
     }
+
+    /// PPO-ptx's objective on the values above: policy −1.6 (clippedSurrogateOnKnownRatios),
+    /// value 0.44 (clippedValueLoss) and an SFT term −(−1 − 2 − 0.5)/3 = 7/6 over three answer
+    /// tokens (the 0 is off the answers): −1.6 + 0.1·0.44 + 0.5·7/6 = −0.972667. Gradients:
+    /// the policy's [−1, 0, 0], the value's 0.1·[−1/3, 1/3, 0, 0], and −0.5/3 on every SFT entry.
+    @Test func ptxCombinedLossAndGradientByHand() {
+        let tape = Tape()
+        let lp = tape.variable(Tensor(shape: [3], values: [0, logf(1.5), 0.3]))
+        let v = tape.variable(Tensor(shape: [4], values: [1, 2, 1, 9]))
+        let s = tape.variable(Tensor(shape: [4], values: [-1, -2, 0, -0.5]))
+        let pg = PPOLoss.ppoLoss(tape, logProbs: lp, oldLogProbs: [0, 0, 0], advantages: [2, 1, 5], mask: [1, 1, 0], clip: 0.2).loss
+        let vf = PPOLoss.valueLoss(tape, values: v, oldValues: [1.5, 1.5, 1.5, 0], returns: [2, 1, 0.5, 0], mask: [1, 1, 1, 0], clip: 0.2)
+        let sft = PPOLoss.ptxLoss(tape, logProbs: s, kept: 3)
+        #expect(abs(tape.value(sft)[0] - 7.0 / 6) < 1e-6)
+        let loss = PPOLoss.total(tape, policy: pg, value: vf, vfCoef: 0.1, sft: sft, ptx: 0.5)
+        #expect(abs(tape.value(loss)[0] + 0.972667) < 1e-5)
+        tape.backward(loss)
+        #expect(close(tape.grad(lp)!.array, [-1, 0, 0]))
+        #expect(close(tape.grad(v)!.array, [-0.1 / 3, 0.1 / 3, 0, 0]))
+        #expect(close(tape.grad(s)!.array, [Float](repeating: -0.5 / 3, count: 4)))
+        // Without a critic or an SFT term the objective is the policy loss alone.
+        let t2 = Tape()
+        let lp2 = t2.variable(Tensor(shape: [3], values: [0, logf(1.5), 0.3]))
+        let pg2 = PPOLoss.ppoLoss(t2, logProbs: lp2, oldLogProbs: [0, 0, 0], advantages: [2, 1, 5], mask: [1, 1, 0], clip: 0.2).loss
+        #expect(abs(t2.value(PPOLoss.total(t2, policy: pg2, value: nil, vfCoef: 0.1, sft: nil, ptx: 0.5))[0] + 1.6) < 1e-5)
+    }
+
+    /// On a model, the SFT term over rows built as SFT builds them is SFT's loss — the mean
+    /// cross-entropy over the answer tokens — with the same weight gradients.
+    @Test func ptxTermIsSFTsLossOnTheAnswers() throws {
+        let model = try GPT(config: GPTConfig(vocabSize: 12, contextLength: 16, width: 8, layers: 1, heads: 2))
+        var init_ = RNG(seed: 5)
+        model.initializeWeights(rng: &init_)
+        let examples = [SFTExample(ids: [1, 2, 3, 4, 5], isTarget: [false, false, false, true, true], source: "a:1"),
+                        SFTExample(ids: [1, 6, 7], isTarget: [false, false, true], source: "a:2")]
+        let rows = SFTBatching.rows(examples, blockSize: 4, pad: 0, layout: .padding)
+        let b = SFTBatching.batch(rows, Array(rows.indices))
+        #expect(b.targetCount == 3)
+        var unused = RNG(seed: 0)
+        model.params.zeroGrads()
+        let t1 = Tape()
+        let ptx = PPOLoss.ptxLoss(t1, logProbs: model.tokenLogProbs(t1, tokens: b.tokens, targets: b.targets, batch: b.rows, rng: &unused),
+                                  kept: b.targetCount)
+        t1.backward(ptx)
+        let ptxGrads = model.params.grads.array
+        model.params.zeroGrads()
+        let t2 = Tape()
+        let ce = SFTLoss.loss(t2, model: model, batch: b, training: false, rng: &unused)
+        t2.backward(ce)
+        let ceGrads = model.params.grads.array
+        #expect(abs(t1.value(ptx)[0] - t2.value(ce)[0]) < 1e-5)
+        #expect(ptxGrads.contains { $0 != 0 })
+        #expect(close(ptxGrads, ceGrads, 1e-5))
+    }
 }

@@ -51,4 +51,20 @@ public enum PPOLoss {
         let masked = tape.mul(worst, tape.constant(Tensor(shape: [N], values: mask)))
         return tape.scale(tape.sum(masked), 0.5 / kept)
     }
+
+    /// PPO-ptx's SFT term (Ouyang et al. 2022): the mean negative log-likelihood of reference
+    /// answers' tokens. `logProbs` holds log p of every target and 0 off the answers
+    /// (`GPT.tokenLogProbs`); `kept` counts the answer tokens.
+    public static func ptxLoss(_ tape: Tape, logProbs: Var, kept: Int) -> Var {
+        tape.scale(tape.sum(logProbs), -1 / Float(max(kept, 1)))
+    }
+
+    /// The minimised objective of a PPO update: policy + vfCoef·value (no value term without a
+    /// critic) + ptx·SFT term (none when `sft` is nil).
+    public static func total(_ tape: Tape, policy: Var, value: Var?, vfCoef: Float, sft: Var?, ptx: Float) -> Var {
+        var loss = policy
+        if let value { loss = tape.add(loss, tape.scale(value, vfCoef)) }
+        if let sft { loss = tape.add(loss, tape.scale(sft, ptx)) }
+        return loss
+    }
 }
