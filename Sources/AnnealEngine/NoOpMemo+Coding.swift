@@ -137,44 +137,55 @@ extension NoOpMemo {
         }
     }
 
-    static func escape(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x25 || $0 == 0x09 || $0 == 0x0A || $0 == 0 }) else { return s }
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "%": out += "%25"
-            case "\t": out += "%09"
-            case "\n": out += "%0A"
-            case "\u{0}": out += "%00"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    // Escaping works on UTF-8 bytes, not Characters: a `%` or a digit followed by a
+    // combining mark is one Character, so a Character-wise unescape missed escapes that a
+    // scalar-wise escape had written (found by the fuzzer). Only ASCII bytes are replaced
+    // by ASCII, so valid UTF-8 stays valid.
+    static func escape(_ s: String) -> String { escape(s, separators: false) }
 
     /// `escape`, and the separators of an item list (`,` and `=`).
-    static func escapeItem(_ s: String) -> String {
-        escape(s).replacingOccurrences(of: ",", with: "%2C").replacingOccurrences(of: "=", with: "%3D")
+    static func escapeItem(_ s: String) -> String { escape(s, separators: true) }
+
+    private static func escape(_ s: String, separators: Bool) -> String {
+        func special(_ b: UInt8) -> Bool { b == 0x25 || b == 0x09 || b == 0x0A || b == 0 || (separators && (b == 0x2C || b == 0x3D)) }
+        guard s.utf8.contains(where: special) else { return s }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 8)
+        for b in s.utf8 {
+            if special(b) { out += [0x25, hex[Int(b >> 4)], hex[Int(b & 0xF)]] } else { out.append(b) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
+    /// The inverse of `escape`/`escapeItem`; a `%` not starting one of their codes is kept.
     static func unescape(_ s: String) -> String {
         guard s.utf8.contains(0x25) else { return s }
-        var out = ""
-        var rest = Substring(s)
-        while let i = rest.firstIndex(of: "%") {
-            out += rest[..<i]
-            let code = rest[rest.index(after: i)...].prefix(2)
-            switch code {
-            case "25": out += "%"
-            case "09": out += "\t"
-            case "0A": out += "\n"
-            case "00": out += "\u{0}"
-            case "2C": out += ","
-            case "3D": out += "="
-            default: out += "%" + code  // not one of ours: kept as it was
+        let bytes = Array(s.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == 0x25, i + 2 < bytes.count, let b = decoded(bytes[i + 1], bytes[i + 2]) {
+                out.append(b)
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
             }
-            rest = rest[rest.index(i, offsetBy: 1 + code.count)...]
         }
-        return out + rest
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func decoded(_ hi: UInt8, _ lo: UInt8) -> UInt8? {
+        switch (hi, lo) {
+        case (0x32, 0x35): 0x25  // %25
+        case (0x30, 0x39): 0x09  // %09
+        case (0x30, 0x41): 0x0A  // %0A
+        case (0x30, 0x30): 0x00  // %00
+        case (0x32, 0x43): 0x2C  // %2C
+        case (0x33, 0x44): 0x3D  // %3D
+        default: nil
+        }
     }
 }
