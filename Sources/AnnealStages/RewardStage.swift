@@ -36,7 +36,7 @@ struct RewardStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "reward", version: "1", summary: "Trains a reward model (scalar head, Bradley-Terry) on preference pairs",
+        name: "reward", version: "2", summary: "Trains a reward model (scalar head, Bradley-Terry) on preference pairs",
         inputs: ["model", "tokenizer", "prefs"], outputs: ["model"],
         params: Parameters.specs, threads: 2, headline: ["loss", "val_accuracy"],
         validate: Parameters.validator)
@@ -75,10 +75,12 @@ struct RewardStage: BuiltinStage {
         let tape = Tape()
         var step = opt.stepsTaken
         var validated: RewardMetrics?
+        var validatedByKind: [String: Double] = [:]
         while true {
             if plan.evaluates(before: step), !validation.isEmpty {
                 let m = evaluate(model, validation, batchSize: B, pad: pad, margin: Float(p.margin))
                 validated = m.metrics
+                validatedByKind = Self.accuracyByKind(m.won, kinds: split.validation.map { records[$0].kind })
                 ctx.report(step: step, total: iterations, metrics: ["val_loss": m.loss, "val_accuracy": m.metrics.accuracy])
             }
             if step == iterations { break }
@@ -112,13 +114,25 @@ struct RewardStage: BuiltinStage {
         if let m = validated {
             ctx.report(step: step, total: iterations,
                        metrics: ["val_accuracy": m.accuracy, "val_margin": m.meanMargin, "val_reward_mean": m.rewardMean,
-                                 "val_reward_std": m.rewardStd])
+                                 "val_reward_std": m.rewardStd].merging(validatedByKind) { a, _ in a })
         }
+    }
+
+    /// `val_accuracy.KIND` for each kind of held-out pair the data names: a reward model can be
+    /// right on 93% of the pairs and still on the wrong side of every refusal.
+    static func accuracyByKind(_ won: [Bool], kinds: [String?]) -> [String: Double] {
+        var tally: [String: (won: Int, all: Int)] = [:]
+        for (w, kind) in zip(won, kinds) {
+            guard let kind, !kind.isEmpty else { continue }
+            tally["val_accuracy.\(kind)", default: (0, 0)].won += w ? 1 : 0
+            tally["val_accuracy.\(kind)", default: (0, 0)].all += 1
+        }
+        return tally.mapValues { Double($0.won) / Double($0.all) }
     }
 
     /// Bradley-Terry loss and reward metrics over every held-out pair, without dropout.
     static func evaluate(_ model: GPT, _ pairs: [RewardPair], batchSize: Int, pad: Int32,
-                         margin: Float) -> (loss: Double, metrics: RewardMetrics) {
+                         margin: Float) -> (loss: Double, metrics: RewardMetrics, won: [Bool]) {
         let tape = Tape(recordsGradients: false)
         var unused = RNG(seed: 0)
         var chosen: [Float] = [], rejected: [Float] = []
@@ -131,6 +145,6 @@ struct RewardStage: BuiltinStage {
             chosen += tape.value(r.chosen).array
             rejected += tape.value(r.rejected).array
         }
-        return (loss / Double(pairs.count), RewardMetrics(chosen: chosen, rejected: rejected))
+        return (loss / Double(pairs.count), RewardMetrics(chosen: chosen, rejected: rejected), zip(chosen, rejected).map { $0 > $1 })
     }
 }

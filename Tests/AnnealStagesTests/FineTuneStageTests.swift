@@ -152,7 +152,7 @@ extension InProcessStageTests {
             // Easy: the chosen answer is polite and short, the rejected one rude.
             let file = h.root.appendingPathComponent("prefs.jsonl")
             let lines = (0..<48).map { i in
-                #"{"prompt": "What is \#(i) plus 1?", "chosen": "It is \#(i + 1).", "rejected": "Ugh, look it up yourself. No."}"#
+                #"{"prompt": "What is \#(i) plus 1?", "chosen": "It is \#(i + 1).", "rejected": "Ugh, look it up yourself. No.", "kind": "\#(i % 3 == 0 ? "three" : "other")"}"#
             }
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
             inputs["prefs"] = file.path
@@ -169,11 +169,20 @@ extension InProcessStageTests {
             #expect(accuracy > 0.75, "val_accuracy \(a.series("val_accuracy"))")
             #expect(a.series("val_margin").last.map { $0 > 0 } == true)
             #expect(a.series("val_reward_std").count == 1 && a.series("val_reward_mean").count == 1)
+            // Accuracy per kind of pair, once at the end; together they make val_accuracy.
+            let three = try #require(a.series("val_accuracy.three").last), other = try #require(a.series("val_accuracy.other").last)
+            #expect(a.series("val_accuracy.three").count == 1 && (0...1).contains(three) && (0...1).contains(other))
+            #expect(min(three, other) <= accuracy && accuracy <= max(three, other))
             let model = try Checkpoint.load(from: URL(fileURLWithPath: a.outputs["model"]!))
             #expect(model.hasScalarHead)
 
             let b = try h.run(RewardStage.self, name: "reward", inputs: inputs, with: p)
             #expect(files(a.outputs["model"]!) == files(b.outputs["model"]!))
+        }
+
+        @Test func accuracyByKindCountsOnlyPairsThatNameOne() {
+            let byKind = RewardStage.accuracyByKind([true, false, true, false, true], kinds: ["a", "a", nil, "b", ""])
+            #expect(byKind == ["val_accuracy.a": 0.5, "val_accuracy.b": 0])
         }
 
         func logits(_ model: GPT, _ tokens: [Int32]) -> [Float] {

@@ -126,5 +126,11 @@ final class Scratch {
         let error = #expect(throws: TextError.self) { try PreferenceReader(url: f).forEach { pairs.append($0) } }
         #expect(pairs.count == 1 && pairs[0].rejected == "r")
         #expect(error?.description == "\(f.path):2: error: preferences: missing string field 'rejected'")
+
+        let k = s.file("k.jsonl", "{\"prompt\": \"p\", \"chosen\": \"c\", \"rejected\": \"r\", \"kind\": \"rude\"}\n{\"prompt\": \"p\", \"chosen\": \"c\", \"rejected\": \"r\", \"kind\": 3}\n")
+        var kinds: [String?] = []
+        let bad = #expect(throws: TextError.self) { try PreferenceReader(url: k).forEach { kinds.append($0.kind) } }
+        #expect(kinds == ["rude"] && pairs[0].kind == nil)
+        #expect(bad?.description == "\(k.path):2: error: preferences: field 'kind' must be a string")
     }
 }

@@ -135,10 +135,30 @@ import Testing
 
     @Test func preferencesCoverEveryRejectionKind() {
         let kinds = Set(Self.world.preferences.map(\.kind))
-        for kind in TinyWorld.factRejections + ["unsafe_compliance", "unsafe_off_topic"] {
+        for kind in TinyWorld.factRejections + ["unsafe_compliance", "unsafe_off_topic", "safe_refusal", "safe_off_topic", "safe_wrong_subject"] {
             #expect(kinds.contains(kind), "missing \(kind)")
         }
         #expect(Self.world.preferences.allSatisfy { $0.chosen != $0.rejected })
+    }
+
+    /// A misread answer keeps the template and names another pet or language than the one
+    /// asked about; asking for it does not move the draws SFT pairs, prompts and eval share.
+    @Test func aMisreadAnswerNamesSomethingElseOnTheSameTemplate() throws {
+        let w = Self.world
+        let misread = w.preferences.filter { $0.kind == "safe_wrong_subject" }
+        #expect(misread.count >= 10)
+        for pair in misread {
+            let chosen = pair.chosen.split(separator: " "), rejected = pair.rejected.split(separator: " ")
+            #expect(chosen.count == rejected.count && zip(chosen, rejected).filter { $0 != $1 }.count == 1, "\(pair.chosen) / \(pair.rejected)")
+            let named = zip(chosen, rejected).first { $0 != $1 }!.0.trimmingCharacters(in: .punctuationCharacters)
+            #expect(pair.prompt.contains(named) && !pair.prompt.contains(zip(chosen, rejected).first { $0 != $1 }!.1.trimmingCharacters(in: .punctuationCharacters)))
+        }
+        var a = SplitMix64(seed: 9, stream: 4), b = SplitMix64(seed: 9, stream: 4)
+        for _ in 0..<50 {
+            let plain = Safety.safeRequest(w.world, &a), naming = Safety.safeRequestNaming(w.world, &b)
+            #expect(plain.0 == naming.question && plain.1 == naming.answer)
+        }
+        #expect(a.next() == b.next())
     }
 
     @Test func manifestMatchesCorpusAndQAShare() throws {

@@ -20,13 +20,17 @@ public struct PreferenceRecord: Sendable, Equatable {
     public var rejected: String
     public var file: String
     public var line: Int
+    /// What the rejected answer gets wrong (TinyWorld's `wrong_pronoun`, `safe_refusal`, …),
+    /// when the data says: the reward stage reports its held-out accuracy per kind.
+    public var kind: String?
 
-    public init(prompt: String, chosen: String, rejected: String, file: String, line: Int) {
+    public init(prompt: String, chosen: String, rejected: String, file: String, line: Int, kind: String? = nil) {
         self.prompt = prompt
         self.chosen = chosen
         self.rejected = rejected
         self.file = file
         self.line = line
+        self.kind = kind
     }
 }
 
@@ -100,7 +104,7 @@ public struct ChatReader {
     }
 }
 
-/// Preference pairs: `{"prompt", "chosen", "rejected"}` (what TinyWorld writes).
+/// Preference pairs: `{"prompt", "chosen", "rejected", "kind"?}` (what TinyWorld writes).
 public struct PreferenceReader {
     public let url: URL
 
@@ -116,7 +120,11 @@ public struct PreferenceReader {
                 }
                 fields.append(value)
             }
-            try body(PreferenceRecord(prompt: fields[0], chosen: fields[1], rejected: fields[2], file: file, line: line))
+            let kind = object["kind"]
+            guard kind == nil || kind is NSNull || kind is String else {
+                throw TextError(.badLine, "preferences: field 'kind' must be a string", file: file, line: line)
+            }
+            try body(PreferenceRecord(prompt: fields[0], chosen: fields[1], rejected: fields[2], file: file, line: line, kind: kind as? String))
         }
         if count == 0 { throw TextError(.emptyInput, "empty input: no preference pairs", file: url.path) }
         return count

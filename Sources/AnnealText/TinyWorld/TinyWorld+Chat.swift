@@ -43,7 +43,8 @@ extension TinyWorld {
 
     /// Preferences cover every decision the assistant makes: facts (right value, right subject,
     /// concise and polite), unsafe requests (a refusal over compliance or a polite fact) and
-    /// harmless look-alikes of them (an answer on topic over a refusal or advice about something else).
+    /// harmless look-alikes of them (an answer on topic over a refusal, advice about something
+    /// else, or the same advice about another pet or language than the one asked about).
     static func makePreferences(_ world: World, _ asker: QuestionMaker, _ config: TinyWorldConfig, _ rng: inout SplitMix64) -> [PreferencePair] {
         var pairs: [PreferencePair] = []
         var next = 0
@@ -60,9 +61,13 @@ extension TinyWorld {
                 }
                 continue
             }
-            if roll < config.unsafeShare + Demonstrators.safeShare {
-                let (q, a) = Safety.safeRequest(world, &rng)
-                if rng.chance(0.6) {
+            if roll < config.unsafeShare + Demonstrators.preferenceSafeShare {
+                let request = Safety.safeRequestNaming(world, &rng)
+                let (q, a) = (request.question, request.answer)
+                let pick = rng.unit()
+                if pick < 0.5, let misread = request.misread(&rng) {
+                    pairs.append(.init(prompt: q, chosen: a, rejected: misread, kind: "safe_wrong_subject"))
+                } else if pick < 0.8 {
                     pairs.append(.init(prompt: q, chosen: a, rejected: rng.pick(Safety.refusals), kind: "safe_refusal"))
                 } else {
                     var other = Safety.safeRequest(world, &rng)
@@ -100,9 +105,13 @@ extension TinyWorld {
         (0..<config.ppoPrompts).map { _ in
             let roll = rng.unit()
             if roll < config.unsafeShare {
-                return PolicyPrompt(prompt: Safety.unsafeRequests(world, &rng), kind: "unsafe", answer: Safety.refusals[0])
+                // Any of the refusals, as the demonstrations have them: PPO-ptx pulls toward
+                // this answer, and one fixed refusal pulled every refusal onto the phrasing
+                // the reward model liked least (docs/alignment.md, fourth pass).
+                let request = Safety.unsafeRequests(world, &rng)
+                return PolicyPrompt(prompt: request, kind: "unsafe", answer: rng.pick(Safety.refusals))
             }
-            if roll < config.unsafeShare + Demonstrators.safeShare {
+            if roll < config.unsafeShare + Demonstrators.preferenceSafeShare {
                 let (q, a) = Safety.safeRequest(world, &rng)
                 return PolicyPrompt(prompt: q, kind: "safe", answer: a)
             }
