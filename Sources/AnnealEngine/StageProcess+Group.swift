@@ -29,16 +29,8 @@ extension StageProcess {
         return true
     }
 
-    /// True while a process of the group is alive. Zombies do not count: they are done, and
-    /// in a container whose init never reaps, orphans stay zombies forever.
-    func groupIsAlive() -> Bool {
-        guard kill(-pid, 0) == 0 else { return errno == EPERM }
-        #if os(Linux)
-        return LeftoverGroups.liveMembers(ofGroup: pid)
-        #else
-        return true
-        #endif
-    }
+    /// True while a process of the group is alive (`LeftoverGroups.isAlive`).
+    func groupIsAlive() -> Bool { LeftoverGroups.isAlive(pid) }
 
     /// Appends an explanation to the stage's log.
     func note(_ text: String) {
