@@ -9,7 +9,7 @@ extension StageProcess {
     /// `terminationGrace` seconds. `whileWaiting` runs between checks (it reads progress, so a
     /// member blocked on a full pipe can still finish and exit). Returns once no member is alive.
     func endGroup(whileWaiting: () -> Void) {
-        guard groupIsAlive() else { return }
+        guard LeftoverGroups.isAlive(pid) else { return }
         kill(-pid, SIGTERM)
         kill(-pid, SIGCONT)  // a stopped member acts on SIGTERM only once it runs
         if waitForGroup(seconds: Self.terminationGrace, whileWaiting) { return }
@@ -21,16 +21,13 @@ extension StageProcess {
     /// True once no member of the group is alive; false if one still is after `seconds`.
     private func waitForGroup(seconds: Double, _ whileWaiting: () -> Void) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
-        while groupIsAlive() {
+        while LeftoverGroups.isAlive(pid) {
             guard Date() < deadline else { return false }
             whileWaiting()
             usleep(10_000)
         }
         return true
     }
-
-    /// True while a process of the group is alive (`LeftoverGroups.isAlive`).
-    func groupIsAlive() -> Bool { LeftoverGroups.isAlive(pid) }
 
     /// Appends an explanation to the stage's log.
     func note(_ text: String) {
