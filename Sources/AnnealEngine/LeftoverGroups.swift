@@ -158,6 +158,9 @@ enum LeftoverGroups {
         }
     }
 
+    /// True while a process of the group is alive: a running stage's group (`StageProcess`)
+    /// or a dead run's. Zombies do not count (`members(ofGroup:)`). A group we may not signal
+    /// (EPERM) is asked of /proc too: if all it holds are zombies, it is done.
     static func isAlive(_ group: pid_t) -> Bool {
         guard kill(-group, 0) == 0 || errno == EPERM else { return false }
         #if os(Linux)
@@ -166,8 +169,6 @@ enum LeftoverGroups {
         return true
         #endif
     }
-
-    static func liveMembers(ofGroup group: pid_t) -> Bool { !members(ofGroup: group).isEmpty }
 
     /// The processes of group `group` that `/proc` lists and that are not zombies. Zombies do
     /// not count: they are done, and in a container whose init never reaps, orphans stay

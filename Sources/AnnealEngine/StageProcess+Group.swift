@@ -9,7 +9,7 @@ extension StageProcess {
     /// `terminationGrace` seconds. `whileWaiting` runs between checks (it reads progress, so a
     /// member blocked on a full pipe can still finish and exit). Returns once no member is alive.
     func endGroup(whileWaiting: () -> Void) {
-        guard groupIsAlive() else { return }
+        guard LeftoverGroups.isAlive(pid) else { return }
         kill(-pid, SIGTERM)
         kill(-pid, SIGCONT)  // a stopped member acts on SIGTERM only once it runs
         if waitForGroup(seconds: Self.terminationGrace, whileWaiting) { return }
@@ -21,23 +21,12 @@ extension StageProcess {
     /// True once no member of the group is alive; false if one still is after `seconds`.
     private func waitForGroup(seconds: Double, _ whileWaiting: () -> Void) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
-        while groupIsAlive() {
+        while LeftoverGroups.isAlive(pid) {
             guard Date() < deadline else { return false }
             whileWaiting()
             usleep(10_000)
         }
         return true
-    }
-
-    /// True while a process of the group is alive. Zombies do not count: they are done, and
-    /// in a container whose init never reaps, orphans stay zombies forever.
-    func groupIsAlive() -> Bool {
-        guard kill(-pid, 0) == 0 else { return errno == EPERM }
-        #if os(Linux)
-        return LeftoverGroups.liveMembers(ofGroup: pid)
-        #else
-        return true
-        #endif
     }
 
     /// Appends an explanation to the stage's log.

@@ -71,16 +71,11 @@ struct DPOStage: BuiltinStage {
         let seed = UInt64(bitPattern: Int64(ctx.seed))
 
         // data: pairs through the chat template with answer masks, a held-out split
-        var records: [PreferenceRecord] = []
-        try PreferenceReader(url: DocumentInput.file(try ctx.input("prefs"), input: "prefs")).forEach { records.append($0) }
-        var encoder = BPEEncoder(tokenizer)
-        let pairs = try records.map { try DPOData.encode($0, blockSize: T, encoder: &encoder) }
-        let split = HeldOutSplit.indices(count: pairs.count, fraction: p.valShare, seed: seed)
-        let train = split.train.map { pairs[$0] }, validation = split.validation.map { pairs[$0] }
-        let pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
-        let iterations = FineTunePlan.iterations(maxIters: p.optimizer.maxIters, epochs: p.epochs, examples: train.count, perStep: B * accumulation)
-        let plan = p.optimizer.plan(iterations: iterations, tokensPerStep: 2 * B * T * accumulation)
-        ctx.log("\(pairs.count) preference pairs: \(train.count) train, \(validation.count) validation; \(iterations) steps")
+        let pairs = try PreferencePairs(ctx, tokenizer: tokenizer, valShare: p.valShare, seed: seed) {
+            try DPOData.encode($0, blockSize: T, encoder: &$1)
+        }
+        let (train, validation, pad) = (pairs.train, pairs.validation, pairs.pad)
+        let (iterations, plan) = pairs.plan(ctx, p.optimizer, epochs: p.epochs, blockSize: T)
 
         // model init or resume; the reference is the input model, scored once up front
         var rng = RNG(seed: seed)                 // adapters, then dropout
@@ -90,11 +85,9 @@ struct DPOStage: BuiltinStage {
         let referenceValidation = referenceScores(model, validation, batchSize: B, pad: pad, kind: kind)
         if p.method == "lora" { try model.attachLoRA(p.lora.config, rng: &rng) }
         let resolved = TrainConfig(stage: "dpo", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
-        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
-        var opt = optimizer(model)
         let state = StageResume.state(ctx)
-        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
-                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
+        var opt = try StageResume.optimizer(ctx, state, p.optimizer, plan: plan, config: resolved.canonical,
+                                            model: &model, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps → clip and step → report → checkpoint
         let tape = Tape()

@@ -77,16 +77,14 @@ struct PretrainStage: BuiltinStage {
             .chunked(B).map { Batching.window(data.validation, offsets: $0, block: T) }
 
         // model init or resume
-        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
         let seed = UInt64(bitPattern: Int64(ctx.seed))
         var rng = RNG(seed: seed)                 // weights, then dropout
         var dataRNG = RNG(seed: seed, stream: 1)  // batch offsets: the data position
         var model = try GPT(config: config)
         model.initializeWeights(rng: &rng)
-        var opt = optimizer(model)
         let state = StageResume.state(ctx)
-        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
-                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
+        var opt = try StageResume.optimizer(ctx, state, p.optimizer, plan: plan, config: resolved.canonical,
+                                            model: &model, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps → clip and step → report → checkpoint
         let tape = Tape()

@@ -49,27 +49,20 @@ struct RewardStage: BuiltinStage {
         let seed = UInt64(bitPattern: Int64(ctx.seed))
 
         // data: pairs through the chat template, a held-out split
-        var records: [PreferenceRecord] = []
-        try PreferenceReader(url: DocumentInput.file(try ctx.input("prefs"), input: "prefs")).forEach { records.append($0) }
-        var encoder = BPEEncoder(tokenizer)
-        let pairs = try records.map { try RewardData.encode($0, blockSize: T, encoder: &encoder) }
-        let split = HeldOutSplit.indices(count: pairs.count, fraction: p.valShare, seed: seed)
-        let train = split.train.map { pairs[$0] }, validation = split.validation.map { pairs[$0] }
-        let pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
-        let iterations = FineTunePlan.iterations(maxIters: p.optimizer.maxIters, epochs: p.epochs, examples: train.count, perStep: B * accumulation)
-        let plan = p.optimizer.plan(iterations: iterations, tokensPerStep: 2 * B * T * accumulation)
-        ctx.log("\(pairs.count) preference pairs: \(train.count) train, \(validation.count) validation; \(iterations) steps")
+        let pairs = try PreferencePairs(ctx, tokenizer: tokenizer, valShare: p.valShare, seed: seed) {
+            try RewardData.encode($0, blockSize: T, encoder: &$1)
+        }
+        let (train, validation, pad) = (pairs.train, pairs.validation, pairs.pad)
+        let (iterations, plan) = pairs.plan(ctx, p.optimizer, epochs: p.epochs, blockSize: T)
 
         // model init or resume
         var rng = RNG(seed: seed)                 // the scalar head, then dropout
         var dataRNG = RNG(seed: seed, stream: 1)  // unused: pairs follow the step
         var model = try FineTuneModel.prepare(loaded, dropout: Float(p.dropout), scalarHead: true, rng: &rng)
         let resolved = TrainConfig(stage: "reward", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
-        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
-        var opt = optimizer(model)
         let state = StageResume.state(ctx)
-        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
-                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
+        var opt = try StageResume.optimizer(ctx, state, p.optimizer, plan: plan, config: resolved.canonical,
+                                            model: &model, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps → clip and step → report → checkpoint
         let tape = Tape()

@@ -90,11 +90,9 @@ struct SFTStage: BuiltinStage {
         var model = try FineTuneModel.prepare(loaded, dropout: Float(p.dropout), scalarHead: false, rng: &rng)
         if p.method == "lora" { try model.attachLoRA(p.lora.config, rng: &rng) }
         let resolved = TrainConfig(stage: "sft", seed: ctx.seed, params: ParameterRecord(p), model: model.config, iterations: iterations)
-        func optimizer(_ m: GPT) -> TrainingOptimizer { p.optimizer.optimizer(m, plan: plan) }
-        var opt = optimizer(model)
         let state = StageResume.state(ctx)
-        try StageResume.restoreSteps(ctx, state, config: resolved.canonical, optimizer: optimizer,
-                                     model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG)
+        var opt = try StageResume.optimizer(ctx, state, p.optimizer, plan: plan, config: resolved.canonical,
+                                            model: &model, rng: &rng, dataRNG: &dataRNG)
 
         // the loop: eval → micro-steps (SFT + replay) → clip and step → report → checkpoint
         let tape = Tape()

@@ -42,12 +42,18 @@ enum StageResume {
         return resumed
     }
 
-    /// `restore`, logging "resumed from step N": the stages whose loop counts optimizer steps.
-    static func restoreSteps(_ ctx: StageContext, _ state: ResumeState?, config: String, optimizer: (GPT) -> TrainingOptimizer,
-                             model: inout GPT, opt: inout TrainingOptimizer, rng: inout RNG, dataRNG: inout RNG) throws {
+    /// The optimizer of a stage whose loop counts optimizer steps: a fresh one over `model`
+    /// on `plan`'s schedule, or — when `state` holds a checkpoint of `config` — the
+    /// checkpoint's, with its model and generators in place of `model`, `rng` and `dataRNG`
+    /// ("resumed from step N" logged).
+    static func optimizer(_ ctx: StageContext, _ state: ResumeState?, _ params: OptimizerParameters, plan: TrainingPlan,
+                          config: String, model: inout GPT, rng: inout RNG, dataRNG: inout RNG) throws -> TrainingOptimizer {
+        func optimizer(_ m: GPT) -> TrainingOptimizer { params.optimizer(m, plan: plan) }
+        var opt = optimizer(model)
         if let resumed = try restore(state, config: config, optimizer: optimizer, model: &model, opt: &opt, rng: &rng, dataRNG: &dataRNG) {
             ctx.log("resumed from step \(resumed.step)")
         }
+        return opt
     }
 }
 

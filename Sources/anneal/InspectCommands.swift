@@ -22,32 +22,9 @@ struct Status: ParsableCommand {
 
     /// What `show` prints when every stage is fresh, from the memo.
     static func showFresh(_ memo: NoOpMemo, store: ContentStore, json: Bool, pipeline: String) {
-        let jobs = Dictionary(SlurmJobStatus.inFlight(store: store).map { ("\($0.stage) \($0.key)", $0) }, uniquingKeysWith: { a, _ in a })
-        if json {
-            printJSON(.map([
-                "pipeline": .string(pipeline),
-                "stages": .list(memo.stages.map {
-                    var m: [String: Value] = ["name": .string($0.name), "status": .string("fresh"), "reasons": .list([])]
-                    if let j = jobs["\($0.name) \($0.key)"] { m["job"] = Self.jobJSON(j) }
-                    return .map(m)
-                }),
-            ]))
-            return
-        }
-        let width = memo.stages.map(\.name.count).max() ?? 0
-        var out = ""
-        for s in memo.stages {
-            out += s.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  fresh"
-            if let j = jobs["\(s.name) \(s.key)"] { out += " [\(j.summary)]" }
-            out += "\n"
-        }
-        print(out + "everything is fresh")
-    }
-
-    static func jobJSON(_ j: SlurmJobStatus) -> Value {
-        .map(["id": .int(j.job), "state": .string(j.state), "reason": .string(j.reason),
-              "queued_seconds": j.queuedSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
-              "running_seconds": j.runningSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null])
+        let jobs = inFlightJobs(store: store)
+        let rows = memo.stages.map { Row(name: $0.name, isFresh: true, reasons: [], job: jobs["\($0.name) \($0.key)"]) }
+        printRows(rows, pipeline: pipeline, json: json, dryRun: false)
     }
 
     static func show(_ project: Project, json: Bool, dryRun: Bool, only: Set<String>? = nil, force: Set<String> = []) throws {
@@ -56,31 +33,55 @@ struct Status: ParsableCommand {
         let ledger = Workspace.existingLedger(project.store)
         let stats = try StatCache(ledger: ledger)
         let statuses = Planner(project: project, stats: stats).status(lock: lock, only: only, force: force)
-        // Stages a Slurm run has in flight (docs/slurm.md), by stage and key.
-        let jobs = Dictionary(SlurmJobStatus.inFlight(store: project.store).map { ("\($0.stage) \($0.key)", $0) }, uniquingKeysWith: { a, _ in a })
-        let keys = Dictionary(statuses.compactMap { s in s.facts.map { (s.name, $0.key) } }, uniquingKeysWith: { a, _ in a })
-        func job(_ stage: String) -> SlurmJobStatus? { keys[stage].flatMap { jobs["\(stage) \($0)"] } }
+        let jobs = inFlightJobs(store: project.store)
+        let rows = statuses.map { s in
+            Row(name: s.name, isFresh: s.isFresh, reasons: s.reasons, job: s.facts.flatMap { jobs["\(s.name) \($0.key)"] })
+        }
+        printRows(rows, pipeline: project.pipelinePath, json: json, dryRun: dryRun)
+    }
+
+    /// One stage's line of `status`, however it was decided (the planner or the no-op memo).
+    struct Row {
+        var name: String
+        var isFresh: Bool
+        var reasons: [String]
+        /// The Slurm job a run has in flight for the stage's key, if any.
+        var job: SlurmJobStatus?
+    }
+
+    /// Stages a Slurm run has in flight (docs/slurm.md), by "stage key".
+    static func inFlightJobs(store: ContentStore) -> [String: SlurmJobStatus] {
+        Dictionary(SlurmJobStatus.inFlight(store: store).map { ("\($0.stage) \($0.key)", $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func printRows(_ rows: [Row], pipeline: String, json: Bool, dryRun: Bool) {
         if json {
             printJSON(.map([
-                "pipeline": .string(project.pipelinePath),
-                "stages": .list(statuses.map {
+                "pipeline": .string(pipeline),
+                "stages": .list(rows.map {
                     var m: [String: Value] = ["name": .string($0.name), "status": .string($0.isFresh ? "fresh" : "stale"),
                                               "reasons": .list($0.reasons.map(Value.string))]
-                    if let j = job($0.name) { m["job"] = jobJSON(j) }
+                    if let j = $0.job { m["job"] = jobJSON(j) }
                     return .map(m)
                 }),
             ]))
             return
         }
-        let width = statuses.map(\.name.count).max() ?? 0
-        for s in statuses {
+        let width = rows.map(\.name.count).max() ?? 0
+        for s in rows {
             let name = s.name.padding(toLength: width, withPad: " ", startingAt: 0)
             let verb = dryRun ? (s.isFresh ? "cached" : "would run") : (s.isFresh ? "fresh" : "stale")
             print("\(name)  \(verb)" + (s.reasons.isEmpty ? "" : ": " + s.reasons.joined(separator: "; "))
-                  + (job(s.name).map { " [\($0.summary)]" } ?? ""))
+                  + (s.job.map { " [\($0.summary)]" } ?? ""))
         }
-        let stale = statuses.filter { !$0.isFresh }.count
-        print(stale == 0 ? "everything is fresh" : "\(stale) of \(statuses.count) stages \(dryRun ? "would run" : "stale")")
+        let stale = rows.filter { !$0.isFresh }.count
+        print(stale == 0 ? "everything is fresh" : "\(stale) of \(rows.count) stages \(dryRun ? "would run" : "stale")")
+    }
+
+    static func jobJSON(_ j: SlurmJobStatus) -> Value {
+        .map(["id": .int(j.job), "state": .string(j.state), "reason": .string(j.reason),
+              "queued_seconds": j.queuedSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+              "running_seconds": j.runningSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null])
     }
 }
 

@@ -24,28 +24,14 @@ enum NoOpFastPath {
 
     /// `Run.json` of a run in which every stage was cached, from the memo.
     static func runJSON(_ memo: NoOpMemo, summary: RunSummary, pipeline: String) -> Value {
-        .map([
-            "run": .string(summary.runID), "status": .string("ok"), "pipeline": .string(pipeline),
-            "lockfile": summary.lockfile.map(Value.string) ?? .null,
-            "stats": .map(["files_hashed": .int(0), "ran": .int(0), "cached": .int(memo.stages.count)]),
-            "stages": .list(memo.stages.map { s in
-                .map([
-                    "name": .string(s.name), "status": .string("cached"), "reasons": .list([]), "seconds": .double(0),
-                    "outputs": .map(s.outputs.mapValues { .string($0.digest) }), "metrics": .map(s.metrics.mapValues(Value.double)),
-                    "key": .string(s.key),
-                ])
-            }),
-        ])
+        Run.json(summary, pipeline: pipeline, stages: memo.stages.map { s in
+            Run.stageJSON(name: s.name, status: .cached, reasons: [], seconds: 0, outputs: s.outputs, metrics: s.metrics,
+                          key: s.key, error: nil)
+        })
     }
 
     /// The summary files of the memo's stages, as `Run.printSummaries` prints them.
     static func printSummaries(_ memo: NoOpMemo) {
-        for s in memo.summaries {
-            guard let text = try? String(contentsOfFile: s.path, encoding: .utf8) else {
-                printError("warning: stage '\(s.stage)' names \(s.file) as its summary, but \(s.path) cannot be read")
-                continue
-            }
-            print("\n== \(s.stage): \(s.file) ==\n" + text, terminator: text.hasSuffix("\n") ? "" : "\n")
-        }
+        for s in memo.summaries { Run.printSummary(of: s.stage, file: s.file, path: s.path) }
     }
 }

@@ -135,32 +135,48 @@ struct Run: ParsableCommand {
         for r in summary.stages where r.status == .ran || r.status == .cached {
             guard let stage = byName[r.name], let file = project.kind(of: stage)?.schema.summaryFile,
                   let slash = file.firstIndex(of: "/"), let digest = r.facts?.outputs[String(file[..<slash])]?.digest else { continue }
-            let path = project.store.objectPath(digest) + "/" + file[file.index(after: slash)...]
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                printError("warning: stage '\(r.name)' names \(file) as its summary, but \(path) cannot be read")
-                continue
-            }
-            print("\n== \(r.name): \(file) ==\n" + text, terminator: text.hasSuffix("\n") ? "" : "\n")
+            printSummary(of: r.name, file: file, path: project.store.objectPath(digest) + "/" + file[file.index(after: slash)...])
         }
     }
 
+    /// One stage's summary file under a header line; a file that cannot be read is a warning.
+    static func printSummary(of stage: String, file: String, path: String) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            printError("warning: stage '\(stage)' names \(file) as its summary, but \(path) cannot be read")
+            return
+        }
+        print("\n== \(stage): \(file) ==\n" + text, terminator: text.hasSuffix("\n") ? "" : "\n")
+    }
+
     static func json(_ s: RunSummary, pipeline: String) -> Value {
+        json(s, pipeline: pipeline, stages: s.stages.map { r in
+            stageJSON(name: r.name, status: r.status, reasons: r.reasons, seconds: r.seconds, outputs: r.facts?.outputs ?? [:],
+                      metrics: r.metrics, key: r.facts?.key, error: r.error)
+        })
+    }
+
+    /// `run --json` with `stages` as its stage objects (the no-op fast path builds them from its memo).
+    static func json(_ s: RunSummary, pipeline: String, stages: [Value]) -> Value {
         .map([
             "run": .string(s.runID), "status": .string(s.status), "pipeline": .string(pipeline),
             "lockfile": s.lockfile.map(Value.string) ?? .null,
             "stats": .map(["files_hashed": .int(s.filesHashed), "ran": .int(s.count(.ran)), "cached": .int(s.count(.cached))]),
-            "stages": .list(s.stages.map { r in
-                var m: [String: Value] = [
-                    "name": .string(r.name), "status": .string(r.status.rawValue),
-                    "reasons": .list(r.reasons.map(Value.string)), "seconds": .double((r.seconds * 1000).rounded() / 1000),
-                    "outputs": .map((r.facts?.outputs ?? [:]).mapValues { .string($0.digest) }),
-                    "metrics": .map(r.metrics.mapValues(Value.double)),
-                ]
-                if let key = r.facts?.key { m["key"] = .string(key) }
-                if let e = r.error { m["error"] = .string(e) }
-                return .map(m)
-            }),
+            "stages": .list(stages),
         ])
+    }
+
+    /// One stage's object in `run --json`.
+    static func stageJSON(name: String, status: StageResult.Status, reasons: [String], seconds: Double,
+                          outputs: [String: OutputFact], metrics: [String: Double], key: String?, error: String?) -> Value {
+        var m: [String: Value] = [
+            "name": .string(name), "status": .string(status.rawValue),
+            "reasons": .list(reasons.map(Value.string)), "seconds": .double((seconds * 1000).rounded() / 1000),
+            "outputs": .map(outputs.mapValues { .string($0.digest) }),
+            "metrics": .map(metrics.mapValues(Value.double)),
+        ]
+        if let key { m["key"] = .string(key) }
+        if let error { m["error"] = .string(error) }
+        return .map(m)
     }
 }
 
