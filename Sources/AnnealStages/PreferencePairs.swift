@@ -7,6 +7,8 @@ struct PreferencePairs<Pair> {
     var count: Int
     var train: [Pair]
     var validation: [Pair]
+    /// Each held-out pair's `kind`, where its line names one.
+    var validationKinds: [String?]
     /// `<|endoftext|>`'s id, which fills the rows after a pair's tokens (0 when the tokenizer has none).
     var pad: Int32
 
@@ -20,6 +22,7 @@ struct PreferencePairs<Pair> {
         count = pairs.count
         train = split.train.map { pairs[$0] }
         validation = split.validation.map { pairs[$0] }
+        validationKinds = split.validation.map { records[$0].kind }
         pad = Int32(bitPattern: tokenizer.id(ofSpecial: ChatTemplate.endOfText) ?? 0)
     }
 

@@ -73,7 +73,7 @@ struct RewardStage: BuiltinStage {
             if plan.evaluates(before: step), !validation.isEmpty {
                 let m = evaluate(model, validation, batchSize: B, pad: pad, margin: Float(p.margin))
                 validated = m.metrics
-                validatedByKind = Self.accuracyByKind(m.won, kinds: split.validation.map { records[$0].kind })
+                validatedByKind = Self.accuracyByKind(m.won, kinds: pairs.validationKinds)
                 ctx.report(step: step, total: iterations, metrics: ["val_loss": m.loss, "val_accuracy": m.metrics.accuracy])
             }
             if step == iterations { break }
