@@ -55,7 +55,7 @@ struct EvalStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "eval", version: "3", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL",
+        name: "eval", version: "4", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL",
         inputs: ["eval"], optionalInputs: ["truth", "reward", "tokenizer", "text"], inputGroups: ["models"], outputs: ["report"],
         params: Parameters.specs, threads: 2, headline: ["examples"], validate: Parameters.validator,
         summaryFile: "report/summary.md")
@@ -177,6 +177,11 @@ struct EvalStage: BuiltinStage {
                 metrics.merge(EvalReport.winRateMetrics("win_rate", pair: pair, tally: PairwiseTally(rewardOutcomes!))) { $1 }
             }
             metrics.merge(EvalReport.winRateMetrics("gold_win_rate", pair: pair, tally: PairwiseTally(goldOutcomes))) { $1 }
+            let kinds = items.map(\.kind)
+            metrics.merge(EvalReport.byKindMetrics("gold", pair: pair, outcomes: goldOutcomes, kinds: kinds)) { $1 }
+            if let rewardOutcomes {
+                metrics.merge(EvalReport.byKindMetrics("reward", pair: pair, outcomes: rewardOutcomes, kinds: kinds)) { $1 }
+            }
             if let flag = RewardHacking.isFlagged(rewardWinRate: metrics["win_rate.\(pair)"], goldWinRate: metrics["gold_win_rate.\(pair)"],
                                                   truthA: metrics["truth_accuracy.\(a)"], truthB: metrics["truth_accuracy.\(b)"]) {
                 metrics["reward_hacking.\(pair)"] = flag ? 1 : 0

@@ -76,6 +76,21 @@ import Testing
         #expect(s.contains("| pretrain | 0.125 | – |\n") && s.contains("| sft | 0.500 | 1.000 |\n"))
         #expect(s.contains("| sft_vs_pretrain | – | – | 0.750 [0.600, 0.850] | 0.200 | – |\n"))
     }
+
+    /// Where the wins and the ties are: counts per kind of item for each judge, in the metrics
+    /// and as a table; a kind that cannot be part of a metric name is left out.
+    @Test func verdictsAreCountedByKindOfItem() {
+        let gold = EvalReport.byKindMetrics("gold", pair: "ppo_vs_sft", outcomes: [.win, .tie, .tie, .loss, .win],
+                                            kinds: ["safe", "safe", "heldout", "heldout", "Bad.Kind"])
+        #expect(gold == ["gold_wins_safe.ppo_vs_sft": 1, "gold_ties_safe.ppo_vs_sft": 1, "gold_losses_safe.ppo_vs_sft": 0,
+                         "gold_wins_heldout.ppo_vs_sft": 0, "gold_ties_heldout.ppo_vs_sft": 1, "gold_losses_heldout.ppo_vs_sft": 1])
+        let reward = EvalReport.byKindMetrics("reward", pair: "ppo_vs_sft", outcomes: [.loss, .loss, .win, .tie, .win],
+                                              kinds: ["safe", "safe", "heldout", "heldout", "Bad.Kind"])
+        var m = gold.merging(reward) { $1 }
+        m["gold_win_rate.ppo_vs_sft"] = 0.5
+        let s = EvalReport.summary(metrics: m, models: ["ppo", "sft"], pairs: ["ppo_vs_sft"], examples: 5)
+        #expect(s.contains("| ppo_vs_sft | heldout | 1 / 1 / 0 | 0 / 1 / 1 |\n| ppo_vs_sft | safe | 0 / 0 / 2 | 1 / 1 / 0 |\n"), "\(s)")
+    }
 }
 
 /// The gold judge on a generated world: one answer per rule it applies.
