@@ -70,7 +70,7 @@ public struct ActionCache: Sendable {
 
     /// The entry and the state of its file as read (`NoOpMemo` records it).
     func lookupWithState(_ key: String) -> (entry: ActionEntry, state: FileState)? {
-        guard let (bytes, st) = readFileBytesAndStat(path(key)) else { return nil }
+        guard let (bytes, st) = try? readSmallFile(path(key)).get() else { return nil }
         guard let v = Value.parseJSON(bytes: bytes), let entry = ActionEntry(v), entry.key == key else {
             // Damaged (truncated, edited, nested past `Limits.depth`): a miss, said out loud.
             FileHandle.standardError.write(Data("warning: ignoring the damaged action entry \(path(key)); the stage runs again\n".utf8))

@@ -226,10 +226,7 @@ public func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = t
 /// The bytes of a small file, or nil if it cannot be opened or read: one `open`, `fstat` and
 /// `read`, without Foundation's `Data` and path bridging (a no-op run reads an action entry
 /// per stage this way).
-func readFileBytes(_ path: String) -> [UInt8]? { readFileBytesAndStat(path)?.bytes }
-
-/// The same, with the `fstat` of the file read (a no-op memo records action entries' states).
-func readFileBytesAndStat(_ path: String) -> (bytes: [UInt8], stat: stat)? { try? readSmallFile(path).get() }
+func readFileBytes(_ path: String) -> [UInt8]? { try? readSmallFile(path).get().bytes }
 
 /// Why `readSmallFile` read nothing.
 enum SmallFileFailure: Error {

@@ -191,21 +191,19 @@ public final class Ledger: Sendable {
     public func record(_ e: Execution) throws(StoreError) { try record([e]) }
 
     /// One transaction for many executions: a no-op run over 1,000 cached stages commits once.
-    private static func insert(_ executions: [Execution], into db: Database) throws {
-        // One statement compiled once, not once per row.
-        let insert = try db.makeStatement(sql: """
-            INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for e in executions {
-            try insert.execute(arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
-                                           e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
-        }
-    }
-
     public func record(_ executions: [Execution]) throws(StoreError) {
         guard !executions.isEmpty else { return }
-        try write { db in try Self.insert(executions, into: db) }
+        try write { db in
+            // One statement compiled once, not once per row.
+            let insert = try db.makeStatement(sql: """
+                INSERT OR REPLACE INTO executions (run_id, stage, status, key, started, finished, exit_code, error, log, reasons)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for e in executions {
+                try insert.execute(arguments: [e.runID, e.stage, e.status, e.key, e.started, e.finished, e.exitCode, e.error, e.log,
+                                               e.reasons.isEmpty ? nil : Value.list(e.reasons.map(Value.string)).canonicalJSON])
+            }
+        }
     }
 
     public func executions(run: String) throws(StoreError) -> [Execution] {

@@ -41,6 +41,14 @@ public struct Project: Sendable {
 
     public var ordered: [StageSpec] { PipelineGraph.topologicalOrder(spec.stages) }
 
+    /// The summary file the stage's kind names (`StageSchema.summaryFile`, `OUTPUT/PATH`, eval's
+    /// `report/summary.md`) and where its bytes are among `outputs`; nil when it names none.
+    public func summary(of stage: StageSpec, outputs: [String: OutputFact]) -> (file: String, path: String)? {
+        guard let file = kind(of: stage)?.schema.summaryFile, let slash = file.firstIndex(of: "/"),
+              let digest = outputs[String(file[..<slash])]?.digest else { return nil }
+        return (file, store.objectPath(digest) + "/" + file[file.index(after: slash)...])
+    }
+
     public func kind(of stage: StageSpec) -> StageKind? {
         if case .uses(let k) = stage.action { return registry.kinds[k] }
         return nil

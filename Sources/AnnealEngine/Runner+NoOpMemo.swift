@@ -28,10 +28,8 @@ extension Runner {
             // A stage this run committed: its entry was written under the cache lock this run holds.
             guard let entry = entryStates[stage.name] ?? NoOpMemo.state(of: actions.path(facts.key), following: false) else { return nil }
             stages.append(NoOpMemo.Stage(name: stage.name, key: facts.key, entry: entry, outputs: facts.outputs, metrics: r.metrics))
-            if let file = kind?.schema.summaryFile, let slash = file.firstIndex(of: "/"),
-               let digest = facts.outputs[String(file[..<slash])]?.digest {
-                summaries.append(NoOpMemo.Summary(stage: stage.name, file: file,
-                                                  path: project.store.objectPath(digest) + "/" + file[file.index(after: slash)...]))
+            if let s = project.summary(of: stage, outputs: facts.outputs) {
+                summaries.append(NoOpMemo.Summary(stage: stage.name, file: s.file, path: s.path))
             }
         }
         return NoOpMemo(identity: identity, pipelineDigest: pipelineDigest, lockDigest: lockBytes.map { Digest.of($0) },

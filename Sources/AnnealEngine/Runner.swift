@@ -190,7 +190,7 @@ public final class Runner: @unchecked Sendable {
                     let found = options.forceAll ? nil : served(facts.key)
                     let entry = found?.entry
                     if let entry, !options.force.contains(stage.name) {
-                        entryStates[stage.name] = found?.state ?? nil
+                        if let state = found?.state { entryStates[stage.name] = state }
                         var f = facts
                         f.outputs = entry.outputs
                         done(StageResult(name: stage.name, status: .cached, reasons: [], seconds: 0, facts: f, metrics: entry.metrics))

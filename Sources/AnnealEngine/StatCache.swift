@@ -31,17 +31,14 @@ public final class StatCache: @unchecked Sendable {
     /// input file, `path` is the link and `st` its target's, so the entry is trusted only
     /// while the target is unchanged.
     func fileDigest(_ path: String, _ st: stat) throws(StoreError) -> (String, Int64) {
-        let state = FileState(device: Int64(st.st_dev), inode: Int64(st.st_ino), size: Int64(st.st_size),
-                                     mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+        let state = FileState(st)
         lock.lock()
-        let cached = known[path]
-        lock.unlock()
-        if let cached, cached.0 == state {
-            lock.lock()
+        if let cached = known[path], cached.0 == state {
             trusted[path] = state
             lock.unlock()
             return (cached.1, state.size)
         }
+        lock.unlock()
         let (digest, size) = try Digest.ofFile(path)
         lock.lock()
         filesHashed += 1

@@ -35,15 +35,19 @@ struct Run: ParsableCommand {
         let reporter = ConsoleReporter()
         var cacheLock: CacheLock?
         defer { cacheLock?.release() }
+        func lockCache() throws {
+            guard cacheLock == nil else { return }
+            let held = CacheLock()
+            try held.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
+            cacheLock = held
+            for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
+        }
         // A plain run whose last full run left a memo: checked under the cache lock, and when
         // it holds, the run is recorded without parsing the pipeline (`NoOpMemo`).
         let memoIdentity = !dryRun && only.isEmpty && force.isEmpty && !locked && executor != .slurm
             ? NoOpFastPath.identity(pipeline, store: store) : nil
         if let memoIdentity, let memo = NoOpMemo.load(store: store, identity: memoIdentity) {
-            let held = CacheLock()
-            try held.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
-            cacheLock = held
-            for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
+            try lockCache()
             if NoOpFastPath.holds(memo, pipeline: pipeline, store: store, executorOption: executor?.rawValue) {
                 let ledger = try Ledger(path: store.ledgerPath)
                 try ledger.markAbandonedRuns()
@@ -62,12 +66,7 @@ struct Run: ParsableCommand {
         }
         if dryRun { return try Status.show(project, json: json, dryRun: true, only: only.isEmpty ? nil : Set(only), force: Set(force)) }
         try store.prepare()
-        if cacheLock == nil {
-            let held = CacheLock()
-            try held.acquire(path: store.lockPath) { reporter.report(.waiting($0)) }
-            cacheLock = held
-            for note in store.removeDeadScratch() { reporter.report(.waiting(note)) }
-        }
+        try lockCache()
         // Read under the cache lock (a run that held it first may have just rewritten it);
         // parsed only if a stage runs (its reasons) or --locked asks: a no-op compares bytes.
         let snapshot = LockSnapshot(path: project.lockPath) { printError("warning: ignoring the unreadable lockfile: \($0)") }
@@ -133,9 +132,8 @@ struct Run: ParsableCommand {
         // By name once: looking each stage up in the list was quadratic (10,000 stages, 10⁸ compares).
         let byName = Dictionary(project.spec.stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for r in summary.stages where r.status == .ran || r.status == .cached {
-            guard let stage = byName[r.name], let file = project.kind(of: stage)?.schema.summaryFile,
-                  let slash = file.firstIndex(of: "/"), let digest = r.facts?.outputs[String(file[..<slash])]?.digest else { continue }
-            printSummary(of: r.name, file: file, path: project.store.objectPath(digest) + "/" + file[file.index(after: slash)...])
+            guard let stage = byName[r.name], let outputs = r.facts?.outputs, let s = project.summary(of: stage, outputs: outputs) else { continue }
+            printSummary(of: r.name, file: s.file, path: s.path)
         }
     }
 
