@@ -11,7 +11,7 @@ import Foundation
 /// `report/metrics.json`, `report/summary.md` and `report/examples.jsonl`, and reports every
 /// figure as a stage metric (`truth_accuracy.sft`, `win_rate.ppo_vs_sft`, ...).
 struct EvalStage: BuiltinStage {
-    static let suites = ["perplexity", "truth", "retention", "winrate", "safety", "diversity", "kl"]
+    static let suites = ["perplexity", "truth", "retention", "winrate", "safety", "diversity", "kl", "sampled"]
 
     struct Parameters: StageParameters {
         var suites = EvalStage.suites
@@ -38,7 +38,8 @@ struct EvalStage: BuiltinStage {
                 Param("batch_size", \.batchSize, bounds: .atLeast(1), summary: "prompts decoded together"),
                 Param("samples", \.samples, bounds: .atLeast(1), summary: "sampled answers per prompt for diversity and kl"),
                 Param("sample_prompts", \.samplePrompts, bounds: .atLeast(1), summary: "prompts sampled for diversity and kl, spread over the eval set"),
-                Param("sample_temperature", \.sampleTemperature, bounds: .greaterThan(0)),
+                Param("sample_temperature", \.sampleTemperature, bounds: .greaterThan(0),
+                      summary: "of the sampled answers (diversity, kl, and the sampled suite's one answer per item)"),
                 Param("perplexity_windows", \.perplexityWindows, bounds: .atLeast(1), summary: "held-out text windows for perplexity"),
                 Param("block_size", \.blockSize, bounds: .atLeast(2), summary: "tokens per perplexity window (at most the context)"),
             ]
@@ -55,7 +56,7 @@ struct EvalStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "eval", version: "4", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL",
+        name: "eval", version: "5", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL",
         inputs: ["eval"], optionalInputs: ["truth", "reward", "tokenizer", "text"], inputGroups: ["models"], outputs: ["report"],
         params: Parameters.specs, threads: 2, headline: ["examples"], validate: Parameters.validator,
         summaryFile: "report/summary.md")
@@ -105,9 +106,11 @@ struct EvalStage: BuiltinStage {
         var metrics: [String: Double] = ["examples": Double(items.count), "models": Double(names.count)]
         var answers: [String: [ChatAnswer]] = [:], verdicts: [String: [GoldVerdict]] = [:], rewards: [String: [Double]] = [:]
         var samples: [String: [ChatAnswer]] = [:]
+        // The sampled suite: one answer per item at sample_temperature, judged like the greedy ones.
+        var drawn: [String: [ChatAnswer]] = [:], drawnVerdicts: [String: [GoldVerdict]] = [:], drawnRewards: [String: [Double]] = [:]
         let seed = UInt64(bitPattern: Int64(ctx.seed))
         var step = 0
-        let total = names.count * 3
+        let total = names.count * (suites.contains("sampled") ? 4 : 3)
         func progress(_ what: String) {
             step += 1
             ctx.report(step: step, total: total, message: what)
@@ -146,6 +149,21 @@ struct EvalStage: BuiltinStage {
                 }
             }
             progress("\(name): \(samples[name]?.count ?? 0) samples")
+            if suites.contains("sampled") {
+                let options = SamplingOptions(temperature: Float(p.sampleTemperature), maxTokens: p.maxTokens)
+                var drawRNG = RNG(seed: seed, stream: stream(name) &+ 2)
+                let d = EvalModels.answers(model, tokenizer: tokenizer, prompts: prompts, options: options, batch: p.batchSize, rng: &drawRNG)
+                let v = zip(d, items).map { gold.verdict($0.text, for: $1) }
+                (drawn[name], drawnVerdicts[name]) = (d, v)
+                let m = answerMetrics(name, items: items, answers: d, verdicts: v, suites: suites)
+                metrics.merge(m.map { ("sampled_" + $0.key, $0.value) }) { $1 }
+                if let rewardModel {
+                    let r = EvalModels.rewards(rewardModel, tokenizer: tokenizer, pairs: zip(items, d).map { ($0.question, $1.text) })
+                    drawnRewards[name] = r
+                    metrics["sampled_reward_mean.\(name)"] = r.reduce(0, +) / Double(max(1, r.count))
+                }
+                progress("\(name): \(d.count) sampled answers judged")
+            }
         }
         if suites.contains("retention") {
             if let base = metrics["perplexity.\(p.baseline)"] {
@@ -164,30 +182,39 @@ struct EvalStage: BuiltinStage {
             }
         }
 
-        // pairs: reward model and gold judge, each with its interval; the hacking flag
-        var outcomes: [String: (reward: [PairOutcome]?, gold: [PairOutcome])] = [:]
-        for pair in pairs {
-            let (a, b) = EvalReport.pair(pair)!
-            let same = zip(answers[a]!, answers[b]!).map { $0.text == $1.text }
-            let goldOutcomes = zip(verdicts[a]!, verdicts[b]!).map { PairOutcome.compare(Double($0.score), Double($1.score)) }
-            var rewardOutcomes: [PairOutcome]?
-            if let ra = rewards[a], let rb = rewards[b] {
-                // Identical answers tie even if padding in another batch moved a score by an ulp.
-                rewardOutcomes = zip(same, zip(ra, rb)).map { $0 ? PairOutcome.tie : PairOutcome.compare($1.0, $1.1) }
-                metrics.merge(EvalReport.winRateMetrics("win_rate", pair: pair, tally: PairwiseTally(rewardOutcomes!))) { $1 }
+        // pairs: reward model and gold judge, each with its interval; the hacking flag — for the
+        // greedy answers, and with the prefix sampled_ for the sampled suite's
+        typealias Outcomes = (reward: [PairOutcome]?, gold: [PairOutcome])
+        func judgePairs(_ prefix: String, _ answers: [String: [ChatAnswer]], _ verdicts: [String: [GoldVerdict]],
+                        _ rewards: [String: [Double]]) -> [String: Outcomes] {
+            var outcomes: [String: Outcomes] = [:]
+            for pair in pairs {
+                let (a, b) = EvalReport.pair(pair)!
+                let same = zip(answers[a]!, answers[b]!).map { $0.text == $1.text }
+                let goldOutcomes = zip(verdicts[a]!, verdicts[b]!).map { PairOutcome.compare(Double($0.score), Double($1.score)) }
+                var rewardOutcomes: [PairOutcome]?
+                if let ra = rewards[a], let rb = rewards[b] {
+                    // Identical answers tie even if padding in another batch moved a score by an ulp.
+                    rewardOutcomes = zip(same, zip(ra, rb)).map { $0 ? PairOutcome.tie : PairOutcome.compare($1.0, $1.1) }
+                    metrics.merge(EvalReport.winRateMetrics(prefix + "win_rate", pair: pair, tally: PairwiseTally(rewardOutcomes!))) { $1 }
+                }
+                metrics.merge(EvalReport.winRateMetrics(prefix + "gold_win_rate", pair: pair, tally: PairwiseTally(goldOutcomes))) { $1 }
+                let kinds = items.map(\.kind)
+                metrics.merge(EvalReport.byKindMetrics(prefix + "gold", pair: pair, outcomes: goldOutcomes, kinds: kinds)) { $1 }
+                if let rewardOutcomes {
+                    metrics.merge(EvalReport.byKindMetrics(prefix + "reward", pair: pair, outcomes: rewardOutcomes, kinds: kinds)) { $1 }
+                }
+                if let flag = RewardHacking.isFlagged(rewardWinRate: metrics["\(prefix)win_rate.\(pair)"],
+                                                      goldWinRate: metrics["\(prefix)gold_win_rate.\(pair)"],
+                                                      truthA: metrics["\(prefix)truth_accuracy.\(a)"], truthB: metrics["\(prefix)truth_accuracy.\(b)"]) {
+                    metrics["\(prefix)reward_hacking.\(pair)"] = flag ? 1 : 0
+                }
+                outcomes[pair] = (rewardOutcomes, goldOutcomes)
             }
-            metrics.merge(EvalReport.winRateMetrics("gold_win_rate", pair: pair, tally: PairwiseTally(goldOutcomes))) { $1 }
-            let kinds = items.map(\.kind)
-            metrics.merge(EvalReport.byKindMetrics("gold", pair: pair, outcomes: goldOutcomes, kinds: kinds)) { $1 }
-            if let rewardOutcomes {
-                metrics.merge(EvalReport.byKindMetrics("reward", pair: pair, outcomes: rewardOutcomes, kinds: kinds)) { $1 }
-            }
-            if let flag = RewardHacking.isFlagged(rewardWinRate: metrics["win_rate.\(pair)"], goldWinRate: metrics["gold_win_rate.\(pair)"],
-                                                  truthA: metrics["truth_accuracy.\(a)"], truthB: metrics["truth_accuracy.\(b)"]) {
-                metrics["reward_hacking.\(pair)"] = flag ? 1 : 0
-            }
-            outcomes[pair] = (rewardOutcomes, goldOutcomes)
+            return outcomes
         }
+        let outcomes = judgePairs("", answers, verdicts, rewards)
+        let drawnOutcomes = drawn.isEmpty ? [:] : judgePairs("sampled_", drawn, drawnVerdicts, drawnRewards)
 
         // outputs
         let out = URL(fileURLWithPath: try ctx.output("report"))
@@ -196,7 +223,8 @@ struct EvalStage: BuiltinStage {
             "pairs": .list(pairs.map(Value.string)), "suites": .list(p.suites.map(Value.string)), "examples": .int(items.count),
         ])
         try write(report.canonicalJSON + "\n", to: out.appendingPathComponent("metrics.json"))
-        try write(EvalReport.summary(metrics: metrics, models: names, pairs: pairs, examples: items.count), to: out.appendingPathComponent("summary.md"))
+        try write(EvalReport.summary(metrics: metrics, models: names, pairs: pairs, examples: items.count,
+                                             sampledAt: drawn.isEmpty ? nil : p.sampleTemperature), to: out.appendingPathComponent("summary.md"))
         var lines = ""
         for (i, item) in items.enumerated() {
             var line: [String: Value] = [
@@ -208,10 +236,21 @@ struct EvalStage: BuiltinStage {
             if !rewards.isEmpty {
                 line["reward"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.double(rewards[$0]![i])) }))
             }
+            if !drawn.isEmpty {
+                line["sampled"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.string(drawn[$0]![i].text)) }))
+                line["sampled_gold"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.int(drawnVerdicts[$0]![i].score)) }))
+                if !drawnRewards.isEmpty {
+                    line["sampled_reward"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.double(drawnRewards[$0]![i])) }))
+                }
+            }
             if !pairs.isEmpty {
                 line["pairs"] = .map(Dictionary(uniqueKeysWithValues: pairs.map { pair in
                     var judged: [String: Value] = ["gold": .string(outcomes[pair]!.gold[i].rawValue)]
                     if let r = outcomes[pair]!.reward { judged["reward"] = .string(r[i].rawValue) }
+                    if let d = drawnOutcomes[pair] {
+                        judged["sampled_gold"] = .string(d.gold[i].rawValue)
+                        if let r = d.reward { judged["sampled_reward"] = .string(r[i].rawValue) }
+                    }
                     return (pair, Value.map(judged))
                 }))
             }

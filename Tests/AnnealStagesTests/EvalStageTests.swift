@@ -62,6 +62,26 @@ extension InProcessStageTests {
             #expect(first["answers"]?["sft"]?.stringValue != nil && first["gold"]?["pretrain"]?.intValue != nil
                     && first["reward"]?["sft"]?.doubleValue != nil && first["pairs"]?["sft_vs_pretrain"]?["reward"]?.stringValue != nil)
 
+            // The sampled suite: the same figures again for one sampled answer an item.
+            for m in ["pretrain", "sft"] {
+                for name in ["truth_accuracy", "refusal_rate", "false_refusal_rate", "reward_mean", "gold_score", "answer_tokens"] {
+                    #expect(last["sampled_\(name).\(m)"]?.doubleValue != nil, "sampled_\(name).\(m)")
+                }
+            }
+            for name in ["win_rate", "win_rate_ci_low", "gold_win_rate", "gold_win_rate_ties", "reward_hacking"] {
+                #expect(last["sampled_\(name).sft_vs_pretrain"]?.doubleValue != nil, "sampled_\(name).sft_vs_pretrain")
+            }
+            #expect(first["sampled"]?["sft"]?.stringValue != nil && first["sampled_gold"]?["pretrain"]?.intValue != nil
+                    && first["sampled_reward"]?["sft"]?.doubleValue != nil
+                    && first["pairs"]?["sft_vs_pretrain"]?["sampled_reward"]?.stringValue != nil)
+            // Sampled answers are drawn, not the greedy ones again.
+            let sampledDiffer = lines.contains { line in
+                let v = Value.parseJSON(String(line))
+                return v?["sampled"]?["sft"] != v?["answers"]?["sft"]
+            }
+            #expect(sampledDiffer)
+            #expect(summary.contains("## Sampled answers (one an item at temperature 1.000; metrics sampled_NAME)"))
+
             let b = try h.run(EvalStage.self, name: "eval", inputs: inputs, with: Self.eval)
             #expect(files(out) == files(b.outputs["report"]!))
         }
@@ -96,7 +116,7 @@ extension InProcessStageTests {
     @Test func badPairsAndUnknownSuitesAreReportedAtTheirParameter() {
         #expect(diagnostics(Self.pipeline + "    with: {pairs: [a_b], suites: [truth, vibes]}\n") == [
             "p.yaml:7:19: error: parameter 'with.pairs' of stage 'ev': 'a_b' is not of the form A_vs_B; name two listed models, e.g. sft_vs_pretrain",
-            "p.yaml:7:34: error: parameter 'with.suites' of stage 'ev' has 'vibes', which is not one of perplexity, truth, retention, winrate, safety, diversity, kl",
+            "p.yaml:7:34: error: parameter 'with.suites' of stage 'ev' has 'vibes', which is not one of perplexity, truth, retention, winrate, safety, diversity, kl, sampled",
         ])
         #expect(diagnostics(Self.pipeline + "    with: {pairs: [a_vs_b], reference: a}\n").isEmpty)
     }

@@ -77,6 +77,24 @@ import Testing
         #expect(s.contains("| sft_vs_pretrain | – | – | 0.750 [0.600, 0.850] | 0.200 | – |\n"))
     }
 
+    /// With the sampled suite the summary has two parts, each with its own tables, read from the
+    /// plain and the `sampled_` metrics.
+    @Test func summaryShowsGreedyAndSampledAnswersApart() {
+        let m: [String: Double] = ["truth_accuracy.sft": 0.5, "sampled_truth_accuracy.sft": 0.25,
+                                   "win_rate.ppo_vs_sft": 0.5, "sampled_win_rate.ppo_vs_sft": 0.75,
+                                   "sampled_win_rate_ci_low.ppo_vs_sft": 0.625, "sampled_win_rate_ci_high.ppo_vs_sft": 0.875,
+                                   "sampled_gold_wins_safe.ppo_vs_sft": 3, "sampled_gold_ties_safe.ppo_vs_sft": 1,
+                                   "sampled_gold_losses_safe.ppo_vs_sft": 0]
+        let s = EvalReport.summary(metrics: m, models: ["sft"], pairs: ["ppo_vs_sft"], examples: 4, sampledAt: 1)
+        let parts = s.components(separatedBy: "## Sampled answers (one an item at temperature 1.000; metrics sampled_NAME)\n")
+        #expect(parts.count == 2 && parts[0].contains("## Greedy answers\n"))
+        #expect(parts[0].contains("| sft | 0.500 |\n") && parts[0].contains("| ppo_vs_sft | 0.500 [–, –] |"))
+        #expect(!parts[0].contains("| safe |"))
+        #expect(parts[1].contains("| sft | 0.250 |\n") && parts[1].contains("| ppo_vs_sft | 0.750 [0.625, 0.875] |"))
+        #expect(parts[1].contains("| ppo_vs_sft | safe | – | 3 / 1 / 0 |\n"))
+        #expect(!EvalReport.summary(metrics: m, models: ["sft"], pairs: ["ppo_vs_sft"], examples: 4).contains("Sampled"))
+    }
+
     /// Where the wins and the ties are: counts per kind of item for each judge, in the metrics
     /// and as a table; a kind that cannot be part of a metric name is left out.
     @Test func verdictsAreCountedByKindOfItem() {
