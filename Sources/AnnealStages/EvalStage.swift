@@ -223,8 +223,9 @@ struct EvalStage: BuiltinStage {
             "pairs": .list(pairs.map(Value.string)), "suites": .list(p.suites.map(Value.string)), "examples": .int(items.count),
         ])
         try write(report.canonicalJSON + "\n", to: out.appendingPathComponent("metrics.json"))
-        try write(EvalReport.summary(metrics: metrics, models: names, pairs: pairs, examples: items.count,
-                                             sampledAt: drawn.isEmpty ? nil : p.sampleTemperature), to: out.appendingPathComponent("summary.md"))
+        let summary = EvalReport.summary(metrics: metrics, models: names, pairs: pairs, examples: items.count,
+                                         sampledAt: drawn.isEmpty ? nil : p.sampleTemperature)
+        try write(summary, to: out.appendingPathComponent("summary.md"))
         var lines = ""
         for (i, item) in items.enumerated() {
             var line: [String: Value] = [
