@@ -7,7 +7,8 @@ import Foundation
 
 /// `eval`: several models side by side on TinyWorld's eval set (or a JSONL of question/answer
 /// pairs), each suite a real measurement: perplexity, truth, retention, pairwise win rates by the
-/// reward model and by a gold judge, safety, diversity and KL to a reference. Writes
+/// reward model and by a gold judge, safety, diversity and KL to a reference — judged on greedy
+/// answers, and with the sampled suite again on one sampled answer per item. Writes
 /// `report/metrics.json`, `report/summary.md` and `report/examples.jsonl`, and reports every
 /// figure as a stage metric (`truth_accuracy.sft`, `win_rate.ppo_vs_sft`, ...).
 struct EvalStage: BuiltinStage {
@@ -56,7 +57,7 @@ struct EvalStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "eval", version: "5", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL",
+        name: "eval", version: "5", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL; greedy and sampled answers",
         inputs: ["eval"], optionalInputs: ["truth", "reward", "tokenizer", "text"], inputGroups: ["models"], outputs: ["report"],
         params: Parameters.specs, threads: 2, headline: ["examples"], validate: Parameters.validator,
         summaryFile: "report/summary.md")
@@ -224,7 +225,7 @@ struct EvalStage: BuiltinStage {
         ])
         try write(report.canonicalJSON + "\n", to: out.appendingPathComponent("metrics.json"))
         let summary = EvalReport.summary(metrics: metrics, models: names, pairs: pairs, examples: items.count,
-                                         sampledAt: drawn.isEmpty ? nil : p.sampleTemperature)
+                                         judgedAt: p.temperature, sampledAt: drawn.isEmpty ? nil : p.sampleTemperature)
         try write(summary, to: out.appendingPathComponent("summary.md"))
         var lines = ""
         for (i, item) in items.enumerated() {
@@ -239,6 +240,7 @@ struct EvalStage: BuiltinStage {
             }
             if !drawn.isEmpty {
                 line["sampled"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.string(drawn[$0]![i].text)) }))
+                line["sampled_truth"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.string(drawnVerdicts[$0]![i].truth.rawValue)) }))
                 line["sampled_gold"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.int(drawnVerdicts[$0]![i].score)) }))
                 if !drawnRewards.isEmpty {
                     line["sampled_reward"] = .map(Dictionary(uniqueKeysWithValues: names.map { ($0, Value.double(drawnRewards[$0]![i])) }))

@@ -72,18 +72,40 @@ extension InProcessStageTests {
                 #expect(last["sampled_\(name).sft_vs_pretrain"]?.doubleValue != nil, "sampled_\(name).sft_vs_pretrain")
             }
             #expect(first["sampled"]?["sft"]?.stringValue != nil && first["sampled_gold"]?["pretrain"]?.intValue != nil
-                    && first["sampled_reward"]?["sft"]?.doubleValue != nil
+                    && first["sampled_truth"]?["sft"]?.stringValue != nil && first["sampled_reward"]?["sft"]?.doubleValue != nil
                     && first["pairs"]?["sft_vs_pretrain"]?["sampled_reward"]?.stringValue != nil)
             // Sampled answers are drawn, not the greedy ones again.
-            let sampledDiffer = lines.contains { line in
-                let v = Value.parseJSON(String(line))
-                return v?["sampled"]?["sft"] != v?["answers"]?["sft"]
-            }
-            #expect(sampledDiffer)
+            let parsed = lines.compactMap { Value.parseJSON(String($0)) }
+            #expect(parsed.count == lines.count && parsed.allSatisfy { $0["sampled"]?["sft"]?.stringValue != nil })
+            #expect(parsed.contains { $0["sampled"]?["sft"] != $0["answers"]?["sft"] })
             #expect(summary.contains("## Sampled answers (one an item at temperature 1.000; metrics sampled_NAME)"))
 
             let b = try h.run(EvalStage.self, name: "eval", inputs: inputs, with: Self.eval)
             #expect(files(out) == files(b.outputs["report"]!))
+        }
+
+        /// The sampled suite draws from its own stream: without it every other figure keeps its
+        /// value, and nothing sampled_ is written; without a reward model it judges by gold alone.
+        @Test func theSampledSuiteLeavesTheOtherFiguresAsTheyAre() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            let inputs = try Self.models(h)
+            let all = try #require(try h.run(EvalStage.self, name: "eval", inputs: inputs, with: Self.eval).reports.last?["metrics"]?.mapValue)
+            var p = Self.eval
+            p["suites"] = .list(EvalStage.suites.filter { $0 != "sampled" }.map(Value.string))
+            let without = try h.run(EvalStage.self, name: "eval", inputs: inputs, with: p)
+            let plain = try #require(without.reports.last?["metrics"]?.mapValue)
+            #expect(!plain.isEmpty && plain == all.filter { !$0.key.hasPrefix("sampled_") })
+            let summary = String(decoding: files(without.outputs["report"]!)["summary.md"]!, as: UTF8.self)
+            #expect(!summary.contains("## ") && !summary.contains("sampled"))
+
+            var noReward = inputs
+            noReward["reward"] = nil
+            p["suites"] = .list([.string("sampled"), .string("winrate"), .string("truth")])
+            let gold = try #require(try h.run(EvalStage.self, name: "eval", inputs: noReward, with: p).reports.last?["metrics"]?.mapValue)
+            #expect(gold["sampled_gold_win_rate.sft_vs_pretrain"] != nil && gold["sampled_truth_accuracy.sft"] != nil)
+            #expect(gold["sampled_win_rate.sft_vs_pretrain"] == nil && gold["sampled_reward_mean.sft"] == nil
+                    && gold["sampled_refusal_rate.sft"] == nil)
         }
 
         @Test func aPairOfUnlistedModelsIsAnErrorNamingTheListedOnes() throws {

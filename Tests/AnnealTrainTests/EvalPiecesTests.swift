@@ -93,6 +93,9 @@ import Testing
         #expect(parts[1].contains("| sft | 0.250 |\n") && parts[1].contains("| ppo_vs_sft | 0.750 [0.625, 0.875] |"))
         #expect(parts[1].contains("| ppo_vs_sft | safe | – | 3 / 1 / 0 |\n"))
         #expect(!EvalReport.summary(metrics: m, models: ["sft"], pairs: ["ppo_vs_sft"], examples: 4).contains("Sampled"))
+        // Judged answers that were themselves sampled are not called greedy.
+        let warm = EvalReport.summary(metrics: m, models: ["sft"], pairs: ["ppo_vs_sft"], examples: 4, judgedAt: 0.5, sampledAt: 1)
+        #expect(warm.contains("## Answers at temperature 0.500\n") && !warm.contains("Greedy"))
     }
 
     /// Where the wins and the ties are: counts per kind of item for each judge, in the metrics

@@ -54,11 +54,12 @@ public enum EvalReport {
 
     /// Markdown: one row per model over the columns any model has, then one row per pair; the
     /// same again for the sampled suite's answers (metrics `sampled_NAME`) when `sampledAt`, the
-    /// temperature they were drawn at, is given.
+    /// temperature they were drawn at, is given. `judgedAt` is the temperature of the plain
+    /// figures' answers (0: greedy), for the first section's title.
     public static func summary(metrics: [String: Double], models: [String], pairs: [String], examples: Int,
-                               sampledAt: Double? = nil) -> String {
+                               judgedAt: Double = 0, sampledAt: Double? = nil) -> String {
         var out = "# Eval\n\n\(examples) eval items; \(models.count) models.\n"
-        if sampledAt != nil { out += "\n## Greedy answers\n" }
+        if sampledAt != nil { out += judgedAt == 0 ? "\n## Greedy answers\n" : "\n## Answers at temperature \(format(judgedAt))\n" }
         out += modelTable(metrics: metrics, models: models, prefix: "")
         if !pairs.isEmpty {
             out += pairTable(metrics: metrics, pairs: pairs, prefix: "")
