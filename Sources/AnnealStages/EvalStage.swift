@@ -57,7 +57,7 @@ struct EvalStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "eval", version: "5", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL; greedy and sampled answers",
+        name: "eval", version: "6", summary: "Evaluates models side by side: perplexity, truth, retention, win rates, safety, diversity, KL; greedy and sampled answers",
         inputs: ["eval"], optionalInputs: ["truth", "reward", "tokenizer", "text"], inputGroups: ["models"], outputs: ["report"],
         params: Parameters.specs, threads: 2, headline: ["examples"], validate: Parameters.validator,
         summaryFile: "report/summary.md")
