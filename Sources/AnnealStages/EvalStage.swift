@@ -186,6 +186,7 @@ struct EvalStage: BuiltinStage {
         // pairs: reward model and gold judge, each with its interval; the hacking flag — for the
         // greedy answers, and with the prefix sampled_ for the sampled suite's
         typealias Outcomes = (reward: [PairOutcome]?, gold: [PairOutcome])
+        let kinds = items.map(\.kind)
         func judgePairs(_ prefix: String, _ answers: [String: [ChatAnswer]], _ verdicts: [String: [GoldVerdict]],
                         _ rewards: [String: [Double]]) -> [String: Outcomes] {
             var outcomes: [String: Outcomes] = [:]
@@ -200,7 +201,6 @@ struct EvalStage: BuiltinStage {
                     metrics.merge(EvalReport.winRateMetrics(prefix + "win_rate", pair: pair, tally: PairwiseTally(rewardOutcomes!))) { $1 }
                 }
                 metrics.merge(EvalReport.winRateMetrics(prefix + "gold_win_rate", pair: pair, tally: PairwiseTally(goldOutcomes))) { $1 }
-                let kinds = items.map(\.kind)
                 metrics.merge(EvalReport.byKindMetrics(prefix + "gold", pair: pair, outcomes: goldOutcomes, kinds: kinds)) { $1 }
                 if let rewardOutcomes {
                     metrics.merge(EvalReport.byKindMetrics(prefix + "reward", pair: pair, outcomes: rewardOutcomes, kinds: kinds)) { $1 }

@@ -4,7 +4,6 @@ import AnnealTrain
 /// The data of the stages that train on preference pairs (reward, dpo): every record of the
 /// `prefs` input through the stage's own encoding, in file order, and a seeded held-out split.
 struct PreferencePairs<Pair> {
-    var count: Int
     var train: [Pair]
     var validation: [Pair]
     /// Each held-out pair's `kind`, where its line names one.
@@ -19,7 +18,6 @@ struct PreferencePairs<Pair> {
         var encoder = BPEEncoder(tokenizer)
         let pairs = try records.map { try encode($0, &encoder) }
         let split = HeldOutSplit.indices(count: pairs.count, fraction: valShare, seed: seed)
-        count = pairs.count
         train = split.train.map { pairs[$0] }
         validation = split.validation.map { pairs[$0] }
         validationKinds = split.validation.map { records[$0].kind }
@@ -33,7 +31,7 @@ struct PreferencePairs<Pair> {
         let B = optimizer.batchSize, accumulation = optimizer.gradientAccumulationSteps
         let iterations = FineTunePlan.iterations(maxIters: optimizer.maxIters, epochs: epochs, examples: train.count, perStep: B * accumulation)
         let plan = optimizer.plan(iterations: iterations, tokensPerStep: 2 * B * T * accumulation)
-        ctx.log("\(count) preference pairs: \(train.count) train, \(validation.count) validation; \(iterations) steps")
+        ctx.log("\(train.count + validation.count) preference pairs: \(train.count) train, \(validation.count) validation; \(iterations) steps")
         return (iterations, plan)
     }
 }
