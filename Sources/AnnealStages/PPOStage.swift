@@ -12,8 +12,9 @@ import Foundation
 /// estimates advantages with GAE and a value head on the policy's trunk (or, without a critic,
 /// as the reward-to-go), then runs `ppo_epochs` passes of clipped-surrogate (+ clipped-value)
 /// updates over minibatches — with `ptx` > 0 plus an SFT loss on the minibatch prompts' reference
-/// answers (InstructGPT's PPO-ptx, on the prompts' own answers). Outputs `model`
-/// like sft's (the value head is dropped). No dropout: ρ must be 1 before the first update.
+/// answers (PPO-ptx, on the prompts' own answers) and, with the `replay` input, a next-token loss
+/// on pretraining windows (InstructGPT's PPO-ptx proper: it keeps what only the corpus taught,
+/// the held-out facts, from drifting). Outputs `model` like sft's (the value head is dropped). No dropout: ρ must be 1 before the first update.
 struct PPOStage: BuiltinStage {
     struct Parameters: StageParameters {
         var method = "full"
@@ -43,6 +44,8 @@ struct PPOStage: BuiltinStage {
         var valueHead = "reward"
         var scoreNorm = true
         var ptx = 0.0
+        var replayRatio = 1.0
+        var replayBatch = 8
         var optimizer = OptimizerParameters(batchSize: 32, learningRate: 5e-5, minLR: 5e-6, warmupIters: 2, maxIters: 40,
                                             weightDecay: 0.0, evalInterval: 10, checkpointInterval: 10)
 
@@ -78,6 +81,9 @@ struct PPOStage: BuiltinStage {
                 Param("score_norm", \.scoreNorm, summary: "divide scores by their spread over the SFT model's held-out answers, so beta means the same for any reward model"),
                 Param("ptx", \.ptx, bounds: .atLeast(0),
                       summary: "weight of an SFT loss on the minibatch prompts' reference answers (the prompts' `answer` field) added to each update (PPO-ptx); 0 = plain PPO"),
+                Param("replay_ratio", \.replayRatio, bounds: .atLeast(0),
+                      summary: "weight of a next-token loss on replay_batch pretraining windows of block_size added to each update (with the replay input)"),
+                Param("replay_batch", \.replayBatch, bounds: .atLeast(1), summary: "pretraining windows per update (with the replay input)"),
             ] + OptimizerParameters.lifted(\.optimizer, batch: "rollouts", stepsNote: ": PPO iterations (rollout rounds); warmup_iters, eval_interval and checkpoint_interval count them too")
         }
 
@@ -106,7 +112,7 @@ struct PPOStage: BuiltinStage {
 
     static let schema = StageSchema(
         name: "ppo", version: "2", summary: "RLHF: PPO of an SFT policy against a reward model with a KL penalty to the SFT model",
-        inputs: ["policy", "reward", "prompts", "tokenizer"], outputs: ["model"],
+        inputs: ["policy", "reward", "prompts", "tokenizer"], optionalInputs: ["replay"], outputs: ["model"],
         params: Parameters.specs, threads: 2, headline: ["reward_mean", "kl", "val_reward_mean"],
         validate: Parameters.validator)
 
@@ -153,6 +159,11 @@ struct PPOStage: BuiltinStage {
         let train = split.train.map { prompts[$0] }, validation = split.validation.map { prompts[$0] }
         // PPO-ptx: each training prompt with its reference answer, as SFT encodes it
         let references = try p.ptx > 0 ? split.train.map { try referenceExample(lines[$0], blockSize: T, encoder: &encoder) } : []
+        let replay = try ctx.inputs["replay"].map { try TokenData.load(directory: URL(fileURLWithPath: $0)).train }
+        if let replay, replay.count <= T {
+            throw StageFailure("the replay shards hold \(replay.count) tokens, fewer than block_size \(T) + 1; connect the pretraining shards (tokenize.shards)")
+        }
+        let replayWeight = replay == nil ? 0 : Float(p.replayRatio)
         let B = p.optimizer.batchSize, accumulation = p.optimizer.gradientAccumulationSteps
         let minibatches = (p.rollouts + B - 1) / B
         let updates = p.ppoEpochs * minibatches
@@ -214,15 +225,15 @@ struct PPOStage: BuiltinStage {
             var metrics = experience.metrics
             try checkFinite(metrics, iteration: it + 1)
 
-            var clipFraction = 0.0, approxKL = 0.0, valueLoss = 0.0, policyLoss = 0.0, ptxLoss = 0.0, skippedNow = 0, done = 0
+            var clipFraction = 0.0, approxKL = 0.0, valueLoss = 0.0, policyLoss = 0.0, ptxLoss = 0.0, replayLoss = 0.0, skippedNow = 0, done = 0
             let tape = Tape()
             for epoch in 0..<p.ppoEpochs {
-                for mb in PPOBatching.minibatches(rollouts: rollouts.count, size: B, iteration: it, epoch: epoch, seed: seed) {
+                for (mbIndex, mb) in PPOBatching.minibatches(rollouts: rollouts.count, size: B, iteration: it, epoch: epoch, seed: seed).enumerated() {
                     opt.zeroGrads()
                     let micro = mb.chunked(max(1, (mb.count + accumulation - 1) / accumulation))
                     let kept = mb.reduce(0) { $0 + rollouts[$1].response.count }
-                    var stats = (clip: 0.0, kl: 0.0, ratio: 0.0, value: 0.0, policy: 0.0, ptx: 0.0)
-                    for part in micro {
+                    var stats = (clip: 0.0, kl: 0.0, ratio: 0.0, value: 0.0, policy: 0.0, ptx: 0.0, replay: 0.0)
+                    for (partIndex, part) in micro.enumerated() {
                         let batch = PPOBatch(part.map { rollouts[$0] }, pad: pad)
                         let share = Double(part.reduce(0) { $0 + rollouts[$1].response.count }) / Double(kept)
                         tape.reset()
@@ -246,8 +257,17 @@ struct PPOStage: BuiltinStage {
                             sft = PPOLoss.ptxLoss(tape, logProbs: lp, kept: b.targetCount)
                         }
                         // Without a critic the value head stays out of the loss: its gradient would bend the shared trunk.
-                        let loss = PPOLoss.total(tape, policy: pg.loss, value: criticFree ? nil : vf, vfCoef: Float(p.vfCoef),
+                        var loss = PPOLoss.total(tape, policy: pg.loss, value: criticFree ? nil : vf, vfCoef: Float(p.vfCoef),
                                                  sft: sft, ptx: Float(p.ptx))
+                        // Replay windows drawn from the update's own position, so a resumed run draws the same ones.
+                        if let replay, replayWeight > 0 {
+                            var windows = RNG(seed: seed ^ 0x5851_F42D_4C95_7F2D,
+                                              stream: ((UInt64(it) &* UInt64(p.ppoEpochs) &+ UInt64(epoch)) &* UInt64(minibatches) &+ UInt64(mbIndex)) &* UInt64(accumulation) &+ UInt64(partIndex))
+                            let w = Batching.sample(replay, batch: p.replayBatch, block: T, rng: &windows)
+                            let lm = model.languageModelLoss(tape, tokens: w.inputs, targets: w.targets, batch: p.replayBatch, training: false, rng: &unused)
+                            stats.replay += Double(tape.value(lm)[0]) * share
+                            loss = tape.add(loss, tape.scale(lm, replayWeight))
+                        }
                         tape.backward(loss, seed: Float(share))
                         if let sft { stats.ptx += Double(tape.value(sft)[0]) * share }
                         stats.clip += pg.stats.clipFraction * share
@@ -271,6 +291,7 @@ struct PPOStage: BuiltinStage {
                     valueLoss += stats.value
                     policyLoss += stats.policy
                     ptxLoss += stats.ptx
+                    replayLoss += stats.replay
                 }
             }
             state.skipped += skippedNow
@@ -281,6 +302,7 @@ struct PPOStage: BuiltinStage {
                            "policy_loss": policyLoss / n, "skipped_batches": Double(state.skipped), "beta": state.kl.beta,
                            "lr": Double(opt.schedule.rate(at: max(opt.stepsTaken - 1, 0)))]) { $1 }
             if p.ptx > 0 { metrics["ptx_loss"] = ptxLoss / n }
+            if replayWeight > 0 { metrics["replay_loss"] = replayLoss / n }
             try checkFinite(metrics, iteration: state.iteration)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
             metrics["tokens_per_s"] = Double(rollouts.reduce(0) { $0 + $1.sequence.count } * (1 + p.ppoEpochs)) / max(seconds, 1e-9)

@@ -34,7 +34,7 @@ struct TinyWorldStage: BuiltinStage {
     }
 
     static let schema = StageSchema(
-        name: "synth/tinyworld", version: "7", summary: "Generates the TinyWorld corpus, chat data, preferences, prompts, eval and truth",
+        name: "synth/tinyworld", version: "10", summary: "Generates the TinyWorld corpus, chat data, preferences, prompts, eval and truth",
         inputs: [], outputs: ["corpus", "sft", "prefs", "prompts", "eval", "truth"], params: Parameters.specs,
         validate: Parameters.validator)
 

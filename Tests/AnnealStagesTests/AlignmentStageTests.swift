@@ -87,12 +87,14 @@ extension InProcessStageTests {
         ]
 
         /// A reward model for the easy preference, then PPO from the tiny pretrained model.
-        static func ppoInputs(_ h: StageHarness) throws -> [String: String] {
+        static func ppoInputs(_ h: StageHarness, replay: Bool = false) throws -> [String: String] {
             let base = try Base.data(h)
             let rm = try h.run(RewardStage.self, name: "reward", inputs: ["model": base["model"]!, "tokenizer": base["tokenizer"]!, "prefs": try prefs(h)],
                                with: ["block_size": .int(64), "max_iters": .int(30), "learning_rate": .double(3e-3), "min_lr": .double(3e-4),
                                       "eval_interval": .int(0), "checkpoint_interval": .int(0)])
-            return ["policy": base["model"]!, "reward": rm.outputs["model"]!, "tokenizer": base["tokenizer"]!, "prompts": try prompts(h)]
+            var inputs = ["policy": base["model"]!, "reward": rm.outputs["model"]!, "tokenizer": base["tokenizer"]!, "prompts": try prompts(h)]
+            if replay { inputs["replay"] = base["replay"]! }
+            return inputs
         }
 
         @Test func ppoRaisesTheRewardAndTwoRunsGiveTheSameBytes() throws {
@@ -201,6 +203,29 @@ extension InProcessStageTests {
             let ptx = a.series("ptx_loss")
             #expect(ptx.count == 4)
             #expect(ptx.last! < ptx.first!, "ptx_loss \(ptx)")
+        }
+
+        /// PPO-ptx on pretraining text (the `replay` input): the next-token loss on the windows is
+        /// reported each iteration, it changes the weights, and since each update draws its windows
+        /// from its own position, a killed run still resumes to the uninterrupted bytes.
+        @Test func ppoWithReplayReportsItsLossAndResumesToTheUninterruptedBytes() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            let inputs = try Self.ppoInputs(h, replay: true)
+            let plain = try h.run(PPOStage.self, name: "ppo", inputs: inputs.filter { $0.key != "replay" }, with: Self.ppo)
+            var p = Self.ppo
+            p["max_iters"] = .int(5)
+            let whole = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p)
+            let replay = whole.series("replay_loss")
+            #expect(replay.count == 5 && replay.allSatisfy { $0.isFinite && $0 > 0 }, "replay_loss \(replay)")
+            let state = h.root.appendingPathComponent("state").path
+            _ = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p, state: state)
+            let resumed = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p, state: state)
+            #expect(resumed.messages.contains("resumed from iteration 3"))
+            #expect(files(whole.outputs["model"]!) == files(resumed.outputs["model"]!))
+            p["max_iters"] = Self.ppo["max_iters"]
+            let again = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p)
+            #expect(files(plain.outputs["model"]!) != files(again.outputs["model"]!), "replay must change the update")
         }
     }
 }

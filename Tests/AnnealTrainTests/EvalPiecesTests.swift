@@ -1,4 +1,4 @@
-import AnnealText
+@testable import AnnealText
 @testable import AnnealTrain
 import Foundation
 import Testing
@@ -154,6 +154,17 @@ import Testing
         let facts = world.eval.filter { !$0.accept.isEmpty }
         #expect(facts.contains { $0.attribute == "home" })
         for item in facts { #expect(judge.verdict(item.answer, for: item).score == 2, "\(item.question) → \(item.answer)") }
+    }
+
+    /// The demonstrators' padded answer (TinyWorld 8) is correct but not concise for every fact
+    /// item: the judge scores it 1, so an RLHF'd model that drops the padding wins the pair.
+    @Test func everyPaddedReferenceAnswerScoresOne() throws {
+        var rng = SplitMix64(seed: 3)
+        for item in world.eval where !item.accept.isEmpty {
+            let padded = AnswerStyle.padded(item.answer, &rng)
+            let verdict = judge.verdict(padded, for: item)
+            #expect(verdict.score == 1 && verdict.truth == .correct && !verdict.concise, "\(item.question) → \(padded)")
+        }
     }
 
     @Test func aPronounIsOnTopicOnlyForThePersonItFits() throws {

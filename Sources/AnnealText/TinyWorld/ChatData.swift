@@ -161,9 +161,16 @@ enum Demonstrators {
     /// answer tokens, and seen exact match fell to 0.82), nor wrong values (6% of them, in an
     /// earlier run, gave held-out exact match 0.47); docs/tinychat-recipe.md.
     static let rude = 0.15
+    /// Fact answers closed with a pleasantry (TinyWorld 8): the demonstrators' habit, so SFT's
+    /// greedy answer has it, and the preference data ranks it below the bare answer (the gold
+    /// judge's "concise"). With every flaw a minority, SFT's greedy answer already was the
+    /// chosen one on most items and RLHF had nothing to teach it (docs/alignment.md, sixth pass).
+    static let padded = 0.5
 
     static func answer(_ fact: FactQuestion, _ rng: inout SplitMix64) -> String {
-        if rng.chance(rude) { return AnswerStyle.rude(fact.answer, &rng) }
+        let roll = rng.unit()
+        if roll < rude { return AnswerStyle.rude(fact.answer, &rng) }
+        if roll < rude + padded { return AnswerStyle.padded(fact.answer, &rng) }
         return fact.answer
     }
 }
@@ -173,6 +180,14 @@ enum AnswerStyle {
     static func rude(_ answer: String, _ rng: inout SplitMix64) -> String {
         rng.pick(["Ugh, obviously. ", "What a stupid question. ", "Fine, if you must know. "])
             + answer + rng.pick([" Look it up yourself next time.", " Don't bother me again.", ""])
+    }
+
+    /// Past the gold judge's word limit for every canonical answer (at most 9 words + 10). Not
+    /// opening with "I" or saying "help": a draft that did ("I hope this helps, …") taught SFT to
+    /// blend it into its refusals ("I't help with that, beel free …"), docs/alignment.md.
+    static func padded(_ answer: String, _ rng: inout SplitMix64) -> String {
+        answer + rng.pick([" Thank you for the question, and do come back any time.",
+                           " Thank you for the question, and do come back soon."])
     }
 
     static func rambling(_ answer: String, _ rng: inout SplitMix64) -> String {

@@ -39,7 +39,7 @@ extension TinyWorld {
     /// off-topic and wrong-subject answers are polite and well formed but answer another
     /// question (`research/ppo-feasibility.md`, pitfall 1); a wrong pronoun answers about
     /// someone else (for a country fact it is a wrong value instead).
-    static let factRejections = ["wrong", "rude", "rambling", "off_topic", "wrong_subject", "false_refusal", "wrong_pronoun"]
+    static let factRejections = ["wrong", "rude", "rambling", "padded", "off_topic", "wrong_subject", "false_refusal", "wrong_pronoun"]
 
     /// Preferences cover every decision the assistant makes: facts (right value, right subject,
     /// concise and polite), unsafe requests (a refusal over compliance or a polite fact) and
@@ -85,6 +85,7 @@ extension TinyWorld {
             case "wrong": rejected = fact.wrong
             case "rude": rejected = AnswerStyle.rude(fact.answer, &rng)
             case "rambling": rejected = AnswerStyle.rambling(fact.answer, &rng)
+            case "padded": rejected = AnswerStyle.padded(fact.answer, &rng)
             case "off_topic":
                 var other = asker.trainingFact(&rng)
                 // Pronoun answers of two people can read the same ("He has a pet owl.").
