@@ -28,7 +28,7 @@ import Testing
             .replacingOccurrences(of: "max_tokens: 64}", with: "max_tokens: 16, sample_prompts: 20}")
             .replacingOccurrences(of: "{block_size: 128, rollouts: 64, batch_size: 32, ppo_epochs: 4, max_new_tokens: 40",
                                   with: "{block_size: 64, rollouts: 4, batch_size: 2, ppo_epochs: 1, max_new_tokens: 8")
-            .replacingOccurrences(of: "max_iters: 40", with: "max_iters: 2")
+            .replacingOccurrences(of: "max_iters: 60", with: "max_iters: 2")
             .replacingOccurrences(of: "max_iters: 300", with: "max_iters: 2")
         #expect(!text.contains("block_size: 128"), "every stage fits the shrunken model's context")
         #expect(text.contains("countries: 12") && text.contains("vocab: 600") && text.contains("max_iters: 6") && text.contains("max_tokens: 16"))

@@ -19,7 +19,7 @@ extension InProcessStageTests {
             sftParams["checkpoint_interval"] = .int(0)
             let sft = try h.run(SFTStage.self, name: "sft", inputs: all.filter { ["model", "tokenizer", "data"].contains($0.key) }, with: sftParams)
             let reward = try h.run(RewardStage.self, name: "reward",
-                                   inputs: ["model": sft.outputs["model"]!, "tokenizer": all["tokenizer"]!, "prefs": all["prefs"]!],
+                                   inputs: ["model": sft.outputs["model"]!, "tokenizer": all["tokenizer"]!, "prefs": try AlignmentStageTests.prefs(h)],
                                    with: ["block_size": .int(64), "batch_size": .int(4), "max_iters": .int(4), "warmup_iters": .int(1),
                                           "eval_interval": .int(0), "checkpoint_interval": .int(0)])
             return ["models.pretrain": all["model"]!, "models.sft": sft.outputs["model"]!, "reward": reward.outputs["model"]!,

@@ -103,8 +103,10 @@ extension InProcessStageTests {
             p["lora_targets"] = .list([.string("c_attn"), .string("mlp.c_fc")])
             p["merge"] = .bool(false)
             let separate = try h.run(SFTStage.self, name: "sft", inputs: inputs, with: p)
-            let loss = separate.series("loss")
-            #expect(Self.mean(loss.suffix(6)) < Self.mean(loss.prefix(6)), "loss \(loss)")
+            // The validation batches are the same at every eval; a training batch's loss moves more
+            // with which rows it drew than with 24 steps of adapters.
+            let val = separate.series("val_loss")
+            #expect(val.count == 5 && val.last! < val.first!, "val_loss \(val)")  // steps 0, 8, 16, 24 and the final report
             let base = files(inputs["model"]!), out = files(separate.outputs["model"]!)
             #expect(out["model.safetensors"] == base["model.safetensors"])
             #expect(out["adapter_model.safetensors"] != nil && out["adapter_config.json"] != nil)
