@@ -14,7 +14,8 @@ import Foundation
 /// updates over minibatches — with `ptx` > 0 plus an SFT loss on the minibatch prompts' reference
 /// answers (PPO-ptx, on the prompts' own answers) and, with the `replay` input, a next-token loss
 /// on pretraining windows (InstructGPT's PPO-ptx proper: it keeps what only the corpus taught,
-/// the held-out facts, from drifting). Outputs `model` like sft's (the value head is dropped). No dropout: ρ must be 1 before the first update.
+/// the held-out facts, from drifting). Outputs `model` like sft's (the value head is dropped).
+/// No dropout: ρ must be 1 before the first update.
 struct PPOStage: BuiltinStage {
     struct Parameters: StageParameters {
         var method = "full"

@@ -161,7 +161,7 @@ enum Demonstrators {
     /// answer tokens, and seen exact match fell to 0.82), nor wrong values (6% of them, in an
     /// earlier run, gave held-out exact match 0.47); docs/tinychat-recipe.md.
     static let rude = 0.15
-    /// Fact answers closed with a pleasantry (TinyWorld 8): the demonstrators' habit, so SFT's
+    /// Fact answers closed with a pleasantry (TinyWorld 10): the demonstrators' habit, so SFT's
     /// greedy answer has it, and the preference data ranks it below the bare answer (the gold
     /// judge's "concise"). With every flaw a minority, SFT's greedy answer already was the
     /// chosen one on most items and RLHF had nothing to teach it (docs/alignment.md, sixth pass).
