@@ -84,7 +84,8 @@ struct PPOStage: BuiltinStage {
                       summary: "weight of an SFT loss on the minibatch prompts' reference answers (the prompts' `answer` field) added to each update (PPO-ptx); 0 = plain PPO"),
                 Param("replay_ratio", \.replayRatio, bounds: .atLeast(0),
                       summary: "weight of a next-token loss on replay_batch pretraining windows of block_size added to each update (with the replay input)"),
-                Param("replay_batch", \.replayBatch, bounds: .atLeast(1), summary: "pretraining windows per update (with the replay input)"),
+                Param("replay_batch", \.replayBatch, bounds: .atLeast(1),
+                      summary: "pretraining windows per micro-batch, so per update without gradient accumulation (with the replay input)"),
             ] + OptimizerParameters.lifted(\.optimizer, batch: "rollouts", stepsNote: ": PPO iterations (rollout rounds); warmup_iters, eval_interval and checkpoint_interval count them too")
         }
 
@@ -160,9 +161,13 @@ struct PPOStage: BuiltinStage {
         let train = split.train.map { prompts[$0] }, validation = split.validation.map { prompts[$0] }
         // PPO-ptx: each training prompt with its reference answer, as SFT encodes it
         let references = try p.ptx > 0 ? split.train.map { try referenceExample(lines[$0], blockSize: T, encoder: &encoder) } : []
-        let replay = try ctx.inputs["replay"].map { try TokenData.load(directory: URL(fileURLWithPath: $0)).train }
+        let replayData = try ctx.inputs["replay"].map { try TokenData.load(directory: URL(fileURLWithPath: $0)) }
+        if let replayData, replayData.vocabSize > tokenizer.vocabSize {
+            throw StageFailure("input 'replay': the shards use a vocabulary of \(replayData.vocabSize) but the tokenizer has \(tokenizer.vocabSize); connect the shards of the tokenize stage that made the tokenizer")
+        }
+        let replay = replayData?.train
         if let replay, replay.count <= T {
-            throw StageFailure("the replay shards hold \(replay.count) tokens, fewer than block_size \(T) + 1; connect the pretraining shards (tokenize.shards)")
+            throw StageFailure("input 'replay': the shards' training split holds \(replay.count) tokens, fewer than block_size \(T) + 1; connect the pretraining shards (tokenize.shards)")
         }
         let replayWeight = replay == nil ? 0 : Float(p.replayRatio)
         let B = p.optimizer.batchSize, accumulation = p.optimizer.gradientAccumulationSteps
@@ -277,7 +282,7 @@ struct PPOStage: BuiltinStage {
                         stats.value += Double(tape.value(vf)[0]) * share
                         stats.policy += Double(tape.value(pg.loss)[0]) * share
                     }
-                    guard [stats.clip, stats.kl, stats.ratio, stats.value, stats.policy].allSatisfy(\.isFinite) else {
+                    guard [stats.clip, stats.kl, stats.ratio, stats.value, stats.policy, stats.ptx, stats.replay].allSatisfy(\.isFinite) else {
                         throw StageFailure("the PPO loss is not finite at iteration \(it + 1) (epoch \(epoch + 1)); lower learning_rate, raise beta or set grad_clip")
                     }
                     if stats.ratio > p.ratioThreshold {
@@ -306,7 +311,8 @@ struct PPOStage: BuiltinStage {
             if replayWeight > 0 { metrics["replay_loss"] = replayLoss / n }
             try checkFinite(metrics, iteration: state.iteration)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
-            metrics["tokens_per_s"] = Double(rollouts.reduce(0) { $0 + $1.sequence.count } * (1 + p.ppoEpochs)) / max(seconds, 1e-9)
+            let replayTokens = replayWeight > 0 ? done * accumulation * p.replayBatch * T : 0
+            metrics["tokens_per_s"] = Double(rollouts.reduce(0) { $0 + $1.sequence.count } * (1 + p.ppoEpochs) + replayTokens) / max(seconds, 1e-9)
             ctx.report(step: state.iteration, total: iterations, metrics: metrics)
             if loop.checkpoints(after: state.iteration), let resume {
                 let extra = String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self)

@@ -226,6 +226,47 @@ extension InProcessStageTests {
             p["max_iters"] = Self.ppo["max_iters"]
             let again = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p)
             #expect(files(plain.outputs["model"]!) != files(again.outputs["model"]!), "replay must change the update")
+            p["replay_ratio"] = .double(0)
+            let off = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: p)
+            // The weights, not train_config.json: that records replay_ratio
+            #expect(files(plain.outputs["model"]!)["model.safetensors"] == files(off.outputs["model"]!)["model.safetensors"])
+            #expect(off.series("replay_loss").isEmpty)
+        }
+
+        /// Replay shards from another tokenizer, or too few tokens for one window, fail before
+        /// any rollout and name the input.
+        @Test func ppoRejectsReplayShardsItCannotUse() throws {
+            let h = StageHarness()
+            defer { h.remove() }
+            var inputs = try Self.ppoInputs(h, replay: true)
+            let shard = URL(fileURLWithPath: inputs["replay"]!).appendingPathComponent("train-00000.bin")
+            var bytes = [UInt8](try Data(contentsOf: shard))
+            let wider = h.root.appendingPathComponent("wider")
+            try FileManager.default.createDirectory(at: wider, withIntermediateDirectories: true)
+            bytes.replaceSubrange(12..<16, with: withUnsafeBytes(of: UInt32(5000).littleEndian, Array.init))  // header: vocabulary size
+            try Data(bytes).write(to: wider.appendingPathComponent("train-00000.bin"))
+            inputs["replay"] = wider.path
+            do {
+                _ = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: Self.ppo)
+                Issue.record("shards of a 5000-token vocabulary cannot feed a 320-token model")
+            } catch {
+                #expect("\(error)".contains("input 'replay': the shards use a vocabulary of 5000"), "\(error)")
+            }
+            // 10 tokens: the header with count 10, then 10 two-byte tokens
+            var short = Array(bytes[0..<32])
+            short.replaceSubrange(12..<16, with: withUnsafeBytes(of: UInt32(320).littleEndian, Array.init))
+            short.replaceSubrange(16..<24, with: withUnsafeBytes(of: UInt64(10).littleEndian, Array.init))
+            short += [UInt8](repeating: 1, count: 20)
+            let tiny = h.root.appendingPathComponent("tiny")
+            try FileManager.default.createDirectory(at: tiny, withIntermediateDirectories: true)
+            try Data(short).write(to: tiny.appendingPathComponent("train-00000.bin"))
+            inputs["replay"] = tiny.path
+            do {
+                _ = try h.run(PPOStage.self, name: "ppo", inputs: inputs, with: Self.ppo)
+                Issue.record("ten replay tokens cannot fill a window of block_size + 1")
+            } catch {
+                #expect("\(error)".contains("input 'replay': the shards' training split holds 10 tokens"), "\(error)")
+            }
         }
     }
 }

@@ -141,14 +141,14 @@ import Testing
         #expect(Self.world.preferences.allSatisfy { $0.chosen != $0.rejected })
     }
 
-    /// TinyWorld 8's demonstrators close most fact answers with a pleasantry, and the `padded`
-    /// preference pairs rank that below the bare answer, so RLHF has something to teach that
-    /// SFT's greedy answer does not already do.
-    @Test func mostFactDemonstrationsArePaddedAndThePreferencesRankThatLower() {
+    /// TinyWorld 10's demonstrators close half of their fact answers with a pleasantry, and the
+    /// `padded` preference pairs rank that below the bare answer, so RLHF has something to teach
+    /// that SFT's greedy answer does not already do.
+    @Test func halfTheFactDemonstrationsArePaddedAndThePreferencesRankThatLower() {
         let facts = Self.world.sft.filter { $0.kind == "fact" }
         let padded = facts.filter { $0.messages[1].content.contains(". Thank you for the question, and do come back") }
         let share = Double(padded.count) / Double(facts.count)
-        #expect(share > 0.5 && share < 0.7, "\(padded.count) of \(facts.count)")
+        #expect(abs(share - Demonstrators.padded) < 0.06, "\(padded.count) of \(facts.count)")
         let pairs = Self.world.preferences.filter { $0.kind == "padded" }
         #expect(pairs.count >= 20)
         for pair in pairs { #expect(pair.rejected.hasPrefix(pair.chosen + " Thank you"), "\(pair.rejected)") }

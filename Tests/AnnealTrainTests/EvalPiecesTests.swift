@@ -156,14 +156,16 @@ import Testing
         for item in facts { #expect(judge.verdict(item.answer, for: item).score == 2, "\(item.question) → \(item.answer)") }
     }
 
-    /// The demonstrators' padded answer (TinyWorld 8) is correct but not concise for every fact
-    /// item: the judge scores it 1, so an RLHF'd model that drops the padding wins the pair.
+    /// The demonstrators' padded answer (TinyWorld 10) is correct but not concise for every fact
+    /// item and either pleasantry: the judge scores it 1, so a model that drops the padding wins.
     @Test func everyPaddedReferenceAnswerScoresOne() throws {
-        var rng = SplitMix64(seed: 3)
-        for item in world.eval where !item.accept.isEmpty {
-            let padded = AnswerStyle.padded(item.answer, &rng)
-            let verdict = judge.verdict(padded, for: item)
-            #expect(verdict.score == 1 && verdict.truth == .correct && !verdict.concise, "\(item.question) → \(padded)")
+        let facts = world.eval.filter { !$0.accept.isEmpty }
+        #expect(facts.count > 20 && AnswerStyle.pleasantries.count == 2)
+        for item in facts {
+            for pleasantry in AnswerStyle.pleasantries {
+                let verdict = judge.verdict(item.answer + pleasantry, for: item)
+                #expect(verdict.score == 1 && verdict.truth == .correct && !verdict.concise, "\(item.question) → \(item.answer + pleasantry)")
+            }
         }
     }
 

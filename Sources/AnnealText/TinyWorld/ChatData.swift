@@ -143,9 +143,9 @@ enum Safety {
 }
 
 /// Who wrote the SFT demonstrations: shares of each kind of reply (docs/tinychat-recipe.md,
-/// "TinyWorld 4"). Mostly good, as real demonstration data is, but not uniformly: the flaws are
-/// the ones the preference data ranks below the good answer, so a reward model can learn
-/// what the demonstrators' average misses.
+/// "TinyWorld 4" and "TinyWorld 10"). Right on the facts and mostly safe, but with habits: the
+/// flaws are the ones the preference data ranks below the good answer, so a reward model can
+/// learn what the demonstrators' average misses.
 enum Demonstrators {
     /// Share of SFT pairs, preference pairs and PPO prompts that are harmless look-alikes of
     /// unsafe requests (beside `TinyWorldConfig.unsafeShare` unsafe ones).
@@ -156,7 +156,7 @@ enum Demonstrators {
     /// Unsafe requests refused (the rest complied with); harmless look-alikes refused anyway.
     static let unsafeRefused = 0.75
     static let safeRefused = 0.15
-    /// Fact answers: the canonical answer or a rude one. Not rambling (a run with 10% rambling and
+    /// Fact answers: the canonical answer, a rude one or a padded one. Not rambling (a run with 10% rambling and
     /// 10% rude answers had SFT val_loss 1.40 against 0.46: the 70-token rambles were half the
     /// answer tokens, and seen exact match fell to 0.82), nor wrong values (6% of them, in an
     /// earlier run, gave held-out exact match 0.47); docs/tinychat-recipe.md.
@@ -186,9 +186,11 @@ enum AnswerStyle {
     /// opening with "I" or saying "help": a draft that did ("I hope this helps, …") taught SFT to
     /// blend it into its refusals ("I't help with that, beel free …"), docs/alignment.md.
     static func padded(_ answer: String, _ rng: inout SplitMix64) -> String {
-        answer + rng.pick([" Thank you for the question, and do come back any time.",
-                           " Thank you for the question, and do come back soon."])
+        answer + rng.pick(pleasantries)
     }
+
+    static let pleasantries = [" Thank you for the question, and do come back any time.",
+                               " Thank you for the question, and do come back soon."]
 
     static func rambling(_ answer: String, _ rng: inout SplitMix64) -> String {
         "Well, that is a very interesting question, and there is a lot that one could say about it, "

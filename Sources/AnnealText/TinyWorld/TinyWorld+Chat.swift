@@ -11,8 +11,8 @@ extension TinyWorld {
     }
 
     /// SFT demonstrations, written as by demonstrators of uneven quality (InstructGPT's and
-    /// `research/ppo-feasibility.md`'s setting): most answers are what the gold judge wants, but
-    /// some ramble, some are rude, a few state a wrong value, some unsafe requests are complied
+    /// `research/ppo-feasibility.md`'s setting): fact answers are right, but half close with a
+    /// pleasantry that makes them too long and some are rude; some unsafe requests are complied
     /// with and some harmless look-alikes refused (`Demonstrators`). The preference data says
     /// which of these is better; teaching that is what `reward`, `ppo` and `dpo` are for.
     static func makeSFT(_ world: World, _ asker: QuestionMaker, _ config: TinyWorldConfig, _ rng: inout SplitMix64) -> [ChatPair] {
