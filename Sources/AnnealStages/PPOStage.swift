@@ -161,14 +161,7 @@ struct PPOStage: BuiltinStage {
         let train = split.train.map { prompts[$0] }, validation = split.validation.map { prompts[$0] }
         // PPO-ptx: each training prompt with its reference answer, as SFT encodes it
         let references = try p.ptx > 0 ? split.train.map { try referenceExample(lines[$0], blockSize: T, encoder: &encoder) } : []
-        let replayData = try ctx.inputs["replay"].map { try TokenData.load(directory: URL(fileURLWithPath: $0)) }
-        if let replayData, replayData.vocabSize > tokenizer.vocabSize {
-            throw StageFailure("input 'replay': the shards use a vocabulary of \(replayData.vocabSize) but the tokenizer has \(tokenizer.vocabSize); connect the shards of the tokenize stage that made the tokenizer")
-        }
-        let replay = replayData?.train
-        if let replay, replay.count <= T {
-            throw StageFailure("input 'replay': the shards' training split holds \(replay.count) tokens, fewer than block_size \(T) + 1; connect the pretraining shards (tokenize.shards)")
-        }
+        let replay = try ReplayInput.load(ctx, tokenizerVocabulary: tokenizer.vocabSize, blockSize: T)
         let replayWeight = replay == nil ? 0 : Float(p.replayRatio)
         let B = p.optimizer.batchSize, accumulation = p.optimizer.gradientAccumulationSteps
         let minibatches = (p.rollouts + B - 1) / B

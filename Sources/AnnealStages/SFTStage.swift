@@ -75,14 +75,7 @@ struct SFTStage: BuiltinStage {
         let rows = SFTBatching.rows(split.train.map { examples[$0] }, blockSize: T, pad: pad, layout: layout)
         let valBatches = SFTEvaluation.batches(SFTBatching.rows(split.validation.map { examples[$0] }, blockSize: T, pad: pad, layout: layout),
                                                batchSize: B, limit: p.evalIters)
-        let replayData = try ctx.inputs["replay"].map { try TokenData.load(directory: URL(fileURLWithPath: $0)) }
-        if let replayData, replayData.vocabSize > tokenizer.vocabSize {
-            throw StageFailure("input 'replay': the shards use a vocabulary of \(replayData.vocabSize) but the tokenizer has \(tokenizer.vocabSize); connect the shards of the tokenize stage that made the tokenizer")
-        }
-        let replay = replayData?.train
-        if let replay, replay.count <= T {
-            throw StageFailure("the replay shards hold \(replay.count) tokens, fewer than block_size \(T) + 1; connect the pretraining shards (tokenize.shards)")
-        }
+        let replay = try ReplayInput.load(ctx, tokenizerVocabulary: tokenizer.vocabSize, blockSize: T)
         let replayWeight = replay == nil ? 0 : Float(p.replayRatio)
         let iterations = FineTunePlan.iterations(maxIters: p.optimizer.maxIters, epochs: p.epochs, examples: rows.count, perStep: B * accumulation)
         let plan = p.optimizer.plan(iterations: iterations, tokensPerStep: B * T * accumulation)

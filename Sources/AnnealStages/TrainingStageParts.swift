@@ -22,6 +22,23 @@ enum FineTuneInputs {
     }
 }
 
+/// The optional `replay` input of sft and ppo: the training split of pretraining shards, nil
+/// when the input is not connected. Shards of another tokenizer (a larger vocabulary) or too
+/// short for one window of `block_size` + 1 fail naming the input.
+enum ReplayInput {
+    static func load(_ ctx: StageContext, tokenizerVocabulary: Int, blockSize T: Int) throws -> [Int32]? {
+        guard let directory = ctx.inputs["replay"] else { return nil }
+        let data = try TokenData.load(directory: URL(fileURLWithPath: directory))
+        if data.vocabSize > tokenizerVocabulary {
+            throw StageFailure("input 'replay': the shards use a vocabulary of \(data.vocabSize) but the tokenizer has \(tokenizerVocabulary); connect the shards of the tokenize stage that made the tokenizer")
+        }
+        guard data.train.count > T else {
+            throw StageFailure("input 'replay': the shards' training split holds \(data.train.count) tokens, fewer than block_size \(T) + 1; connect the pretraining shards (tokenize.shards)")
+        }
+        return data.train
+    }
+}
+
 /// Resuming a training loop from the checkpoint the runner keeps in the stage's state
 /// directory. The checkpoint counts only when written under the same resolved config
 /// (`TrainConfig.canonical`); then the weights, the optimizer and both generators continue
