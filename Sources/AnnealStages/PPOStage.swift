@@ -224,7 +224,7 @@ struct PPOStage: BuiltinStage {
             var metrics = experience.metrics
             try checkFinite(metrics, iteration: it + 1)
 
-            var clipFraction = 0.0, approxKL = 0.0, valueLoss = 0.0, policyLoss = 0.0, ptxLoss = 0.0, replayLoss = 0.0, skippedNow = 0, done = 0
+            var clipFraction = 0.0, approxKL = 0.0, valueLoss = 0.0, policyLoss = 0.0, ptxLoss = 0.0, replayLoss = 0.0, replayTokens = 0, skippedNow = 0, done = 0
             let tape = Tape()
             for epoch in 0..<p.ppoEpochs {
                 for (mbIndex, mb) in PPOBatching.minibatches(rollouts: rollouts.count, size: B, iteration: it, epoch: epoch, seed: seed).enumerated() {
@@ -258,13 +258,12 @@ struct PPOStage: BuiltinStage {
                         // Without a critic the value head stays out of the loss: its gradient would bend the shared trunk.
                         var loss = PPOLoss.total(tape, policy: pg.loss, value: criticFree ? nil : vf, vfCoef: Float(p.vfCoef),
                                                  sft: sft, ptx: Float(p.ptx))
-                        // Replay windows drawn from the update's own position, so a resumed run draws the same ones.
                         if let replay, replayWeight > 0 {
-                            var windows = RNG(seed: seed ^ 0x5851_F42D_4C95_7F2D,
-                                              stream: ((UInt64(it) &* UInt64(p.ppoEpochs) &+ UInt64(epoch)) &* UInt64(minibatches) &+ UInt64(mbIndex)) &* UInt64(accumulation) &+ UInt64(partIndex))
-                            let w = Batching.sample(replay, batch: p.replayBatch, block: T, rng: &windows)
+                            let update = ((it * p.ppoEpochs + epoch) * minibatches + mbIndex) * accumulation + partIndex
+                            let w = ReplayInput.windows(replay, count: p.replayBatch, block: T, update: UInt64(update), seed: seed)
                             let lm = model.languageModelLoss(tape, tokens: w.inputs, targets: w.targets, batch: p.replayBatch, training: false, rng: &unused)
                             stats.replay += Double(tape.value(lm)[0]) * share
+                            replayTokens += p.replayBatch * T
                             loss = tape.add(loss, tape.scale(lm, replayWeight))
                         }
                         tape.backward(loss, seed: Float(share))
@@ -304,7 +303,6 @@ struct PPOStage: BuiltinStage {
             if replayWeight > 0 { metrics["replay_loss"] = replayLoss / n }
             try checkFinite(metrics, iteration: state.iteration)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
-            let replayTokens = replayWeight > 0 ? done * accumulation * p.replayBatch * T : 0
             metrics["tokens_per_s"] = Double(rollouts.reduce(0) { $0 + $1.sequence.count } * (1 + p.ppoEpochs) + replayTokens) / max(seconds, 1e-9)
             ctx.report(step: state.iteration, total: iterations, metrics: metrics)
             if loop.checkpoints(after: state.iteration), let resume {

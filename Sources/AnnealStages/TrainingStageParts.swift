@@ -37,6 +37,14 @@ enum ReplayInput {
         }
         return data.train
     }
+
+    /// ppo's `count` windows of `block` tokens for one part of one update, from a seed of their
+    /// own and a stream per position in the run (`update` numbers every update part once), so a
+    /// resumed run draws the same windows without carrying a generator in its checkpoint.
+    static func windows(_ tokens: [Int32], count: Int, block: Int, update: UInt64, seed: UInt64) -> Batch {
+        var rng = RNG(seed: seed ^ 0x5851_F42D_4C95_7F2D, stream: update)
+        return Batching.sample(tokens, batch: count, block: block, rng: &rng)
+    }
 }
 
 /// Resuming a training loop from the checkpoint the runner keeps in the stage's state
